@@ -1,0 +1,336 @@
+"""One pass over a module that collects the facts every rule shares.
+
+The walk records, per function (the module body counts as one), what each name is bound to and in which
+order things happen (a sequence number per event), which calls and operators appear, and, per class, what
+`self.<attr>` is assigned and which methods return tensors. Rules never walk the tree themselves; they ask
+these facts questions (see `tensors.py` and `devices.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from devlint.analysis.names import Scope, import_bindings, names_bound_by_target
+from devlint.analysis.platform import PlatformDeviceTable
+from devlint.analysis.walk import walk
+
+_MISSING = object()
+
+
+@dataclass
+class Binding:
+    """`name` bound at event `seq`. `value` is the bound expression when we know it; `element_of` is set
+    when the name is one element of a tuple unpacking (`cos, sin = cache.chunk(2)`)."""
+
+    seq: int
+    value: cst.BaseExpression | None
+    node: cst.CSTNode
+    element_of: cst.BaseExpression | None = None
+    annotation: cst.BaseExpression | None = None
+
+
+@dataclass
+class AttrAssignment:
+    """`self.<attr> = value` inside method `function`."""
+
+    function: FunctionFacts
+    value: cst.BaseExpression | None
+    seq: int
+    node: cst.CSTNode
+
+
+@dataclass
+class FunctionFacts:
+    node: cst.FunctionDef | cst.Module
+    name: str
+    scope: Scope
+    parent: FunctionFacts | None
+    cls: ClassFacts | None = None  # set for methods (functions defined directly in a class body)
+    self_name: str | None = None
+    params: dict[str, cst.Param] = field(default_factory=dict)
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    calls: list[tuple[int, cst.Call]] = field(default_factory=list)
+    operators: list[tuple[int, cst.CSTNode]] = field(default_factory=list)  # BinaryOperation/Comparison/Subscript
+    item_assignments: list[tuple[int, cst.Assign | cst.AugAssign]] = field(default_factory=list)
+    seq_of: dict[cst.CSTNode, int] = field(default_factory=dict)
+    returns: cst.BaseExpression | None = None
+
+    @property
+    def is_module(self) -> bool:
+        return isinstance(self.node, cst.Module)
+
+    def binding_before(self, name: str, seq: int) -> Binding | None:
+        """The latest binding of `name` in this function that completed before event `seq`."""
+        latest = None
+        for binding in self.bindings.get(name, ()):
+            if binding.seq < seq:
+                latest = binding
+        return latest
+
+    def last_binding(self, name: str) -> Binding | None:
+        found = self.bindings.get(name)
+        return found[-1] if found else None
+
+    def binds(self, name: str) -> bool:
+        return name in self.params or name in self.bindings
+
+
+@dataclass
+class ClassFacts:
+    node: cst.ClassDef
+    name: str
+    base_names: list[str]
+    methods: dict[str, FunctionFacts] = field(default_factory=dict)
+    attr_assignments: dict[str, list[AttrAssignment]] = field(default_factory=dict)
+    buffers: dict[str, cst.Call] = field(default_factory=dict)  # register_buffer / register_parameter
+    annotated_tensor_attrs: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ModuleFacts:
+    module: cst.Module
+    path: str
+    table: PlatformDeviceTable
+    module_function: FunctionFacts
+    functions: list[FunctionFacts]
+    classes: dict[str, ClassFacts]
+
+    def class_chain(self, cls: ClassFacts) -> list[ClassFacts]:
+        """`cls` and its base classes defined in this module, nearest first (a simple MRO)."""
+        chain, todo, seen = [], [cls], set()
+        while todo:
+            current = todo.pop(0)
+            if current.name in seen:
+                continue
+            seen.add(current.name)
+            chain.append(current)
+            todo.extend(self.classes[b] for b in current.base_names if b in self.classes)
+        return chain
+
+    def find_method(self, cls: ClassFacts, name: str) -> FunctionFacts | None:
+        for current in self.class_chain(cls):
+            if name in current.methods:
+                return current.methods[name]
+        return None
+
+
+class _FactCollector:
+    """Handlers named `visit_<NodeType>` (return False to skip children) and `leave_<NodeType>`, driven by
+    `walk.walk` rather than LibCST's slower visitor machinery."""
+
+    def __init__(self, module: cst.Module, package: str | None) -> None:
+        self.package = package
+        self.seq = 0
+        module_scope = Scope()
+        self.module_function = FunctionFacts(node=module, name="<module>", scope=module_scope, parent=None)
+        self.functions: list[FunctionFacts] = [self.module_function]
+        self.classes: dict[str, ClassFacts] = {}
+        self.function_stack: list[FunctionFacts] = [self.module_function]
+        self.class_stack: list[ClassFacts | None] = [None]
+
+    def run(self, module: cst.Module) -> None:
+        enters: dict[type, object] = {}
+        leaves: dict[type, object] = {}
+
+        def enter(node: cst.CSTNode) -> bool:
+            kind = type(node)
+            handler = enters.get(kind, _MISSING)
+            if handler is _MISSING:
+                handler = enters[kind] = getattr(self, "visit_" + kind.__name__, None)
+            return handler is None or handler(node) is not False  # type: ignore[operator]
+
+        def leave(node: cst.CSTNode) -> None:
+            kind = type(node)
+            handler = leaves.get(kind, _MISSING)
+            if handler is _MISSING:
+                handler = leaves[kind] = getattr(self, "leave_" + kind.__name__, None)
+            if handler is not None:
+                handler(node)  # type: ignore[operator]
+
+        walk(module, enter, leave)
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    @property
+    def function(self) -> FunctionFacts:
+        return self.function_stack[-1]
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def bind(self, name: str, binding: Binding) -> None:
+        if self.class_stack[-1] is not None:
+            return  # a name in a class body is a class attribute, not a variable of the enclosing scope
+        self.function.bindings.setdefault(name, []).append(binding)
+        self.function.scope.add_local(name)
+
+    def bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None, node: cst.CSTNode,
+                    seq: int, annotation: cst.BaseExpression | None = None) -> None:
+        if isinstance(target, cst.Name):
+            self.bind(target.value, Binding(seq, value, node, annotation=annotation))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for name in names_bound_by_target(target):
+                self.bind(name, Binding(seq, None, node, element_of=value))
+        elif isinstance(target, cst.Attribute) and self._is_self(target.value):
+            cls = self.function.cls
+            assert cls is not None
+            cls.attr_assignments.setdefault(target.attr.value, []).append(
+                AttrAssignment(self.function, value, seq, node)
+            )
+
+    def _is_self(self, node: cst.BaseExpression) -> bool:
+        fn = self.function
+        return fn.self_name is not None and isinstance(node, cst.Name) and node.value == fn.self_name
+
+    # -- scopes ----------------------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> bool:
+        for local, qualified in import_bindings(node, self.package):
+            self.function.scope.add_import(local, qualified)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        for local, qualified in import_bindings(node, self.package):
+            self.function.scope.add_import(local, qualified)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.bind(node.name.value, Binding(self.next_seq(), None, node))
+        bases = []
+        for arg in node.bases:
+            if isinstance(arg.value, cst.Name):
+                bases.append(arg.value.value)
+            elif isinstance(arg.value, cst.Attribute):
+                bases.append(arg.value.attr.value)
+        facts = ClassFacts(node=node, name=node.name.value, base_names=bases)
+        self.classes.setdefault(facts.name, facts)
+        self.class_stack.append(facts)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.class_stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.bind(node.name.value, Binding(self.next_seq(), None, node))
+        enclosing_class = self.class_stack[-1]
+        parent = self.function
+        facts = FunctionFacts(node=node, name=node.name.value, scope=Scope(parent.scope, is_function=True),
+                              parent=parent, returns=node.returns.annotation if node.returns else None)
+        all_params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+        for extra in (node.params.star_arg, node.params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                all_params.append(extra)
+        for param in all_params:
+            facts.params[param.name.value] = param
+            facts.scope.add_local(param.name.value)
+        if enclosing_class is not None:
+            facts.cls = enclosing_class
+            enclosing_class.methods.setdefault(facts.name, facts)
+            is_static = any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+                            for d in node.decorators)
+            positional = [*node.params.posonly_params, *node.params.params]
+            if positional and not is_static:
+                facts.self_name = positional[0].name.value
+        self.functions.append(facts)
+        self.function_stack.append(facts)
+        self.class_stack.append(None)  # a class body's names are not visible inside its methods
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.function_stack.pop()
+        self.class_stack.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False  # a lambda's body is its own little function; nothing we check lives there
+
+    # -- class bodies ----------------------------------------------------------------------------------
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        cls = self.class_stack[-1]
+        if cls is not None and isinstance(node.target, cst.Name) and _mentions_tensor_type(node.annotation.annotation):
+            cls.annotated_tensor_attrs.add(node.target.value)
+
+    # -- bindings --------------------------------------------------------------------------------------
+    def leave_Assign(self, node: cst.Assign) -> None:
+        seq = self.next_seq()
+        for target in node.targets:
+            if isinstance(target.target, cst.Subscript):
+                self.function.item_assignments.append((seq, node))
+            self.bind_target(target.target, node.value, node, seq)
+
+    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        seq = self.next_seq()
+        self.bind_target(node.target, node.value, node, seq,
+                         annotation=node.annotation.annotation)
+
+    def leave_AugAssign(self, node: cst.AugAssign) -> None:
+        seq = self.next_seq()
+        self.function.item_assignments.append((seq, node))
+        if isinstance(node.target, cst.Name):
+            # `x += y` keeps x's kind; record it as bound to the operation's left side.
+            self.bind(node.target.value, Binding(seq, node.target, node))
+
+    def leave_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.bind_target(node.target, node.value, node, self.next_seq())
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind_unknown(node.target, node)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind_unknown(node.target, node)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind_unknown(node.asname.name, node)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind_unknown(node.name.name, node)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self.function.scope.shadowed.discard(item.name.value)
+
+    def _bind_unknown(self, target: cst.BaseExpression, node: cst.CSTNode) -> None:
+        seq = self.next_seq()
+        for name in names_bound_by_target(target):
+            self.bind(name, Binding(seq, None, node))
+
+    # -- events ----------------------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        seq = self.next_seq()
+        self.function.seq_of[node] = seq
+        self.function.calls.append((seq, node))
+        cls = self.function.cls
+        func = node.func
+        if (cls is not None and isinstance(func, cst.Attribute) and self._is_self(func.value)
+                and func.attr.value in ("register_buffer", "register_parameter") and node.args
+                and isinstance(node.args[0].value, cst.SimpleString)):
+            name = node.args[0].value.evaluated_value
+            if isinstance(name, str):
+                cls.buffers[name] = node
+
+    def _operator(self, node: cst.CSTNode) -> None:
+        seq = self.next_seq()
+        self.function.seq_of[node] = seq
+        self.function.operators.append((seq, node))
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._operator(node)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self._operator(node)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self._operator(node)
+
+
+def _mentions_tensor_type(annotation: cst.BaseExpression) -> bool:
+    text = cst.Module([]).code_for_node(annotation)
+    return "Tensor" in text or "Parameter" in text
+
+
+def collect_module_facts(module: cst.Module, path: str, table: PlatformDeviceTable,
+                         package: str | None = None) -> ModuleFacts:
+    collector = _FactCollector(module, package)
+    collector.run(module)
+    return ModuleFacts(module=module, path=path, table=table, module_function=collector.module_function,
+                       functions=collector.functions, classes=collector.classes)

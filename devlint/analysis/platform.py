@@ -1,0 +1,112 @@
+"""The platform-device table: which expressions name "the device this process computes on".
+
+Kept as data so that configuration can extend it. An entry is either
+
+* a device-type word (`"cuda"`): string literals `"cuda"`, `"cuda:1"` and f-strings starting `f"cuda:{i}"`
+  name the platform device; or
+* an expression signature, a dotted path where `()` marks a call: `torch.cuda.current_device()`,
+  `vllm.platforms.current_platform.device_type`, `get_accelerator().current_device_name()`. A signature is
+  matched after import aliases are resolved, so `from vllm.platforms import current_platform as cp;
+  cp.device_type` matches, while a parameter that happens to be called `torch` does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from devlint.analysis.names import Scope
+
+DEFAULT_DEVICE_TYPES: tuple[str, ...] = ("cuda", "xpu", "npu", "hpu", "mps")
+
+DEFAULT_SIGNATURES: tuple[str, ...] = (
+    "vllm.platforms.current_platform.device_type",
+    "vllm.platforms.current_platform.device_name",
+    "vllm.platforms.current_platform.current_device()",
+    "torch.cuda.current_device()",
+    "torch.accelerator.current_accelerator()",
+    "torch.accelerator.current_device_index()",
+)
+
+
+@dataclass(frozen=True)
+class PlatformDeviceTable:
+    device_types: frozenset[str]
+    signatures: frozenset[str]
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[str]) -> PlatformDeviceTable:
+        """Build a table from user-facing entries: words are device types, dotted or called paths are signatures."""
+        types, signatures = set(), set()
+        for entry in entries:
+            (signatures if ("." in entry or entry.endswith("()")) else types).add(entry)
+        return cls(frozenset(types), frozenset(signatures))
+
+    def extended(self, entries: Iterable[str]) -> PlatformDeviceTable:
+        extra = PlatformDeviceTable.from_entries(entries)
+        return PlatformDeviceTable(self.device_types | extra.device_types, self.signatures | extra.signatures)
+
+    @property
+    def prefilter_tokens(self) -> tuple[str, ...]:
+        """Substrings at least one of which must occur in a file that can hold a platform device.
+
+        A device word can only matter as the start of a string literal (`"cuda"`, `f"cuda:{i}"`), so the
+        token includes its quote; that skips the many files that merely call `torch.cuda.synchronize()`."""
+        tokens = {quote + word for word in self.device_types for quote in ('"', "'")}
+        for signature in self.signatures:
+            # The last name of a signature survives any aliasing of its head (`cp.device_type`).
+            last = signature.rstrip("()").rsplit(".", 1)[-1].split("(")[0]
+            tokens.add(last)
+        return tuple(sorted(tokens))
+
+    def device_string_pattern(self) -> re.Pattern[str]:
+        words = "|".join(re.escape(t) for t in sorted(self.device_types))
+        return re.compile(rf"(?:{words})(?::\d+)?")
+
+
+DEFAULT_TABLE = PlatformDeviceTable.from_entries(DEFAULT_DEVICE_TYPES + DEFAULT_SIGNATURES)
+
+
+def expression_signature(node: cst.BaseExpression, scope: Scope) -> tuple[str | None, str | None]:
+    """(resolved, as-written) signatures of a Name/Attribute/Call chain, e.g. ('torch.cuda.current_device()',
+    'th.cuda.current_device()'). `resolved` is None when the head is not an import; `as-written` is None when
+    the head is a function-local binding (a parameter or local variable is never a platform global)."""
+    suffix: list[str] = []
+    while True:
+        if isinstance(node, cst.Call):
+            if node.args:
+                # `torch.device("cuda")`-style calls with arguments are handled structurally, not by signature.
+                return None, None
+            suffix.append("()")
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            suffix.append("." + node.attr.value)
+            node = node.value
+        else:
+            break
+    if not isinstance(node, cst.Name):
+        return None, None
+    tail = "".join(reversed(suffix))
+    head = node.value
+    qualified = scope.qualified_of_name(head)
+    resolved = f"{qualified}{tail}" if qualified else None
+    written = None if scope.is_function_local(head) else f"{head}{tail}"
+    return resolved, written
+
+
+def matches_signature(resolved: str | None, written: str | None, signatures: frozenset[str]) -> str | None:
+    """The table signature an expression matches, if any.
+
+    A resolved signature must match exactly, or end with a table entry written without its module
+    (`get_device()` matches `sglang.srt.utils.get_device()`). An unresolved one (a name defined in the
+    checked module itself) matches an entry spelled the same way.
+    """
+    for signature in signatures:
+        if resolved is not None and (resolved == signature or resolved.endswith("." + signature)):
+            return signature
+        if resolved is None and written is not None and written == signature:
+            return signature
+    return None

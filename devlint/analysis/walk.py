@@ -1,0 +1,60 @@
+"""A fast, read-only walk over LibCST trees.
+
+LibCST's own `visit()` and `.children` rebuild every node as they go (they serve transformers too), which
+costs several times the parse. Reading the dataclass fields directly is all a read-only analysis needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import libcst as cst
+
+# Fields that only ever hold whitespace, brackets or punctuation: never an expression or statement.
+_SKIPPED_FIELDS = frozenset({
+    "lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "newline", "header", "footer",
+    "leading_lines", "lines_after_decorators", "trailing_whitespace", "operator", "lbracket", "rbracket",
+    "lbrace", "rbrace", "asynchronous", "keyword", "whitespace_after_star", "whitespace_after_arg", "whitespace_before_colon",
+})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields_of(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(
+            f.name for f in dataclasses.fields(kind)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+    return names
+
+
+def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Direct children of `node` that can hold code, in source order for almost every node type."""
+    for name in _fields_of(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def walk(root: cst.CSTNode, enter: Callable[[cst.CSTNode], bool], leave: Callable[[cst.CSTNode], None]) -> None:
+    """Depth-first, pre-order walk without recursion (deeply nested code cannot overflow the stack).
+    `enter` returns False to skip a node's children; `leave` runs after them."""
+    _LEAVE = object()
+    stack: list[object] = [root]
+    while stack:
+        item = stack.pop()
+        if item is _LEAVE:
+            leave(stack.pop())  # type: ignore[arg-type]
+            continue
+        node = item  # type: cst.CSTNode
+        descend = enter(node)  # type: ignore[arg-type]
+        stack.append(node)
+        stack.append(_LEAVE)
+        if descend:
+            stack.extend(reversed(list(child_nodes(node))))  # type: ignore[arg-type]

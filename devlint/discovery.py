@@ -1,0 +1,211 @@
+"""Which files to check: directories recursed for Python files, minus what a user never means to lint.
+
+Skipped while walking: VCS folders, virtual environments (any folder with a `pyvenv.cfg`), build output,
+caches, `node_modules`, and whatever `.gitignore` files (and `.git/info/exclude`) exclude. Files named
+explicitly are always checked. Symlinked folders are followed once; a link back into the walk is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from devlint.types import FileError
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".bzr", "__pycache__", "node_modules", "build", "dist", ".venv", "venv",
+    ".tox", ".nox", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".devlint_cache", "__pypackages__",
+})
+
+
+class PathNotFound(Exception):
+    """An explicitly given path does not exist (a usage error)."""
+
+
+@dataclass(frozen=True)
+class _IgnoreRule:
+    regex: re.Pattern[str]
+    negate: bool
+    dir_only: bool
+    base: str  # absolute folder the rule's .gitignore lives in
+
+
+def _translate_glob(pattern: str) -> str:
+    """gitignore glob → regex body (no anchors): `*` and `?` stop at `/`, `**` crosses folders."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "*":
+            if pattern.startswith("**", i) and (i == 0 or pattern[i - 1] == "/") and (i + 2 == n or pattern[i + 2] == "/"):
+                if i + 2 == n:
+                    out.append(".*")
+                    i += 2
+                else:
+                    out.append("(?:.*/)?")
+                    i += 3
+                continue
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1:end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif c == "\\" and i + 1 < n:
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def parse_gitignore(text: str, base: str) -> list[_IgnoreRule]:
+    rules = []
+    for raw in text.splitlines():
+        line = raw.rstrip("\n\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        line = re.sub(r"(?<!\\)\s+$", "", line)
+        negate = line.startswith("!")
+        if negate:
+            line = line[1:]
+        if line.startswith("\\"):
+            line = line[1:] if line[1:2] in ("#", "!") else line
+        dir_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        line = line.lstrip("/")
+        body = _translate_glob(line)
+        regex = re.compile(("^" if anchored else "^(?:.*/)?") + body + "$")
+        rules.append(_IgnoreRule(regex, negate, dir_only, base))
+    return rules
+
+
+@dataclass
+class IgnoreStack:
+    """The .gitignore rules that apply at some folder: outer files first, so later (deeper) rules win."""
+
+    rules: list[_IgnoreRule] = field(default_factory=list)
+
+    def with_folder(self, folder: str) -> IgnoreStack:
+        path = os.path.join(folder, ".gitignore")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                extra = parse_gitignore(handle.read(), folder)
+        except OSError:
+            return self
+        return IgnoreStack(self.rules + extra) if extra else self
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        verdict = False
+        for rule in self.rules:
+            if rule.dir_only and not is_dir:
+                continue
+            relative = os.path.relpath(path, rule.base).replace(os.sep, "/")
+            if relative.startswith("../"):
+                continue
+            if rule.regex.match(relative):
+                verdict = not rule.negate
+        return verdict
+
+
+def _git_root(folder: str) -> str | None:
+    current = folder
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def _ignores_above(folder: str) -> IgnoreStack:
+    """Rules from .gitignore files between the repository root and `folder` (exclusive), and info/exclude."""
+    root = _git_root(folder)
+    stack = IgnoreStack()
+    if root is None:
+        return stack
+    exclude = os.path.join(root, ".git", "info", "exclude")
+    try:
+        with open(exclude, encoding="utf-8", errors="replace") as handle:
+            stack = IgnoreStack(parse_gitignore(handle.read(), root))
+    except OSError:
+        pass
+    chain, current = [], folder
+    while current != root:
+        current = os.path.dirname(current)
+        chain.append(current)
+    for ancestor in reversed(chain):
+        stack = stack.with_folder(ancestor)
+    return stack
+
+
+def is_virtualenv(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+
+
+@dataclass
+class Discovery:
+    files: list[str] = field(default_factory=list)  # absolute-or-as-given paths, in a stable order
+    errors: list[FileError] = field(default_factory=list)
+
+
+def discover(paths: list[str]) -> Discovery:
+    """Expand paths into the files to check. Raises PathNotFound for a path that does not exist."""
+    found = Discovery()
+    seen: set[str] = set()
+    for given in paths:
+        if not os.path.lexists(given):
+            raise PathNotFound(given)
+        if os.path.isdir(given):
+            folder = os.path.abspath(given)
+            _walk(folder, _ignores_above(folder).with_folder(folder), set(), found, seen, given)
+        else:
+            key = os.path.abspath(given)
+            if key not in seen:
+                seen.add(key)
+                found.files.append(given)
+    return found
+
+
+def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], found: Discovery,
+          seen: set[str], shown: str) -> None:
+    try:
+        info = os.stat(folder)
+        key = (info.st_dev, info.st_ino)
+        if key in visiting:
+            return  # a symlink back into a folder being walked: a loop
+        visiting = visiting | {key}
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        found.errors.append(FileError(code="E902", path=shown, reason=f"cannot list folder: {exc.strerror}"))
+        return
+    for entry in entries:
+        path = os.path.join(folder, entry.name)
+        shown_child = os.path.join(shown, entry.name)
+        try:
+            is_dir = entry.is_dir()  # follows symlinks
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or is_virtualenv(path):
+                continue
+            if ignores.ignored(path, True):
+                continue
+            _walk(path, ignores.with_folder(path), visiting, found, seen, shown_child)
+        elif entry.name.endswith(PYTHON_SUFFIXES) and not ignores.ignored(path, False):
+            if path not in seen:
+                seen.add(path)
+                found.files.append(shown_child)

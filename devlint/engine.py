@@ -1,0 +1,162 @@
+"""The per-file pipeline (read → prefilter → parse → analyse → rules → fixes) and the worker pool.
+
+Workers return plain data (FileResult) and never print or write files: the caller decides what to show and
+what to write, so output order is stable and a crash in one file cannot garble another's report.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import libcst as cst
+
+from devlint.analysis import DEFAULT_TABLE, PlatformDeviceTable, analyse_module
+from devlint.fix import FixError, apply_fixes, check_parses
+from devlint.rules import ALL_RULES, Rule, RuleContext
+from devlint.source import SourceError, SourceText, decode_source, read_source
+from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
+
+MAX_FIX_ROUNDS = 10
+"""Fixes are re-applied until nothing changes; more rounds than this means two fixes fight each other."""
+
+
+@dataclass(frozen=True)
+class Checker:
+    """What is needed to check one file under one set of settings: the enabled rules and their table."""
+
+    rules: tuple[Rule, ...]
+    table: PlatformDeviceTable
+    required_tokens: tuple[str, ...]
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Checker:
+        rules = tuple(rule() for rule in ALL_RULES if settings.enabled(rule.code))
+        table = DEFAULT_TABLE.extended(settings.platform_devices)
+        return cls(rules=rules, table=table, required_tokens=table.prefilter_tokens)
+
+    def might_find_something(self, text: str) -> bool:
+        """A cheap text test: a file with no platform-device token cannot hold a finding, so it is not
+        parsed at all. Derived from the table, so configured platform devices are never filtered out."""
+        return bool(self.rules) and any(token in text for token in self.required_tokens)
+
+    def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
+        if not self.might_find_something(text):
+            return []
+        module = cst.parse_module(text)
+        analysis = analyse_module(module, path, self.table, package)
+        context = RuleContext(analysis, path)
+        for rule in self.rules:
+            rule.check(analysis, context)
+        return sorted(context.diagnostics, key=lambda d: d.sort_key)
+
+
+@functools.lru_cache(maxsize=4096)
+def package_of(directory: str) -> str | None:
+    """The dotted package a folder is (folders with `__init__.py` up to the first without), for resolving
+    relative imports such as `from ..platforms import current_platform`."""
+    parts: list[str] = []
+    current = os.path.abspath(directory)
+    while os.path.isfile(os.path.join(current, "__init__.py")):
+        parts.append(os.path.basename(current))
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return ".".join(reversed(parts)) or None
+
+
+def _parse_error(exc: cst.ParserSyntaxError, path: str) -> FileError:
+    reason = f"syntax error: {exc.message}".rstrip()
+    return FileError(code="E999", path=path, reason=reason, location=Location(exc.raw_line, exc.raw_column + 1))
+
+
+def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE,
+                 package: str | None = None) -> FileResult:
+    """Lint decoded text. With a fix mode, also compute the fixed text (to a fixed point) and report what
+    is left after fixing, as ruff does."""
+    result = FileResult(path=path)
+    original: list[Diagnostic] = []
+    try:
+        diagnostics = original = checker.diagnostics(source.text, path, package)
+        if fix_mode is not FixMode.NONE:
+            text, total = source.text, 0
+            for _ in range(MAX_FIX_ROUNDS):
+                fixed, applied = apply_fixes(text, diagnostics, fix_mode)
+                if not applied or fixed == text:
+                    break
+                check_parses(fixed)
+                text, total = fixed, total + applied
+                diagnostics = checker.diagnostics(text, path, package)
+            if total:
+                result.fixed_source, result.applied_fixes = text, total
+                result.original_source = source.text
+                result.source_digest = source.digest
+        result.diagnostics = diagnostics
+    except cst.ParserSyntaxError as exc:
+        result.error = _parse_error(exc, path)
+    except FixError as exc:
+        result.diagnostics = original
+        result.error = FileError(code="E001", path=path, reason=f"{exc}; the file was left unchanged")
+    except RecursionError:
+        result.error = FileError(code="E999", path=path, reason="too deeply nested to parse")
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        result.error = FileError(
+            code="E001", path=path,
+            reason=(f"internal error: {type(exc).__name__}: {exc} (at {os.path.basename(where.filename)}:"
+                    f"{where.lineno}); please report this with the file"),
+        )
+    return result
+
+
+def check_file(path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE, display_path: str | None = None) -> FileResult:
+    shown = display_path or path
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return FileResult(path=shown, error=FileError(code="E902", path=shown, reason=str(exc)))
+    return check_source(source, shown, checker, fix_mode, package_of(os.path.dirname(path)))
+
+
+def check_bytes(data: bytes, path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE) -> FileResult:
+    try:
+        source = decode_source(data)
+    except SourceError as exc:
+        return FileResult(path=path, error=FileError(code="E902", path=path, reason=str(exc)))
+    return check_source(source, path, checker, fix_mode)
+
+
+def _check_chunk(chunk: Sequence[tuple[str, str]], settings: Settings, fix_mode: FixMode) -> list[FileResult]:
+    checker = _worker_checker(settings)
+    return [check_file(path, checker, fix_mode, shown) for path, shown in chunk]
+
+
+@functools.lru_cache(maxsize=8)
+def _worker_checker(settings: Settings) -> Checker:
+    return Checker.for_settings(settings)
+
+
+SERIAL_THRESHOLD = 16
+"""Below this many files a process pool costs more to start than it saves."""
+
+
+def check_files(files: Iterable[tuple[str, str]], settings: Settings, fix_mode: FixMode = FixMode.NONE,
+                jobs: int | None = None) -> list[FileResult]:
+    """Check (path, display path) pairs, in parallel when there are enough of them. Results come back in
+    input order whatever the number of workers."""
+    items = list(files)
+    workers = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
+    if workers == 1 or len(items) < SERIAL_THRESHOLD:
+        return _check_chunk(items, settings, fix_mode)
+    size = max(1, min(64, len(items) // (workers * 4)))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    results: list[FileResult] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for chunk_results in pool.map(_check_chunk, chunks, [settings] * len(chunks), [fix_mode] * len(chunks)):
+            results.extend(chunk_results)
+    return results

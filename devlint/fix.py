@@ -1,0 +1,91 @@
+"""Applying fixes: text edits, the parse check, atomic writes and diffs.
+
+Fixes are plain text edits on the decoded source, so every character outside an edit is kept exactly as
+it was (comments, formatting, line endings). The result must parse before anyone writes it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tempfile
+from collections.abc import Iterable
+
+import libcst as cst
+
+from devlint.source import line_starts
+from devlint.types import Applicability, Diagnostic, Fix, FixMode, Location
+
+
+class FixError(Exception):
+    """A fix could not be applied safely (it would leave a file that does not parse)."""
+
+
+def _offset(starts: list[int], location: Location) -> int:
+    return starts[location.row - 1] + location.column - 1
+
+
+def applies(fix: Fix | None, mode: FixMode) -> bool:
+    if fix is None or mode is FixMode.NONE:
+        return False
+    if fix.applicability is Applicability.SAFE:
+        return True
+    return fix.applicability is Applicability.UNSAFE and mode is FixMode.UNSAFE
+
+
+def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], mode: FixMode) -> tuple[str, int]:
+    """Apply every applicable fix whose edits do not overlap an earlier one; return (text, fixes applied)."""
+    starts = line_starts(text)
+    chosen: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int]] = []
+    applied = 0
+    for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
+        if not applies(diagnostic.fix, mode):
+            continue
+        assert diagnostic.fix is not None
+        spans = [(_offset(starts, e.start), _offset(starts, e.end), e.content) for e in diagnostic.fix.edits]
+        if any(s < t_end and t_start < e or (s == e == t_start) for s, e, _ in spans for t_start, t_end in taken):
+            continue  # overlaps a fix already taken; the next round picks it up
+        chosen.extend(spans)
+        taken.extend((s, e) for s, e, _ in spans)
+        applied += 1
+    for start, end, content in sorted(chosen, reverse=True):
+        text = text[:start] + content + text[end:]
+    return text, applied
+
+
+def check_parses(text: str) -> None:
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise FixError(f"fixes would leave a file that does not parse ({exc.message} at line {exc.raw_line})") from None
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace `path` with `data` in one step (temporary file in the same folder, then rename), keeping the
+    file's permission bits. A reader sees the old file or the new one, never half of each."""
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".devlint-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+    out = []
+    for line in lines:
+        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+

@@ -1,0 +1,161 @@
+"""DL001: a tensor factory placed on the platform device where a sibling tensor's device is at hand."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from devlint.analysis import ModuleAnalysis, PlatformDevice, Sibling, code_of
+from devlint.rules.base import Invalid, Rule, RuleContext
+
+
+def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    return None
+
+
+def describe_platform(platform: PlatformDevice, context: RuleContext) -> str:
+    """`current_platform.device_type`, or `self.device` (set to `"cuda"` at model.py:12)."""
+    origin = code_of(platform.origin)
+    if platform.alias is None or platform.alias_node is None:
+        return f"`{origin}`"
+    return f"`{platform.alias}` (set to `{origin}` at {context.path}:{context.line_of(platform.alias_node)})"
+
+
+def describe_siblings(siblings: list[Sibling], chosen: Sibling, context: RuleContext) -> str:
+    text = f"{chosen.relation} (line {context.line_of(chosen.site)})"
+    if len(siblings) > 1:
+        others = ", ".join(f"`{s.text}`" for s in siblings)
+        text += f"; it meets {len(siblings)} tensors ({others}), `{chosen.text}` first"
+    return text
+
+
+def factory_label(call: cst.Call, analysis: ModuleAnalysis, fn) -> str:
+    name = analysis.tensors.torch_function(call, fn)
+    if name is not None:
+        return f"torch.{name}"
+    assert isinstance(call.func, cst.Attribute)
+    return f".{call.func.attr.value}"
+
+
+class SiblingDevice(Rule):
+    """
+    ## What it does
+    Checks for tensor factory calls (`torch.arange`, `torch.zeros`, `torch.empty`, `torch.full`,
+    `torch.tensor`, ..., `*_like`, `x.new_*`) whose `device=` names the *platform's* device
+    (`current_platform.device_type`, `"cuda"`, `torch.device("cuda")`, `torch.cuda.current_device()`, or a
+    name bound to one) when, in the same function, the new tensor is combined with another tensor (or is
+    sized or typed from one). The diagnostic names that sibling tensor.
+
+    ## Why is this bad?
+    The platform device is where the *process* computes, not where *this* tensor graph is being built.
+    When the module is constructed under `with torch.device("meta")` (how vLLM and Hugging Face build large
+    models before loading weights), on CPU for offload, on another GPU, or on TPU/XPU/NPU, the sibling
+    lives elsewhere and the combination fails:
+    `RuntimeError: Tensor on device meta is not on the expected device cpu!` (vLLM PR #43926).
+
+    ## Example
+    ```python
+    def _compute_cos_sin_cache(self) -> torch.Tensor:
+        inv_freq = self._compute_inv_freq(self.scaling_factor)
+        t = torch.arange(self.max_position, device=current_platform.device_type, dtype=torch.float32)
+        freqs = torch.einsum("i,j -> ij", t, inv_freq)
+    ```
+
+    Use instead:
+    ```python
+    def _compute_cos_sin_cache(self) -> torch.Tensor:
+        inv_freq = self._compute_inv_freq(self.scaling_factor)
+        t = torch.arange(self.max_position, device=inv_freq.device, dtype=torch.float32)
+        freqs = torch.einsum("i,j -> ij", t, inv_freq)
+    ```
+
+    ## Fix safety
+    The fix replaces the device with `<sibling>.device`. It is safe when exactly one sibling exists and it
+    is a parameter or local variable of the same function that is provably a tensor (and never None):
+    wherever the code worked before, the two devices were equal, so nothing changes. It is unsafe when the
+    sibling is an attribute (`self.cos_sin_cache`), may be None (`Optional[torch.Tensor]`), is one of several
+    candidates, or when the device was a conditional expression (its other branch may have been meant). No
+    fix is offered when the sibling is only assigned after the call.
+    """
+
+    code = "DL001"
+    name = "platform-device-with-sibling-tensor"
+    summary = "Tensor factory uses the platform device where a sibling tensor's device is available"
+    fix_availability = "Sometimes"
+
+    VALID = (
+        # Already follows its sibling.
+        "import torch\n"
+        "def cache(inv_freq: torch.Tensor, n: int):\n"
+        "    t = torch.arange(n, device=inv_freq.device, dtype=torch.float32)\n"
+        "    return torch.outer(t, inv_freq)\n",
+        # A platform device with no sibling: nothing to follow (DL003 covers construction time).
+        "import torch\n"
+        "def workspace(n: int):\n"
+        "    return torch.empty(n, dtype=torch.uint8, device='cuda')\n",
+        # A host buffer pinned to "cpu" is deliberate.
+        "import torch\n"
+        "def host(x: torch.Tensor):\n"
+        "    buf = torch.zeros(x.shape[0], device='cpu', pin_memory=True)\n"
+        "    buf.copy_(x, non_blocking=True)\n",
+        # A `device` parameter: the caller decides.
+        "import torch\n"
+        "def ids(x: torch.Tensor, device: str = 'cpu'):\n"
+        "    return x + torch.arange(x.shape[0], device=device)\n",
+        # `torch` here is a parameter, not the torch module.
+        "def f(torch, x):\n"
+        "    return x + torch.arange(4, device='cuda')\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\n"
+            "from vllm.platforms import current_platform\n"
+            "def cache(inv_freq: torch.Tensor, n: int):\n"
+            "    t = torch.arange(n, device=current_platform.device_type, dtype=torch.float32)\n"
+            "    return torch.einsum('i,j -> ij', t, inv_freq)\n",
+            "import torch\n"
+            "from vllm.platforms import current_platform\n"
+            "def cache(inv_freq: torch.Tensor, n: int):\n"
+            "    t = torch.arange(n, device=inv_freq.device, dtype=torch.float32)\n"
+            "    return torch.einsum('i,j -> ij', t, inv_freq)\n",
+        ),
+        Invalid(
+            "import torch as th\n"
+            "def mask(scores: th.Tensor):\n"
+            "    return scores.masked_fill(th.ones(scores.shape[-1], dtype=th.bool, device='cuda').triu(1), 0)\n",
+            "import torch as th\n"
+            "def mask(scores: th.Tensor):\n"
+            "    return scores.masked_fill(th.ones(scores.shape[-1], dtype=th.bool, device=scores.device).triu(1), 0)\n",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
+        tensors, devices = analysis.tensors, analysis.devices
+        for fn in analysis.facts.functions:
+            for seq, call in fn.calls:
+                if tensors.factory_kind(call, fn) is None:
+                    continue
+                device_arg = keyword_arg(call, "device")
+                if device_arg is None:
+                    continue
+                platform = devices.platform_device_of(device_arg.value, fn, seq)
+                if platform is None:
+                    continue
+                siblings = analysis.siblings(fn).siblings_of(call, seq, call)
+                if not siblings:
+                    continue
+                chosen = next((s for s in siblings if s.fix_blocker is None), siblings[0])
+                message = (f"`{factory_label(call, analysis, fn)}` puts its result on the platform device "
+                           f"{describe_platform(platform, context)}, but it is "
+                           f"{describe_siblings(siblings, chosen, context)}; use `device={chosen.text}.device`")
+                fix = None
+                if chosen.fix_blocker is None:
+                    fix = self.fix(f"Use `device={chosen.text}.device`",
+                                   [context.replace(device_arg.value, f"{chosen.text}.device")],
+                                   # A conditional device may be right on its other branch: a human decides.
+                                   safe=chosen.provable and len(siblings) == 1 and not platform.conditional)
+                else:
+                    message += f" (no fix: {chosen.fix_blocker})"
+                context.report(self.code, device_arg, message, fix=fix, function=fn.name)

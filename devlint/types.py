@@ -1,0 +1,135 @@
+"""Plain data shared by every part of devlint.
+
+This module imports nothing of ours, so any room (engine, rules, reporters, fixer, API users) can depend on
+it. Everything here is picklable: workers hand these back across process boundaries.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Applicability(str, enum.Enum):
+    """How far a fix can be trusted (the same words ruff uses in its JSON output)."""
+
+    SAFE = "safe"  # keeps behaviour wherever the code already worked; applied by --fix
+    UNSAFE = "unsafe"  # probably right, but may change behaviour; needs --unsafe-fixes
+    DISPLAY_ONLY = "display-only"  # shown as a hint, never applied
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A 1-based line and 1-based column (in characters), as users and editors count them."""
+
+    row: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between `start` and `end` (end exclusive) with `content`."""
+
+    content: str
+    start: Location
+    end: Location
+
+
+@dataclass(frozen=True)
+class Fix:
+    message: str
+    edits: tuple[Edit, ...]
+    applicability: Applicability = Applicability.SAFE
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: a rule code at a place in a file, with an optional fix."""
+
+    code: str
+    message: str
+    path: str
+    start: Location
+    end: Location
+    fix: Fix | None = None
+    # Context a reporter or baseline may use; not part of the finding's identity.
+    context_function: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.start.row, self.start.column, self.code)
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be checked: unreadable, undecodable, unparsable, or an internal error.
+
+    `code` is E902 (could not read or decode), E999 (could not parse) or E001 (internal error: a bug).
+    """
+
+    code: str
+    path: str
+    reason: str
+    location: Location | None = None
+
+    @property
+    def is_internal(self) -> bool:
+        return self.code == "E001"
+
+
+@dataclass
+class FileResult:
+    """Everything the engine learnt about one file."""
+
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: FileError | None = None
+    # Present only when the caller asked for fixes and some applied: the fixed text, how many fixes it holds,
+    # and a digest of the bytes it was computed from (a writer refuses to write over a file that changed).
+    fixed_source: str | None = None
+    applied_fixes: int = 0
+    source_digest: str | None = None
+    original_source: str | None = None
+
+
+@dataclass
+class RunResult:
+    """The outcome of checking a set of paths."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        found = [d for f in self.files for d in f.diagnostics]
+        return sorted(found, key=lambda d: d.sort_key)
+
+    @property
+    def errors(self) -> list[FileError]:
+        return sorted((f.error for f in self.files if f.error), key=lambda e: e.path)
+
+    @property
+    def files_checked(self) -> int:
+        return len(self.files)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings for checking a file (built from configuration and command-line flags)."""
+
+    select: frozenset[str] = frozenset({"DL"})  # codes or code prefixes
+    ignore: frozenset[str] = frozenset()
+    platform_devices: tuple[str, ...] = ()  # extra platform-device table entries
+
+    def enabled(self, code: str) -> bool:
+        def matches(prefixes: frozenset[str]) -> int:
+            return max((len(p) for p in prefixes if code.startswith(p)), default=-1)
+
+        # The more specific of select/ignore wins, as in ruff (`select DL`, `ignore DL003`).
+        chosen, dropped = matches(self.select), matches(self.ignore)
+        return chosen >= 0 and chosen > dropped
+
+
+class FixMode(str, enum.Enum):
+    NONE = "none"
+    SAFE = "safe"
+    UNSAFE = "unsafe"

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from devlint.api import lint_source
+from devlint.types import Diagnostic, FixMode, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def findings(source: str, *, select: str = "DL", path: str = "model.py") -> list[Diagnostic]:
+    """Lint a dedented snippet and return its diagnostics."""
+    result = lint_source(textwrap.dedent(source), path, Settings(select=frozenset({select})))
+    assert result.error is None, result.error
+    return result.diagnostics
+
+
+def fixed(source: str, mode: FixMode = FixMode.UNSAFE) -> str:
+    result = lint_source(textwrap.dedent(source), "model.py", Settings(), mode)
+    assert result.error is None, result.error
+    return result.fixed_source if result.fixed_source is not None else textwrap.dedent(source)
+
+
+def positions(diagnostics: list[Diagnostic]) -> list[tuple[int, int, str]]:
+    return [(d.start.row, d.start.column, d.code) for d in diagnostics]
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def devlint_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return env

@@ -1,0 +1,370 @@
+"""DL001 behaviour, one property per test: what counts as a platform device, a tensor, a sibling."""
+
+from __future__ import annotations
+
+import pytest
+
+from devlint.types import Applicability
+
+from conftest import findings, fixed, positions
+
+CANONICAL = '''
+import torch
+from vllm.platforms import current_platform
+
+
+class DeepseekV4ScalingRotaryEmbedding(torch.nn.Module):
+    def _compute_inv_freq(self, scaling_factor: float) -> torch.Tensor:
+        return 1.0 / (10000 ** (torch.arange(0, 64, 2, dtype=torch.float) / 64))
+
+    def _compute_cos_sin_cache(self) -> torch.Tensor:
+        inv_freq = self._compute_inv_freq(self.scaling_factor)
+        t = torch.arange(
+            self.max_position_embeddings * self.scaling_factor,
+            device=current_platform.device_type,
+            dtype=torch.float32,
+        )
+        freqs = torch.einsum("i,j -> ij", t, inv_freq)
+        cos = freqs.cos() * self.mscale
+        sin = freqs.sin() * self.mscale
+        return torch.cat((cos, sin), dim=-1)
+'''
+
+
+def test_canonical_pr_43926_is_flagged_with_inv_freq_fix() -> None:
+    [d] = findings(CANONICAL)
+    assert (d.code, d.start.row, d.start.column) == ("DL001", 14, 13)
+    assert "`inv_freq`" in d.message and "`torch.einsum`" in d.message and "line 17" in d.message
+    assert d.fix is not None and d.fix.applicability is Applicability.SAFE
+    assert [e.content for e in d.fix.edits] == ["inv_freq.device"]
+    assert d.context_function == "_compute_cos_sin_cache"
+
+
+def test_canonical_fix_produces_the_upstream_line_and_is_then_clean() -> None:
+    after = fixed(CANONICAL)
+    assert "device=inv_freq.device," in after
+    assert after.replace("device=inv_freq.device,", "device=current_platform.device_type,") == CANONICAL
+    assert findings(after) == []
+
+
+@pytest.mark.parametrize("device", [
+    '"cuda"', "'cuda:1'", '"xpu"', '"npu"', '"hpu"', '"mps"', 'f"cuda:{rank}"', 'f"{current_platform.device_type}:0"',
+    'torch.device("cuda")', 'torch.device("cuda", rank)', 'torch.device(type="xpu")',
+    "torch.cuda.current_device()", "torch.accelerator.current_accelerator()",
+    "torch.accelerator.current_device_index()", "current_platform.device_type", "current_platform.device_name",
+    '"cpu" if current_platform.is_tpu() else current_platform.device_type',
+])
+def test_platform_devices_are_recognised(device: str) -> None:
+    source = f'''
+    import torch
+    from vllm.platforms import current_platform
+    def f(x: torch.Tensor, rank: int):
+        return x + torch.arange(x.shape[-1], device={device})
+    '''
+    assert positions(findings(source)) == [(5, 42, "DL001")]
+
+
+@pytest.mark.parametrize("device", [
+    '"cpu"', '"meta"', '"cudagraph"', "x.device", "device", "torch.device('cpu')", "self_device()",
+    "platform.device_type",
+])
+def test_non_platform_devices_are_not(device: str) -> None:
+    source = f'''
+    import torch
+    def f(x: torch.Tensor, device, platform):
+        return x + torch.arange(x.shape[-1], device={device})
+    '''
+    assert findings(source) == []
+
+
+@pytest.mark.parametrize("imports,call", [
+    ("import torch as th", "th.zeros"),
+    ("from torch import zeros", "zeros"),
+    ("from torch import zeros as z", "z"),
+    ("import torch.nn; import torch", "torch.zeros"),
+])
+def test_torch_import_aliases(imports: str, call: str) -> None:
+    source = f'''
+    {imports}
+    import torch
+    def f(x: torch.Tensor):
+        return x * {call}(4, device="cuda")
+    '''
+    assert [d.code for d in findings(source)] == ["DL001"]
+
+
+@pytest.mark.parametrize("imports,expr", [
+    ("from vllm.platforms import current_platform as cp", "cp.device_type"),
+    ("import vllm.platforms", "vllm.platforms.current_platform.device_type"),
+    ("from vllm import platforms", "platforms.current_platform.device_type"),
+])
+def test_platform_import_aliases(imports: str, expr: str) -> None:
+    source = f'''
+    import torch
+    {imports}
+    def f(x: torch.Tensor):
+        return x * torch.ones(4, device={expr})
+    '''
+    assert [d.code for d in findings(source)] == ["DL001"]
+
+
+def test_relative_import_of_current_platform_inside_vllm(tmp_path) -> None:
+    from devlint.api import lint_paths
+
+    pkg = tmp_path / "vllm" / "model_executor"
+    pkg.mkdir(parents=True)
+    (tmp_path / "vllm" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "rope.py").write_text(
+        "import torch\nfrom ..platforms import current_platform\n"
+        "def f(x: torch.Tensor):\n    return x * torch.ones(4, device=current_platform.device_type)\n")
+    run = lint_paths([str(tmp_path)])
+    assert [d.code for d in run.diagnostics] == ["DL001"]
+
+
+def test_function_local_import_is_resolved() -> None:
+    source = '''
+    import torch
+    def f(x: torch.Tensor):
+        from vllm.platforms import current_platform
+        return x * torch.ones(4, device=current_platform.device_type)
+    '''
+    assert [d.code for d in findings(source)] == ["DL001"]
+
+
+def test_shadowing_names_are_not_what_they_look_like() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    def a(x: torch.Tensor, torch):
+        return x * torch.ones(4, device="cuda")
+    def b(x: torch.Tensor):
+        current_platform = load_platform()
+        return x * torch.ones(4, device=current_platform.device_type)
+    def c(x: torch.Tensor, current_platform):
+        return x * torch.ones(4, device=current_platform.device_type)
+    '''
+    assert findings(source) == []
+
+
+def test_aliases_report_where_they_were_set() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    class Rope(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.device = current_platform.device_type
+
+        def cache(self, inv_freq: torch.Tensor) -> torch.Tensor:
+            t = torch.arange(16, device=self.device)
+            return torch.outer(t, inv_freq)
+    '''
+    [d] = findings(source)
+    assert "`self.device` (set to `current_platform.device_type` at model.py:7)" in d.message
+    assert d.fix is not None and d.fix.applicability is Applicability.SAFE
+
+
+def test_constructor_default_platform_device_reaches_self_attribute() -> None:
+    source = '''
+    import torch
+    class Sampler:
+        def __init__(self, device: str = "cuda"):
+            self.device = device
+
+        def penalties(self, logits: torch.Tensor) -> torch.Tensor:
+            return logits / torch.ones(logits.shape[-1], device=self.device)
+    '''
+    [d] = findings(source)
+    assert "`self.device` (set to `\"cuda\"`" in d.message
+
+
+def test_self_attribute_assigned_something_else_somewhere_is_not_platform() -> None:
+    source = '''
+    import torch
+    class Sampler:
+        def __init__(self, device):
+            self.device = "cuda"
+        def to_device(self, device):
+            self.device = device
+        def penalties(self, logits: torch.Tensor) -> torch.Tensor:
+            return logits / torch.ones(logits.shape[-1], device=self.device)
+    '''
+    assert findings(source) == []
+
+
+@pytest.mark.parametrize("argument", ["x.shape[0]", "x.size(0)", "x.numel()", "len(x)"])
+def test_argument_shaped_from_a_tensor_is_a_sibling(argument: str) -> None:
+    source = f'''
+    import torch
+    def f(x: torch.Tensor):
+        return torch.zeros({argument}, device="cuda")
+    '''
+    [d] = findings(source)
+    assert "shaped from `x`" in d.message and d.fix.edits[0].content == "x.device"
+
+
+def test_dtype_from_a_tensor_is_a_sibling() -> None:
+    source = '''
+    import torch
+    def f(x: torch.Tensor, n: int):
+        return torch.zeros(n, dtype=x.dtype, device="cuda")
+    '''
+    assert [d.fix.edits[0].content for d in findings(source)] == ["x.device"]
+
+
+@pytest.mark.parametrize("combine", [
+    "torch.cat([t, x])", "torch.stack((x, t))", "torch.matmul(x, t)", "torch.where(t > 0, x, t)",
+    "t @ x", "x - t", "x[t]", "t[x]", "x.index_select(0, t)", "x.copy_(t)", "x.masked_fill(t, 0)",
+])
+def test_combinations(combine: str) -> None:
+    source = f'''
+    import torch
+    def f(x: torch.Tensor):
+        t = torch.ones(4, device="cuda")
+        return {combine}
+    '''
+    assert [d.fix.edits[0].content for d in findings(source)] == ["x.device"]
+
+
+def test_in_place_and_item_assignment_are_combinations() -> None:
+    source = '''
+    import torch
+    def f(x: torch.Tensor, idx: torch.Tensor):
+        t = torch.ones(4, device="cuda")
+        x += t
+        u = torch.zeros(4, device="cuda")
+        u[idx] = 1.0
+    '''
+    assert [d.fix.edits[0].content for d in findings(source)] == ["x.device", "idx.device"]
+
+
+def test_derived_names_carry_the_new_tensor() -> None:
+    source = '''
+    import torch
+    def f(inv_freq: torch.Tensor):
+        t = torch.arange(16, device="cuda").float()
+        scaled = t / 2.0
+        return scaled[:, None] * inv_freq[None, :]
+    '''
+    [d] = findings(source)
+    assert "`inv_freq`" in d.message and d.fix.applicability is Applicability.SAFE
+
+
+def test_tensor_kinds() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class M(nn.Module):
+        weight: torch.Tensor
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("cache", torch.zeros(4), persistent=False)
+            self.scale = nn.Parameter(torch.ones(4))
+        def table(self) -> torch.Tensor:
+            return self.cache
+        def a(self):
+            return self.cache[torch.arange(2, device="cuda")]
+        def b(self):
+            return self.scale * torch.ones(4, device="cuda")
+        def c(self):
+            return self.table() + torch.ones(4, device="cuda")
+        def d(self):
+            return self.weight + torch.ones(4, device="cuda")
+        def e(self, x: "torch.Tensor"):
+            return x + torch.ones(4, device="cuda")
+    '''
+    found = findings(source)
+    assert [d.context_function for d in found] == ["a", "b", "c", "d", "e"]
+    fixes = [d.fix.edits[0].content if d.fix else None for d in found]
+    assert fixes == ["self.cache.device", "self.scale.device", None, "self.weight.device", "x.device"]
+    assert "no fix: `self.table()` is not a plain name" in found[2].message
+    # Attributes could be rebound elsewhere: their fixes are unsafe. A parameter's is safe.
+    assert [d.fix.applicability for d in found if d.fix] == [Applicability.UNSAFE] * 3 + [Applicability.SAFE]
+
+
+def test_unknown_values_are_never_siblings() -> None:
+    source = '''
+    import torch
+    def f(cache, positions, obj):
+        t = torch.arange(4, device="cuda")
+        obj.run(t, positions)
+        return cache[t] + positions
+    '''
+    assert findings(source) == []
+
+
+def test_several_siblings_name_the_first_and_make_the_fix_unsafe() -> None:
+    source = '''
+    import torch
+    def f(q: torch.Tensor, k: torch.Tensor):
+        bias = torch.zeros(4, device="cuda")
+        q = q + bias
+        k = k + bias
+        return q, k
+    '''
+    [d] = findings(source)
+    assert "it meets 2 tensors (`q`, `k`), `q` first" in d.message
+    assert d.fix.applicability is Applicability.UNSAFE and d.fix.edits[0].content == "q.device"
+
+
+def test_optional_sibling_makes_the_fix_unsafe() -> None:
+    source = '''
+    from typing import Optional
+    import torch
+    def f(x: Optional[torch.Tensor]):
+        return x * torch.ones(4, device="cuda")
+    '''
+    [d] = findings(source)
+    assert d.fix.applicability is Applicability.UNSAFE
+
+
+def test_sibling_assigned_after_the_call_gets_no_fix() -> None:
+    source = '''
+    import torch
+    def f(n: int):
+        t = torch.arange(n, device="cuda")
+        w = torch.randn(n)
+        return t * w
+    '''
+    [d] = findings(source)
+    assert d.fix is None and "no fix: `w` is assigned after the call" in d.message
+
+
+def test_explicitly_placed_siblings_are_not_followed() -> None:
+    source = '''
+    import torch
+    def test_kernel():
+        a = torch.randn(8, device="cuda")
+        b = torch.randn(8, device="cuda").half()
+        host = torch.zeros(8).cpu()
+        return a + b, a.cpu() + host
+    '''
+    assert findings(source) == []
+
+
+def test_new_and_like_methods_with_a_platform_override() -> None:
+    source = '''
+    import torch
+    def f(x: torch.Tensor, y: torch.Tensor):
+        a = x.new_zeros(4, device="cuda")
+        b = torch.zeros_like(x, device="cuda")
+        return a + y, b + y
+    '''
+    assert [d.fix.edits[0].content for d in findings(source)] == ["y.device", "y.device"]
+
+
+def test_no_device_argument_is_never_flagged() -> None:
+    assert findings("import torch\ndef f(x: torch.Tensor):\n    return x + torch.ones(4)\n") == []
+
+
+def test_module_level_code_is_checked() -> None:
+    source = '''
+    import torch
+    weights = torch.load("w.pt")
+    assert isinstance(weights, torch.Tensor)
+    w: torch.Tensor = weights
+    bias = torch.zeros(4, device="cuda")
+    out = w + bias
+    '''
+    assert [d.code for d in findings(source)] == ["DL001"]

@@ -1,0 +1,39 @@
+"""Every rule's documented examples are also its tests: VALID must pass clean, INVALID must be flagged and
+fix to exactly the documented text. Keeps `devlint rule CODE` honest."""
+
+from __future__ import annotations
+
+import pytest
+
+from devlint.api import lint_source
+from devlint.rules import ALL_RULES
+from devlint.types import FixMode, Settings
+
+VALID = [(rule.code, i, code) for rule in ALL_RULES for i, code in enumerate(rule.VALID)]
+INVALID = [(rule.code, i, case) for rule in ALL_RULES for i, case in enumerate(rule.INVALID)]
+
+
+@pytest.mark.parametrize(("code", "index", "source"), VALID, ids=[f"{c}-valid-{i}" for c, i, _ in VALID])
+def test_valid_examples_are_clean(code: str, index: int, source: str) -> None:
+    result = lint_source(source, "example.py", Settings(select=frozenset({code})))
+    assert result.error is None
+    assert [d.code for d in result.diagnostics] == []
+
+
+@pytest.mark.parametrize(("code", "index", "case"), INVALID, ids=[f"{c}-invalid-{i}" for c, i, _ in INVALID])
+def test_invalid_examples_are_flagged_and_fixed(code: str, index: int, case) -> None:
+    settings = Settings(select=frozenset({code}))
+    result = lint_source(case.code, "example.py", settings)
+    assert {d.code for d in result.diagnostics} == {code}
+    if case.fixed is not None:
+        after = lint_source(case.code, "example.py", settings, FixMode.UNSAFE)
+        assert after.fixed_source == case.fixed
+        assert not [d for d in lint_source(case.fixed, "example.py", settings).diagnostics if d.fix]
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.code for r in ALL_RULES])
+def test_every_rule_is_documented(rule) -> None:
+    doc = rule.documentation()
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Fix safety"):
+        assert heading in doc, f"{rule.code} lacks {heading!r}"
+    assert rule.VALID and rule.INVALID, f"{rule.code} needs examples"
