@@ -6,6 +6,7 @@ what to write, so output order is stable and a crash in one file cannot garble a
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import traceback
@@ -70,9 +71,19 @@ def package_of(directory: str) -> str | None:
     return ".".join(reversed(parts)) or None
 
 
-def _parse_error(exc: cst.ParserSyntaxError, path: str) -> FileError:
-    reason = f"syntax error: {exc.message}".rstrip()
-    return FileError(code="E999", path=path, reason=reason, location=Location(exc.raw_line, exc.raw_column + 1))
+def _parse_error(exc: cst.ParserSyntaxError, text: str, path: str) -> FileError:
+    """Describe a file LibCST cannot parse. CPython's own parser gives the clearer message and position
+    (LibCST's often points past the error), so ask it; this runs only for files that failed."""
+    try:
+        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        location = Location(error.lineno or 1, max(error.offset or 1, 1))
+        return FileError(code="E999", path=path, reason=f"syntax error: {error.msg}", location=location)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = exc.message.split(": ", 2)[-1] if exc.message.startswith("parser error") else exc.message
+    return FileError(code="E999", path=path, reason=f"cannot parse: {message}",
+                     location=Location(exc.raw_line, exc.raw_column + 1))
 
 
 def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE,
@@ -98,7 +109,7 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                 result.source_digest = source.digest
         result.diagnostics = diagnostics
     except cst.ParserSyntaxError as exc:
-        result.error = _parse_error(exc, path)
+        result.error = _parse_error(exc, source.text, path)
     except FixError as exc:
         result.diagnostics = original
         result.error = FileError(code="E001", path=path, reason=f"{exc}; the file was left unchanged")

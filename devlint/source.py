@@ -45,12 +45,19 @@ def decode_source(data: bytes) -> SourceText:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        # detect_encoding also fails on undecodable bytes in the first two lines; say which it is.
+        _decode_or_explain(data, "utf-8")
+        raise SourceError(f"bad encoding declaration: {exc.msg}") from None
     has_bom = encoding == "utf-8-sig"
     body = data[len(codecs.BOM_UTF8) :] if has_bom else data
     codec = "utf-8" if has_bom else encoding
+    text = _decode_or_explain(body, codec)
+    return SourceText(text=text, encoding=codec, has_bom=has_bom, digest=hashlib.sha256(data).hexdigest())
+
+
+def _decode_or_explain(body: bytes, codec: str) -> str:
     try:
-        text = body.decode(codec)
+        return body.decode(codec)
     except UnicodeDecodeError as exc:
         line = body[: exc.start].count(b"\n") + 1
         raise SourceError(
@@ -59,7 +66,6 @@ def decode_source(data: bytes) -> SourceText:
         ) from None
     except LookupError:
         raise SourceError(f"unknown encoding {codec!r} in coding declaration") from None
-    return SourceText(text=text, encoding=codec, has_bom=has_bom, digest=hashlib.sha256(data).hexdigest())
 
 
 def read_source(path: str) -> SourceText:

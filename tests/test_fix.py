@@ -1,0 +1,130 @@
+"""The fixer keeps everything outside its edits byte for byte, and never writes a file that would not parse."""
+
+from __future__ import annotations
+
+import os
+import stat
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from devlint.api import lint_paths, lint_source, write_fixes
+from devlint.fix import FixError, apply_fixes, check_parses, write_atomic
+from devlint.types import FixMode, Settings
+
+BUGGY = (
+    "import torch\n"
+    "def cache(inv_freq: torch.Tensor, n: int):\n"
+    "    # keep: odd   spacing, comments\n"
+    "    t = torch.arange(n, device='cuda')  # trailing\n"
+    "    return torch.outer(t, inv_freq)\n"
+)
+
+
+def fix_file(path: Path) -> None:
+    run = lint_paths([str(path)], Settings(), FixMode.SAFE)
+    report = write_fixes(run)
+    assert not report.errors, report.errors
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_bytes_outside_the_edit_are_unchanged(tmp_path: Path, newline: str) -> None:
+    path = tmp_path / "m.py"
+    original = BUGGY.replace("\n", newline).encode()
+    path.write_bytes(original)
+    fix_file(path)
+    assert path.read_bytes() == original.replace(b"device='cuda'", b"device=inv_freq.device")
+
+
+def test_bom_and_declared_encoding_are_kept(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(b"\xef\xbb\xbf" + BUGGY.encode())
+    fix_file(bom)
+    assert bom.read_bytes() == b"\xef\xbb\xbf" + BUGGY.replace("'cuda'", "inv_freq.device").encode()
+
+    latin = tmp_path / "latin.py"
+    text = "# -*- coding: latin-1 -*-\n# caf\xe9\n" + BUGGY
+    latin.write_bytes(text.encode("latin-1"))
+    fix_file(latin)
+    assert latin.read_bytes() == text.replace("'cuda'", "inv_freq.device").encode("latin-1")
+
+
+def test_file_mode_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(BUGGY)
+    os.chmod(path, 0o750)
+    fix_file(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o750
+
+
+def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(BUGGY)
+    run = lint_paths([str(path)], Settings(), FixMode.SAFE)
+    path.write_text(BUGGY + "# edited meanwhile\n")
+    report = write_fixes(run)
+    assert report.errors and "changed while devlint was running" in report.errors[0].reason
+    assert path.read_text().endswith("# edited meanwhile\n")
+
+
+def test_a_result_that_does_not_parse_is_refused() -> None:
+    with pytest.raises(FixError):
+        check_parses("def f(:\n")
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("old\n")
+    write_atomic(str(path), b"new\n")
+    assert path.read_bytes() == b"new\n"
+    assert sorted(os.listdir(tmp_path)) == ["m.py"]
+
+
+# --- property: fixes on generated model-like code always re-parse and reach a fixed point ----------------
+
+DEVICES = st.sampled_from(['"cuda"', "'cuda:0'", '"xpu"', "current_platform.device_type",
+                           'torch.device("cuda")', "torch.cuda.current_device()", "DEVICE", "self_device"])
+FACTORIES = st.sampled_from(["torch.arange(n", "torch.zeros(n, 4", "torch.ones(x.shape[0]", "torch.full((n,), 2.0",
+                             "torch.empty(x.size(0)", "torch.randn(n"])
+COMBINE = st.sampled_from(["{t} + x", "torch.cat([{t}, x])", "x[{t}]", "torch.einsum('i,j->ij', {t}, x)",
+                           "{t} * 2", "x.index_select(0, {t})", "torch.where({t} > 0, x, {t})"])
+
+
+@st.composite
+def model_code(draw) -> str:
+    lines = ["import torch", "from vllm.platforms import current_platform", "DEVICE = 'cuda'", "",
+             "def f(x: torch.Tensor, n: int, self_device):"]
+    for i in range(draw(st.integers(1, 4))):
+        t = f"t{i}"
+        lines.append(f"    {t} = {draw(FACTORIES)}, device={draw(DEVICES)})")
+        lines.append(f"    y{i} = " + draw(COMBINE).format(t=t))
+    lines.append("    return x")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(model_code())
+def test_fixes_reparse_and_are_idempotent(source: str) -> None:
+    once = lint_source(source, "gen.py", Settings(), FixMode.UNSAFE)
+    assert once.error is None
+    text = once.fixed_source or source
+    cst.parse_module(text)
+    compile(text, "gen.py", "exec")
+    again = lint_source(text, "gen.py", Settings(), FixMode.UNSAFE)
+    assert again.fixed_source is None
+    # Output is stable: the same input gives the same findings every time.
+    assert lint_source(source, "gen.py", Settings()).diagnostics == lint_source(source, "gen.py", Settings()).diagnostics
+
+
+def test_overlapping_fixes_apply_once() -> None:
+    from devlint.types import Diagnostic, Edit, Fix, Location
+
+    def diag(col: int, content: str) -> Diagnostic:
+        edit = Edit(content, Location(1, col), Location(1, col + 3))
+        return Diagnostic("DL001", "m", "p", Location(1, col), Location(1, col + 3), Fix("f", (edit,)))
+
+    text, applied = apply_fixes("abcdef\n", [diag(1, "X"), diag(2, "Y")], FixMode.SAFE)
+    assert (text, applied) == ("Xdef\n", 1)
