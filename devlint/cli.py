@@ -39,13 +39,17 @@ def main() -> None:
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when --fix changed a file, even if nothing is left.")
 @click.option("--select", default=None, help="Comma-separated rule codes or prefixes to enable (default: DL).")
 @click.option("--ignore", default=None, help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--platform-device", "platform_devices", multiple=True, metavar="ENTRY",
+              help="Also treat ENTRY as a platform device: a device word (`privateuseone`), a dotted name "
+                   "(`my_pkg.DEVICE`) or a call (`get_device()`, `get_accelerator().current_device_name()`). "
+                   "Repeatable.")
 @click.option("--output-format", default="concise", show_default=True,
               type=click.Choice(["concise"]), help="How to print findings.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
 def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool, exit_zero: bool,
-          exit_non_zero_on_fix: bool, select: str | None, ignore: str | None, output_format: str,
-          jobs: int | None) -> None:
+          exit_non_zero_on_fix: bool, select: str | None, ignore: str | None, platform_devices: tuple[str, ...],
+          output_format: str, jobs: int | None) -> None:
     """Check PATHS (files or folders; default: the current folder)."""
     from devlint import api
     from devlint.discovery import PathNotFound
@@ -53,7 +57,8 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
     from devlint.report import REPORTERS
     from devlint.types import FixMode, Settings
 
-    settings = Settings(select=_codes(select) or frozenset({"DL"}), ignore=_codes(ignore))
+    settings = Settings(select=_codes(select) or frozenset({"DL"}), ignore=_codes(ignore),
+                        platform_devices=platform_devices)
     if fix or show_diff:
         fix_mode = FixMode.UNSAFE if unsafe_fixes else FixMode.SAFE
     else:

@@ -60,12 +60,37 @@ class PlatformDevices:
             if fn.scope.qualified_name(expr.func) == "torch.device" and expr.args:
                 first = expr.args[0]
                 if first.keyword is None or first.keyword.value == "type":
-                    return self.platform_device_of(first.value, fn, seq, depth)
+                    inner = self.platform_device_of(first.value, fn, seq, depth)
+                    if inner is not None and inner.alias is None:
+                        return dataclasses.replace(inner, origin=expr)
+                    return inner
             return None
         if isinstance(expr, cst.Name):
             return self._through_name(expr, fn, seq, depth)
         if isinstance(expr, cst.Attribute) and self.model.is_self(expr.value, fn) and fn.cls is not None:
             return self.platform_attr(fn.cls, expr.attr.value)
+        return None
+
+    def platform_move_of(self, call: cst.Call, fn: FunctionFacts, seq: int) -> tuple[PlatformDevice, cst.Arg | None] | None:
+        """For a move of a tensor to the platform device — `x.cuda()` (or `.xpu()`, `.npu()`, …),
+        `x.to("cuda")`, `x.to(device=current_platform.device_type)` — the platform device and the argument
+        that names it (None for `.cuda()`)."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not self.model.is_tensor(func.value, fn, seq):
+            return None
+        method = func.attr.value
+        if method in self.facts.table.device_types:
+            return PlatformDevice(call), None
+        if method != "to":
+            return None
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value != "device":
+                continue
+            found = self.platform_device_of(arg.value, fn, seq)
+            if found is not None:
+                return found, arg
+            if arg.keyword is None:
+                break  # only the first positional argument can be a device
         return None
 
     def _formatted(self, expr: cst.FormattedString, fn: FunctionFacts, seq: int, depth: int) -> PlatformDevice | None:

@@ -54,6 +54,7 @@ class FunctionFacts:
     calls: list[tuple[int, cst.Call]] = field(default_factory=list)
     operators: list[tuple[int, cst.CSTNode]] = field(default_factory=list)  # BinaryOperation/Comparison/Subscript
     item_assignments: list[tuple[int, cst.Assign | cst.AugAssign]] = field(default_factory=list)
+    ifs: list[tuple[int, cst.If]] = field(default_factory=list)
     seq_of: dict[cst.CSTNode, int] = field(default_factory=dict)
     returns: cst.BaseExpression | None = None
 
@@ -82,6 +83,7 @@ class ClassFacts:
     node: cst.ClassDef
     name: str
     base_names: list[str]
+    bases: list[cst.BaseExpression]
     methods: dict[str, FunctionFacts] = field(default_factory=dict)
     attr_assignments: dict[str, list[AttrAssignment]] = field(default_factory=dict)
     buffers: dict[str, cst.Call] = field(default_factory=dict)  # register_buffer / register_parameter
@@ -203,7 +205,7 @@ class _FactCollector:
                 bases.append(arg.value.value)
             elif isinstance(arg.value, cst.Attribute):
                 bases.append(arg.value.attr.value)
-        facts = ClassFacts(node=node, name=node.name.value, base_names=bases)
+        facts = ClassFacts(node=node, name=node.name.value, base_names=bases, bases=[a.value for a in node.bases])
         self.classes.setdefault(facts.name, facts)
         self.class_stack.append(facts)
 
@@ -312,6 +314,9 @@ class _FactCollector:
         seq = self.next_seq()
         self.function.seq_of[node] = seq
         self.function.operators.append((seq, node))
+
+    def visit_If(self, node: cst.If) -> None:
+        self.function.ifs.append((self.next_seq(), node))
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._operator(node)

@@ -54,8 +54,10 @@ class PlatformDeviceTable:
         """Substrings at least one of which must occur in a file that can hold a platform device.
 
         A device word can only matter as the start of a string literal (`"cuda"`, `f"cuda:{i}"`), so the
-        token includes its quote; that skips the many files that merely call `torch.cuda.synchronize()`."""
+        token includes its quote; that skips the many files that merely call `torch.cuda.synchronize()`.
+        A device word as a method (`.cuda(`) is a move."""
         tokens = {quote + word for word in self.device_types for quote in ('"', "'")}
+        tokens.update(f".{word}(" for word in self.device_types)  # moves: `x.cuda()`, `x.xpu()`
         for signature in self.signatures:
             # The last name of a signature survives any aliasing of its head (`cp.device_type`).
             last = signature.rstrip("()").rsplit(".", 1)[-1].split("(")[0]

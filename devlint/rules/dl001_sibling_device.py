@@ -2,51 +2,27 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
-from devlint.analysis import ModuleAnalysis, PlatformDevice, Sibling, code_of
+from devlint.analysis import ModuleAnalysis
 from devlint.rules.base import Invalid, Rule, RuleContext
-
-
-def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg
-    return None
-
-
-def describe_platform(platform: PlatformDevice, context: RuleContext) -> str:
-    """`current_platform.device_type`, or `self.device` (set to `"cuda"` at model.py:12)."""
-    origin = code_of(platform.origin)
-    if platform.alias is None or platform.alias_node is None:
-        return f"`{origin}`"
-    return f"`{platform.alias}` (set to `{origin}` at {context.path}:{context.line_of(platform.alias_node)})"
-
-
-def describe_siblings(siblings: list[Sibling], chosen: Sibling, context: RuleContext) -> str:
-    text = f"{chosen.relation} (line {context.line_of(chosen.site)})"
-    if len(siblings) > 1:
-        others = ", ".join(f"`{s.text}`" for s in siblings)
-        text += f"; it meets {len(siblings)} tensors ({others}), `{chosen.text}` first"
-    return text
-
-
-def factory_label(call: cst.Call, analysis: ModuleAnalysis, fn) -> str:
-    name = analysis.tensors.torch_function(call, fn)
-    if name is not None:
-        return f"torch.{name}"
-    assert isinstance(call.func, cst.Attribute)
-    return f".{call.func.attr.value}"
+from devlint.rules.common import (
+    call_label,
+    choose_sibling,
+    describe_platform,
+    describe_siblings,
+    keyword_arg,
+    sibling_fix_is_safe,
+)
 
 
 class SiblingDevice(Rule):
     """
     ## What it does
     Checks for tensor factory calls (`torch.arange`, `torch.zeros`, `torch.empty`, `torch.full`,
-    `torch.tensor`, ..., `*_like`, `x.new_*`) whose `device=` names the *platform's* device
+    `torch.tensor`, ...) whose `device=` names the *platform's* device
     (`current_platform.device_type`, `"cuda"`, `torch.device("cuda")`, `torch.cuda.current_device()`, or a
     name bound to one) when, in the same function, the new tensor is combined with another tensor (or is
-    sized or typed from one). The diagnostic names that sibling tensor.
+    sized or typed from one). The diagnostic names that sibling tensor. (`*_like` and `x.new_*` calls with a
+    platform override are DL005's.)
 
     ## Why is this bad?
     The platform device is where the *process* computes, not where *this* tensor graph is being built.
@@ -135,7 +111,8 @@ class SiblingDevice(Rule):
         tensors, devices = analysis.tensors, analysis.devices
         for fn in analysis.facts.functions:
             for seq, call in fn.calls:
-                if tensors.factory_kind(call, fn) is None:
+                # `*_like` and `x.new_*` inherit their input's device: DL005 owns their platform overrides.
+                if tensors.factory_kind(call, fn) != "factory":
                     continue
                 device_arg = keyword_arg(call, "device")
                 if device_arg is None:
@@ -146,16 +123,15 @@ class SiblingDevice(Rule):
                 siblings = analysis.siblings(fn).siblings_of(call, seq, call)
                 if not siblings:
                     continue
-                chosen = next((s for s in siblings if s.fix_blocker is None), siblings[0])
-                message = (f"`{factory_label(call, analysis, fn)}` puts its result on the platform device "
+                chosen = choose_sibling(siblings)
+                message = (f"`{call_label(call, analysis, fn)}` puts its result on the platform device "
                            f"{describe_platform(platform, context)}, but it is "
                            f"{describe_siblings(siblings, chosen, context)}; use `device={chosen.text}.device`")
                 fix = None
                 if chosen.fix_blocker is None:
                     fix = self.fix(f"Use `device={chosen.text}.device`",
                                    [context.replace(device_arg.value, f"{chosen.text}.device")],
-                                   # A conditional device may be right on its other branch: a human decides.
-                                   safe=chosen.provable and len(siblings) == 1 and not platform.conditional)
+                                   safe=sibling_fix_is_safe(siblings, chosen, platform))
                 else:
                     message += f" (no fix: {chosen.fix_blocker})"
                 context.report(self.code, device_arg, message, fix=fix, function=fn.name)

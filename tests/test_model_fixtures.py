@@ -1,4 +1,4 @@
-"""DL001 on realistic model code: exact (line, column, code) and exact fixed text per fixture.
+"""All rules on realistic model code: exact (line, column, code) and exact fixed text per fixture.
 
 Each `name.py` has `name.expected` (one `line:col CODE` per finding) and, when it has fixes,
 `name.fixed.py` (the text after `--fix --unsafe-fixes`). Add a real regression by dropping in a new trio.
@@ -15,7 +15,7 @@ from devlint.types import FixMode, Settings
 
 from conftest import FIXTURES
 
-CASES = sorted(p for p in (FIXTURES / "dl001").glob("*.py") if not p.name.endswith(".fixed.py"))
+CASES = sorted(p for p in (FIXTURES / "models").glob("*.py") if not p.name.endswith(".fixed.py"))
 
 
 def expected_positions(case: Path) -> list[tuple[int, int, str]]:

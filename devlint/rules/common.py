@@ -1,0 +1,73 @@
+"""Wording and edits shared by the device rules, so every rule speaks and fixes the same way."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, code_of
+from devlint.rules.base import RuleContext
+from devlint.types import Edit
+
+
+def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    return None
+
+
+def describe_platform(platform: PlatformDevice, context: RuleContext) -> str:
+    """`current_platform.device_type`, or `self.device` (set to `"cuda"` at model.py:12)."""
+    origin = code_of(platform.origin)
+    if platform.alias is None or platform.alias_node is None:
+        return f"`{origin}`"
+    return f"`{platform.alias}` (set to `{origin}` at {context.path}:{context.line_of(platform.alias_node)})"
+
+
+def choose_sibling(siblings: list[Sibling]) -> Sibling:
+    """The first sibling met whose device can be written at the call, else simply the first."""
+    return next((s for s in siblings if s.fix_blocker is None), siblings[0])
+
+
+def describe_siblings(siblings: list[Sibling], chosen: Sibling, context: RuleContext) -> str:
+    text = f"{chosen.relation} (line {context.line_of(chosen.site)})"
+    if len(siblings) > 1:
+        others = ", ".join(f"`{s.text}`" for s in siblings)
+        text += f"; it meets {len(siblings)} tensors ({others}), `{chosen.text}` first"
+    return text
+
+
+def sibling_fix_is_safe(siblings: list[Sibling], chosen: Sibling, platform: PlatformDevice) -> bool:
+    """Safe only for one provable sibling and an unconditional platform device (a conditional's other
+    branch may be the intended one)."""
+    return chosen.provable and len(siblings) == 1 and not platform.conditional
+
+
+def call_label(call: cst.Call, analysis: ModuleAnalysis, fn: FunctionFacts) -> str:
+    name = analysis.tensors.torch_function(call, fn)
+    if name is not None:
+        return f"torch.{name}"
+    if isinstance(call.func, cst.Attribute):
+        return f".{call.func.attr.value}()"
+    return code_of(call.func)
+
+
+def delete_arg(context: RuleContext, call: cst.Call, arg: cst.Arg) -> Edit:
+    """Remove one argument with its separating comma, leaving the others' layout as it was."""
+    args = list(call.args)
+    index = next(i for i, a in enumerate(args) if a is arg)
+    start, end = context.span(arg)
+    if index + 1 < len(args):
+        end = context.span(args[index + 1])[0]
+    elif index > 0:
+        start = context.span(args[index - 1])[1]
+    else:
+        end = context.span(call)[1]
+        end = type(end)(end.row, end.column - 1)  # up to, not including, the closing parenthesis
+    return Edit(content="", start=start, end=end)
+
+
+def drop_call(context: RuleContext, call: cst.Call) -> Edit:
+    """`x.cuda()` → `x`: delete from the end of the receiver to the end of the call."""
+    assert isinstance(call.func, cst.Attribute)
+    return Edit(content="", start=context.span(call.func.value)[1], end=context.span(call)[1])

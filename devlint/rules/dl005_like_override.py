@@ -1,0 +1,117 @@
+"""DL005: `*_like` / `new_*` given a platform device, overriding the device they would inherit."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from devlint.analysis import ModuleAnalysis, code_of
+from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.common import call_label, delete_arg, describe_platform, keyword_arg
+
+
+class LikeOverride(Rule):
+    """
+    ## What it does
+    Checks for `torch.zeros_like(x, device=<platform>)` (and the other `*_like` factories) and
+    `x.new_zeros(..., device=<platform>)` (and the other `new_*` methods) whose `device=` names the
+    platform's device.
+
+    ## Why is this bad?
+    These factories exist to follow `x`: without `device=` the result lands where `x` is. Overriding it
+    with the platform device re-creates the sibling-device bug on purpose: under `torch.device("meta")`,
+    CPU offload or another accelerator the new tensor and `x` part ways.
+
+    ## Example
+    ```python
+    noise = torch.empty_like(probs, device="cuda").exponential_()
+    ```
+
+    Use instead:
+    ```python
+    noise = torch.empty_like(probs).exponential_()
+    ```
+
+    ## Fix safety
+    The fix drops the `device=` argument. It is safe: wherever the code worked before, `x` was on the
+    platform device, so the result stays where it was. It is unsafe when the device came from a
+    conditional expression (`"cpu" if on_tpu else "cuda"`), whose other branch was chosen on purpose.
+    """
+
+    code = "DL005"
+    name = "platform-device-overrides-like"
+    summary = "`*_like` / `new_*` call overrides its input's device with the platform device"
+    fix_availability = "Always"
+
+    VALID = (
+        "import torch\n"
+        "def f(x: torch.Tensor):\n"
+        "    return torch.zeros_like(x), x.new_ones(3)\n",
+        # An explicit, non-platform device is a deliberate copy elsewhere.
+        "import torch\n"
+        "def f(x: torch.Tensor):\n"
+        "    return torch.empty_like(x, device='cpu', pin_memory=True)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\n"
+            "def f(probs: torch.Tensor):\n"
+            "    return torch.empty_like(probs, device='cuda').exponential_()\n",
+            "import torch\n"
+            "def f(probs: torch.Tensor):\n"
+            "    return torch.empty_like(probs).exponential_()\n",
+        ),
+        Invalid(
+            "import torch\n"
+            "from vllm.platforms import current_platform\n"
+            "def f(x: torch.Tensor, n: int):\n"
+            "    return x.new_zeros(\n"
+            "        n,\n"
+            "        dtype=torch.int32,\n"
+            "        device=current_platform.device_type,\n"
+            "    )\n",
+            "import torch\n"
+            "from vllm.platforms import current_platform\n"
+            "def f(x: torch.Tensor, n: int):\n"
+            "    return x.new_zeros(\n"
+            "        n,\n"
+            "        dtype=torch.int32,\n"
+            "    )\n",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
+        tensors, devices = analysis.tensors, analysis.devices
+        for fn in analysis.facts.functions:
+            for seq, call in fn.calls:
+                kind = tensors.factory_kind(call, fn)
+                if kind not in ("like", "new"):
+                    continue
+                device_arg = keyword_arg(call, "device")
+                if device_arg is None:
+                    continue
+                platform = devices.platform_device_of(device_arg.value, fn, seq)
+                if platform is None:
+                    continue
+                source = _inherited_from(call, kind)
+                if source is None:
+                    continue
+                context.report(
+                    self.code, device_arg,
+                    f"`{call_label(call, analysis, fn)}` would follow `{code_of(source)}`'s device, but "
+                    f"`device=` overrides it with the platform device {describe_platform(platform, context)}; "
+                    "drop `device=`",
+                    fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)],
+                                 safe=not platform.conditional),
+                    function=fn.name)
+
+
+def _inherited_from(call: cst.Call, kind: str) -> cst.BaseExpression | None:
+    """The tensor a `*_like` call (its first argument) or a `new_*` call (its receiver) copies its device from."""
+    if kind == "new":
+        return call.func.value if isinstance(call.func, cst.Attribute) else None
+    first = call.args[0] if call.args else None
+    if first is None or first.star:
+        return None
+    if first.keyword is not None and first.keyword.value != "input":
+        return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "input"), None)
+    return first.value
