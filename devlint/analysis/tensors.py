@@ -119,20 +119,6 @@ def contains_node(haystack: cst.CSTNode, needle: cst.CSTNode) -> bool:
     return False
 
 
-def _is_device_of_tensor(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Attribute) and expr.attr.value == "device"
-
-
-def _names_a_device(arg: cst.Arg) -> bool:
-    """`.to("cuda")`, `.to(device=d)`, `.to(torch.device(...))`, not `.to(torch.float16)` or `.to(x.device)`."""
-    if arg.keyword is not None:
-        return arg.keyword.value == "device" and not _is_device_of_tensor(arg.value)
-    value = arg.value
-    if isinstance(value, (cst.SimpleString, cst.FormattedString)):
-        return True
-    return isinstance(value, cst.Call) and dotted_name(value.func) in ("torch.device", "device")
-
-
 class TensorModel:
     """Tensor facts for one module, computed on demand and memoised."""
 
@@ -345,17 +331,36 @@ class TensorModel:
             func = expr.func
             if self.factory_kind(expr, fn) is not None:
                 device = next((a for a in expr.args if a.keyword is not None and a.keyword.value == "device"), None)
-                return device is not None and not _is_device_of_tensor(device.value)
+                return device is not None and not self._is_device_of_tensor(device.value, fn, seq)
             if self.returns_tensor(expr, fn):
                 first = next((o for o in flatten_operands(expr.args) if self.is_tensor(o, fn, seq)), None)
                 return first is not None and self.explicitly_placed(first, fn, seq, depth)
             if isinstance(func, cst.Attribute):
                 method = func.attr.value
-                if method in MOVING_METHODS and (method != "to" or any(_names_a_device(a) for a in expr.args)):
+                if method in MOVING_METHODS and (method != "to" or any(self._names_a_device(a, fn, seq) for a in expr.args)):
                     return True
                 if self.is_tensor(func.value, fn, seq):
                     return self.explicitly_placed(func.value, fn, seq, depth)
         return False
+
+    def _names_a_device(self, arg: cst.Arg, fn: FunctionFacts, seq: int) -> bool:
+        """`.to("cuda")`, `.to(device=d)`, `.to(torch.device(...))`, `.to(self.device)`, `.to(dev)` — a device
+        chosen by the code; not `.to(torch.float16)`, `.to(other_tensor)` or `.to(x.device)` (inherited)."""
+        value = arg.value
+        if arg.keyword is not None:
+            return arg.keyword.value == "device" and not self._is_device_of_tensor(value, fn, seq)
+        if isinstance(value, (cst.SimpleString, cst.FormattedString)):
+            return True
+        if isinstance(value, cst.Call):
+            return dotted_name(value.func) in ("torch.device", "device")
+        name = dotted_name(value)
+        if name is None or "device" not in name.rsplit(".", 1)[-1].lower():
+            return False
+        return not self._is_device_of_tensor(value, fn, seq)
+
+    def _is_device_of_tensor(self, expr: cst.BaseExpression, fn: FunctionFacts, seq: int) -> bool:
+        return (isinstance(expr, cst.Attribute) and expr.attr.value == "device"
+                and self.is_tensor(expr.value, fn, seq))
 
     # -- which device does a tensor expression carry? --------------------------------------------------
     def device_carrier(self, expr: cst.BaseExpression, fn: FunctionFacts, seq: int,
