@@ -9,11 +9,13 @@ import fcntl
 import os
 from dataclasses import dataclass, field
 
+from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
 from devlint.engine import Checker, check_bytes, check_files
-from devlint.fix import FixError, check_parses, write_atomic
+from devlint.fix import FixError, apply_edits, check_parses, write_atomic
 from devlint.source import SourceError, read_source
-from devlint.types import FileError, FileResult, FixMode, RunResult, Settings
+from devlint.suppress import noqa_edits
+from devlint.types import Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
 
 
 def display_path(path: str, cwd: str | None = None) -> str:
@@ -25,14 +27,48 @@ def display_path(path: str, cwd: str | None = None) -> str:
 
 
 def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: FixMode = FixMode.NONE,
-               jobs: int | None = None) -> RunResult:
-    """Discover and check files. Raises discovery.PathNotFound for a path that does not exist."""
-    settings = settings or Settings()
-    found = discover(paths)
-    pairs = [(path, display_path(path)) for path in found.files]
-    results = check_files(pairs, settings, fix_mode, jobs)
+               jobs: int | None = None, *, overrides: Overrides | None = None, config_file: str | None = None,
+               force_exclude: bool = False) -> RunResult:
+    """Discover and check files. Without `settings`, each file gets the settings of its closest
+    `[tool.devlint]` configuration (or `config_file`), with `overrides` from the command line on top.
+    Raises discovery.PathNotFound for a path that does not exist and config.ConfigError for bad settings."""
+    resolver = ConfigResolver(config_file)
+    overrides = overrides or Overrides()
+
+    def excluded(path: str) -> bool:
+        return resolver.config_for(path).is_excluded(path, overrides)
+
+    found = discover(paths, excluded, force_exclude)
+    items = []
+    for path in found.files:
+        config = resolver.config_for(path)
+        if (path not in found.explicit or force_exclude) and not config.is_included(path):
+            continue
+        items.append((path, display_path(path), settings or config.settings_for(path, overrides)))
+    results = check_files(items, fix_mode, jobs)
     results.extend(FileResult(path=display_path(e.path), error=e) for e in found.errors)
     return RunResult(files=results)
+
+
+def effective_settings(path: str, *, overrides: Overrides | None = None, config_file: str | None = None) -> dict:
+    """What `devlint check --show-settings PATH` prints: the settings that apply to one file, and why."""
+    config = ConfigResolver(config_file).config_for(path)
+    overrides = overrides or Overrides()
+    settings = config.settings_for(path, overrides)
+    from devlint.rules import ALL_RULES
+
+    return {
+        "path": path,
+        "config_file": config.path,
+        "enabled_rules": [rule.code for rule in ALL_RULES if settings.enabled(rule.code)],
+        "select": sorted(settings.select),
+        "ignore": sorted(settings.ignore),
+        "excluded": config.is_excluded(path, overrides),
+        "included": config.is_included(path),
+        "exclude": list(config.exclude + overrides.extend_exclude),
+        "include": list(config.include),
+        "platform_devices_extra": list(settings.platform_devices),
+    }
 
 
 def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings | None = None,
@@ -42,33 +78,61 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
     return check_bytes(data, path, Checker.for_settings(settings or Settings()), fix_mode)
 
 
+def lint_stdin(data: bytes, filename: str | None, fix_mode: FixMode = FixMode.NONE, *,
+               overrides: Overrides | None = None, config_file: str | None = None) -> FileResult:
+    """Check source read from standard input, configured as if it were `filename`."""
+    name = filename or "-"
+    config = ConfigResolver(config_file).config_for(filename or os.path.join(os.getcwd(), "stdin.py"))
+    settings = config.settings_for(name, overrides or Overrides())
+    return check_bytes(data, name, Checker.for_settings(settings), fix_mode)
+
+
 @dataclass
 class WriteReport:
     written: list[str] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
 
 
-def write_fixes(run: RunResult) -> WriteReport:
-    """Write every fixed file back, atomically, in the file's own encoding, BOM and line endings.
+def _rewrite(path: str, expected_digest: str | None, transform) -> None:
+    """Replace a file's text under an exclusive lock, atomically, in its own encoding and BOM, only if its
+    bytes are still those devlint read (another process or an editor may have changed it meanwhile) and the
+    new text parses."""
+    with open(path, "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_source(path)
+        if expected_digest is not None and current.digest != expected_digest:
+            raise FixError("the file changed while devlint was running; run devlint again")
+        new_text = transform(current.text)
+        check_parses(new_text)
+        write_atomic(path, current.encode(new_text))
 
-    A file is written only if its bytes are still those the fixes were computed from (another process or an
-    editor may have changed it meanwhile) and the fixed text parses. The check and the write happen under
-    an exclusive lock on the file, so two devlint runs on one tree never interleave their writes.
-    """
+
+def write_fixes(run: RunResult) -> WriteReport:
+    """Write every fixed file back (see `_rewrite` for the guarantees). Two devlint runs on one tree never
+    interleave their writes: the check and the write happen under a lock on the file."""
     report = WriteReport()
     for result in run.files:
         if result.fixed_source is None:
             continue
-        path = result.path  # display paths are relative to the working directory, so they open as they are
+        fixed = result.fixed_source
         try:
-            with open(path, "rb") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                current = read_source(path)
-                if current.digest != result.source_digest:
-                    raise FixError("the file changed while devlint was running; run devlint again")
-                check_parses(result.fixed_source)
-                write_atomic(path, current.encode(result.fixed_source))
+            _rewrite(result.path, result.source_digest, lambda _text, fixed=fixed: fixed)
             report.written.append(result.path)
         except (FixError, SourceError, OSError) as exc:
             report.errors.append(FileError(code="E902", path=result.path, reason=f"fixes not written: {exc}"))
+    return report
+
+
+def add_noqa(diagnostics: list[Diagnostic]) -> WriteReport:
+    """Add `# noqa: CODE` comments for the given findings (gradual adoption on a large codebase)."""
+    report = WriteReport()
+    by_path: dict[str, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        by_path.setdefault(diagnostic.path, []).append(diagnostic)
+    for path, found in sorted(by_path.items()):
+        try:
+            _rewrite(path, None, lambda text, found=found: apply_edits(text, noqa_edits(text, found)))
+            report.written.append(path)
+        except (FixError, SourceError, OSError) as exc:
+            report.errors.append(FileError(code="E902", path=path, reason=f"noqa comments not written: {exc}"))
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devlint.types import FileError
@@ -32,7 +33,7 @@ class _IgnoreRule:
     base: str  # absolute folder the rule's .gitignore lives in
 
 
-def _translate_glob(pattern: str) -> str:
+def translate_glob(pattern: str) -> str:
     """gitignore glob → regex body (no anchors): `*` and `?` stop at `/`, `**` crosses folders."""
     out, i, n = [], 0, len(pattern)
     while i < n:
@@ -68,6 +69,14 @@ def _translate_glob(pattern: str) -> str:
     return "".join(out)
 
 
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A path glob as configuration files use it: anchored at the root when it contains a `/`, else
+    matching a name at any depth; a match on a folder covers everything below it."""
+    anchored = "/" in pattern.rstrip("/")
+    body = translate_glob(pattern.strip("/"))
+    return re.compile(("^" if anchored else "^(?:.*/)?") + body + "(?:/.*)?$")
+
+
 def parse_gitignore(text: str, base: str) -> list[_IgnoreRule]:
     rules = []
     for raw in text.splitlines():
@@ -86,7 +95,7 @@ def parse_gitignore(text: str, base: str) -> list[_IgnoreRule]:
             continue
         anchored = "/" in line
         line = line.lstrip("/")
-        body = _translate_glob(line)
+        body = translate_glob(line)
         regex = re.compile(("^" if anchored else "^(?:.*/)?") + body + "$")
         rules.append(_IgnoreRule(regex, negate, dir_only, base))
     return rules
@@ -160,28 +169,35 @@ def is_virtualenv(folder: str) -> bool:
 class Discovery:
     files: list[str] = field(default_factory=list)  # absolute-or-as-given paths, in a stable order
     errors: list[FileError] = field(default_factory=list)
+    explicit: set[str] = field(default_factory=set)  # the files named on the command line
 
 
-def discover(paths: list[str]) -> Discovery:
-    """Expand paths into the files to check. Raises PathNotFound for a path that does not exist."""
+def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
+             force_exclude: bool = False) -> Discovery:
+    """Expand paths into the files to check. `excluded(path)` (configuration excludes) prunes the walk and,
+    with `force_exclude`, explicitly given paths too. Raises PathNotFound for a path that does not exist."""
     found = Discovery()
     seen: set[str] = set()
+    skip = excluded or (lambda path: False)
     for given in paths:
         if not os.path.lexists(given):
             raise PathNotFound(given)
+        if force_exclude and skip(given):
+            continue
         if os.path.isdir(given):
             folder = os.path.abspath(given)
-            _walk(folder, _ignores_above(folder).with_folder(folder), set(), found, seen, given)
+            _walk(folder, _ignores_above(folder).with_folder(folder), set(), found, seen, given, skip)
         else:
             key = os.path.abspath(given)
             if key not in seen:
                 seen.add(key)
                 found.files.append(given)
+                found.explicit.add(given)
     return found
 
 
 def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], found: Discovery,
-          seen: set[str], shown: str) -> None:
+          seen: set[str], shown: str, skip: Callable[[str], bool]) -> None:
     try:
         info = os.stat(folder)
         key = (info.st_dev, info.st_ino)
@@ -202,10 +218,10 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
         if is_dir:
             if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or is_virtualenv(path):
                 continue
-            if ignores.ignored(path, True):
+            if ignores.ignored(path, True) or skip(path):
                 continue
-            _walk(path, ignores.with_folder(path), visiting, found, seen, shown_child)
-        elif entry.name.endswith(PYTHON_SUFFIXES) and not ignores.ignored(path, False):
+            _walk(path, ignores.with_folder(path), visiting, found, seen, shown_child, skip)
+        elif entry.name.endswith(PYTHON_SUFFIXES) and not ignores.ignored(path, False) and not skip(path):
             if path not in seen:
                 seen.add(path)
                 found.files.append(shown_child)

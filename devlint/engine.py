@@ -20,6 +20,7 @@ from devlint.analysis import DEFAULT_TABLE, PlatformDeviceTable, analyse_module
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.rules import ALL_RULES, Rule, RuleContext
 from devlint.source import SourceError, SourceText, decode_source, read_source
+from devlint.suppress import apply_suppressions, read_directives, unused_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
 
 MAX_FIX_ROUNDS = 10
@@ -33,12 +34,13 @@ class Checker:
     rules: tuple[Rule, ...]
     table: PlatformDeviceTable
     required_tokens: tuple[str, ...]
+    settings: Settings
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Checker:
         rules = tuple(rule() for rule in ALL_RULES if settings.enabled(rule.code))
         table = DEFAULT_TABLE.extended(settings.platform_devices)
-        return cls(rules=rules, table=table, required_tokens=table.prefilter_tokens)
+        return cls(rules=rules, table=table, required_tokens=table.prefilter_tokens, settings=settings)
 
     def might_find_something(self, text: str) -> bool:
         """A cheap text test: a file with no platform-device token cannot hold a finding, so it is not
@@ -46,14 +48,20 @@ class Checker:
         return bool(self.rules) and any(token in text for token in self.required_tokens)
 
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
-        if not self.might_find_something(text):
-            return []
-        module = cst.parse_module(text)
-        analysis = analyse_module(module, path, self.table, package)
-        context = RuleContext(analysis, path)
-        for rule in self.rules:
-            rule.check(analysis, context)
-        return sorted(context.diagnostics, key=lambda d: d.sort_key)
+        found: list[Diagnostic] = []
+        if self.might_find_something(text):
+            module = cst.parse_module(text)
+            analysis = analyse_module(module, path, self.table, package)
+            context = RuleContext(analysis, path)
+            for rule in self.rules:
+                rule.check(analysis, context)
+            found = context.diagnostics
+        directives = read_directives(text)
+        if directives:
+            found = apply_suppressions(found, directives)
+            if self.settings.enabled("DL100"):
+                found = found + unused_directives(directives, self.settings.enabled, text, path)
+        return sorted(found, key=lambda d: d.sort_key)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -142,13 +150,12 @@ def check_bytes(data: bytes, path: str, checker: Checker, fix_mode: FixMode = Fi
     return check_source(source, path, checker, fix_mode)
 
 
-def _check_chunk(chunk: Sequence[tuple[str, str]], settings: Settings, fix_mode: FixMode) -> list[FileResult]:
-    checker = _worker_checker(settings)
-    return [check_file(path, checker, fix_mode, shown) for path, shown in chunk]
+def _check_chunk(chunk: Sequence[tuple[str, str, Settings]], fix_mode: FixMode) -> list[FileResult]:
+    return [check_file(path, _checker_for(settings), fix_mode, shown) for path, shown, settings in chunk]
 
 
-@functools.lru_cache(maxsize=8)
-def _worker_checker(settings: Settings) -> Checker:
+@functools.lru_cache(maxsize=64)
+def _checker_for(settings: Settings) -> Checker:
     return Checker.for_settings(settings)
 
 
@@ -156,18 +163,18 @@ SERIAL_THRESHOLD = 16
 """Below this many files a process pool costs more to start than it saves."""
 
 
-def check_files(files: Iterable[tuple[str, str]], settings: Settings, fix_mode: FixMode = FixMode.NONE,
+def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = FixMode.NONE,
                 jobs: int | None = None) -> list[FileResult]:
-    """Check (path, display path) pairs, in parallel when there are enough of them. Results come back in
-    input order whatever the number of workers."""
+    """Check (path, display path, settings) triples, in parallel when there are enough of them. Results come
+    back in input order whatever the number of workers."""
     items = list(files)
     workers = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
     if workers == 1 or len(items) < SERIAL_THRESHOLD:
-        return _check_chunk(items, settings, fix_mode)
+        return _check_chunk(items, fix_mode)
     size = max(1, min(64, len(items) // (workers * 4)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     results: list[FileResult] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for chunk_results in pool.map(_check_chunk, chunks, [settings] * len(chunks), [fix_mode] * len(chunks)):
+        for chunk_results in pool.map(_check_chunk, chunks, [fix_mode] * len(chunks)):
             results.extend(chunk_results)
     return results

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from devlint.source import line_starts
-from devlint.types import Applicability, Diagnostic, Fix, FixMode, Location
+from devlint.types import Applicability, Diagnostic, Edit, Fix, FixMode, Location
 
 
 class FixError(Exception):
@@ -32,6 +32,15 @@ def applies(fix: Fix | None, mode: FixMode) -> bool:
     if fix.applicability is Applicability.SAFE:
         return True
     return fix.applicability is Applicability.UNSAFE and mode is FixMode.UNSAFE
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping edits (positions refer to `text` before any of them)."""
+    starts = line_starts(text)
+    for start, end, content in sorted(((_offset(starts, e.start), _offset(starts, e.end), e.content) for e in edits),
+                                      reverse=True):
+        text = text[:start] + content + text[end:]
+    return text
 
 
 def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], mode: FixMode) -> tuple[str, int]:

@@ -52,8 +52,10 @@ class Diagnostic:
     start: Location
     end: Location
     fix: Fix | None = None
-    # Context a reporter or baseline may use; not part of the finding's identity.
+    # Context for suppressions, baselines and reporters; not part of where the finding is.
     context_function: str | None = None
+    cover: tuple[int, int] | None = None  # first and last row of the construct; a suppression on any covers it
+    snippet: str = ""  # the flagged source, whitespace-normalised (for baseline fingerprints)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

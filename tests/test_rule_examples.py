@@ -13,18 +13,23 @@ VALID = [(rule.code, i, code) for rule in ALL_RULES for i, code in enumerate(rul
 INVALID = [(rule.code, i, case) for rule in ALL_RULES for i, case in enumerate(rule.INVALID)]
 
 
+def settings_for(code: str) -> Settings:
+    # DL100 judges the suppressions of the other rules, so its examples run with every rule on.
+    return Settings(select=frozenset({"DL" if code == "DL100" else code}))
+
+
 @pytest.mark.parametrize(("code", "index", "source"), VALID, ids=[f"{c}-valid-{i}" for c, i, _ in VALID])
 def test_valid_examples_are_clean(code: str, index: int, source: str) -> None:
-    result = lint_source(source, "example.py", Settings(select=frozenset({code})))
+    result = lint_source(source, "example.py", settings_for(code))
     assert result.error is None
-    assert [d.code for d in result.diagnostics] == []
+    assert [d.code for d in result.diagnostics if d.code == code] == []
 
 
 @pytest.mark.parametrize(("code", "index", "case"), INVALID, ids=[f"{c}-invalid-{i}" for c, i, _ in INVALID])
 def test_invalid_examples_are_flagged_and_fixed(code: str, index: int, case) -> None:
-    settings = Settings(select=frozenset({code}))
+    settings = settings_for(code)
     result = lint_source(case.code, "example.py", settings)
-    assert {d.code for d in result.diagnostics} == {code}
+    assert code in {d.code for d in result.diagnostics}
     if case.fixed is not None:
         after = lint_source(case.code, "example.py", settings, FixMode.UNSAFE)
         assert after.fixed_source == case.fixed

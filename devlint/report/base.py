@@ -36,6 +36,11 @@ class Summary:
         )
 
 
+def rule_url(code: str) -> str | None:
+    """Where a rule's documentation lives online; devlint has no hosted docs yet (`devlint rule CODE`)."""
+    return None
+
+
 class Reporter:
     name: ClassVar[str]
 

@@ -8,8 +8,11 @@ from devlint.rules.dl002_platform_move import PlatformMove
 from devlint.rules.dl003_construction_device import ConstructionDevice
 from devlint.rules.dl004_platform_default import PlatformDefault
 from devlint.rules.dl005_like_override import LikeOverride
+from devlint.rules.dl100_unused_suppression import UnusedSuppression
 
-ALL_RULES: tuple[type[Rule], ...] = (SiblingDevice, PlatformMove, ConstructionDevice, PlatformDefault, LikeOverride)
+ALL_RULES: tuple[type[Rule], ...] = (
+    SiblingDevice, PlatformMove, ConstructionDevice, PlatformDefault, LikeOverride, UnusedSuppression,
+)
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
 
 __all__ = ["ALL_RULES", "RULES_BY_CODE", "Invalid", "Rule", "RuleContext"]

@@ -15,7 +15,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from devlint.analysis import ModuleAnalysis
+from devlint.analysis import ModuleAnalysis, code_of
 from devlint.types import Applicability, Diagnostic, Edit, Fix, Location
 
 
@@ -55,10 +55,15 @@ class RuleContext:
         return Edit(content=content, start=start, end=end)
 
     def report(self, code: str, node: cst.CSTNode, message: str, *, fix: Fix | None = None,
-               function: str | None = None) -> None:
+               function: str | None = None, cover: cst.CSTNode | None = None) -> None:
+        """Report `node`; `cover` is the whole construct (the call, the statement) whose lines a
+        suppression comment may sit on."""
         start, end = self.span(node)
+        cover_start, cover_end = self.span(cover) if cover is not None else (start, end)
+        snippet = " ".join(code_of(cover if cover is not None else node).split())
         self.diagnostics.append(Diagnostic(code=code, message=message, path=self.path, start=start, end=end,
-                                           fix=fix, context_function=function))
+                                           fix=fix, context_function=function,
+                                           cover=(cover_start.row, cover_end.row), snippet=snippet))
 
 
 class Rule:

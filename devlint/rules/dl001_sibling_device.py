@@ -134,4 +134,4 @@ class SiblingDevice(Rule):
                                    safe=sibling_fix_is_safe(siblings, chosen, platform))
                 else:
                     message += f" (no fix: {chosen.fix_blocker})"
-                context.report(self.code, device_arg, message, fix=fix, function=fn.name)
+                context.report(self.code, device_arg, message, fix=fix, function=fn.name, cover=call)

@@ -112,7 +112,7 @@ class PlatformMove(Rule):
                         f"other accelerators the tensor stays behind; use `{replacement}`",
                         fix=self.fix(f"Use `{replacement}` without the guard", [context.replace(node, replacement)],
                                      safe=False),
-                        function=fn.name)
+                        function=fn.name, cover=node)
         for fn in analysis.facts.functions:
             for seq, call in fn.calls:
                 if id(call) not in guarded:
@@ -143,7 +143,7 @@ class PlatformMove(Rule):
         else:
             message += f" (no fix: {chosen.fix_blocker})"
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
-                       function=fn.name)
+                       function=fn.name, cover=call)
 
     @staticmethod
     def _edit(call: cst.Call, device_arg: cst.Arg | None, sibling: str, context: RuleContext) -> Edit:

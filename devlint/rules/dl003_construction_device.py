@@ -129,7 +129,7 @@ class ConstructionDevice(Rule):
                             f"module is built and pins its result to the platform device "
                             f"{describe_platform(platform, context)}; drop `device=` to follow the default device",
                             fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], safe=False),
-                            function=method.name)
+                            function=method.name, cover=call)
                         continue
                     move = devices.platform_move_of(call, method, seq)
                     if move is None or finder.siblings_of(call, seq):
@@ -144,4 +144,4 @@ class ConstructionDevice(Rule):
                         f"`{what}` in `{cls.name}.{method.name}` runs while the module is built and moves the "
                         f"tensor to {target}; drop the move to follow the default device",
                         fix=self.fix(f"Drop `{what}`", [drop_call(context, call)], safe=False),
-                        function=method.name)
+                        function=method.name, cover=call)

@@ -85,7 +85,7 @@ class PlatformDefault(Rule):
                     self.code, param.default,
                     f"`{name}` defaults to the platform device {describe_platform(platform, context)}, evaluated "
                     f"once at import; default to None (the ambient default device) or make callers pass it",
-                    function=fn.name)
+                    function=fn.name, cover=param)
 
 
 def _names_a_device(name: str) -> bool:

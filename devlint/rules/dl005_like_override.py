@@ -102,7 +102,7 @@ class LikeOverride(Rule):
                     "drop `device=`",
                     fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)],
                                  safe=not platform.conditional),
-                    function=fn.name)
+                    function=fn.name, cover=call)
 
 
 def _inherited_from(call: cst.Call, kind: str) -> cst.BaseExpression | None:

@@ -1,0 +1,179 @@
+"""`[tool.devlint]` in pyproject.toml: finding it, validating it, and the effective settings per file.
+
+The closest `pyproject.toml` at or above a checked file that has a `[tool.devlint]` table configures it
+(`--config FILE` overrides the search); command-line flags override the file. Globs are relative to the
+folder holding the configuration file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+
+from devlint.discovery import glob_regex
+from devlint.types import Settings
+
+KNOWN_KEYS = {
+    "select": "list of rule codes or prefixes to enable (default [\"DL\"])",
+    "ignore": "list of rule codes or prefixes to disable",
+    "extend-select": "list of rule codes or prefixes to enable on top of `select`",
+    "exclude": "list of path globs never to check",
+    "extend-exclude": "list of path globs never to check, on top of `exclude`",
+    "include": "list of path globs; only matching files are checked",
+    "per-file-ignores": "table of path glob -> list of rule codes to disable for matching files",
+    "platform-devices": "list of extra platform devices: device words, dotted names, or calls like `get_device()`",
+}
+CODE_PATTERN = re.compile(r"^(DL\d{0,3}|E\d{0,3}|ALL)$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the user (file, key, what is allowed)."""
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line values that override the configuration file (None: not given)."""
+
+    select: frozenset[str] | None = None
+    extend_select: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+    platform_devices: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """One validated `[tool.devlint]` table (or the defaults, with `path` None)."""
+
+    path: str | None
+    root: str
+    select: frozenset[str] = frozenset({"DL"})
+    ignore: frozenset[str] = frozenset()
+    extend_select: frozenset[str] = frozenset()
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    platform_devices: tuple[str, ...] = ()
+    _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def _relative(self, path: str) -> str | None:
+        relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        return None if relative.startswith("../") else relative
+
+    def _matches(self, globs: tuple[str, ...], path: str) -> bool:
+        relative = self._relative(path)
+        if relative is None:
+            return False
+        for glob in globs:
+            pattern = self._patterns.get(glob)
+            if pattern is None:
+                pattern = self._patterns[glob] = glob_regex(glob)
+            if pattern.match(relative):
+                return True
+        return False
+
+    def is_excluded(self, path: str, overrides: Overrides) -> bool:
+        return self._matches(self.exclude + overrides.extend_exclude, path)
+
+    def is_included(self, path: str) -> bool:
+        return not self.include or self._matches(self.include, path)
+
+    def settings_for(self, path: str, overrides: Overrides) -> Settings:
+        # As in ruff, a command-line `--select` is a new layer: it replaces the file's select *and* ignore.
+        if overrides.select is not None:
+            select, ignore = overrides.select | overrides.extend_select, set(overrides.ignore)
+        else:
+            select = self.select | self.extend_select | overrides.extend_select
+            ignore = set(self.ignore | overrides.ignore)
+        for glob, codes in self.per_file_ignores:
+            if self._matches((glob,), path):
+                ignore |= codes
+        return Settings(select=frozenset(select), ignore=frozenset(ignore),
+                        platform_devices=self.platform_devices + overrides.platform_devices)
+
+
+def _string_list(value: object, key: str, source: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: [tool.devlint] `{key}` must be a {KNOWN_KEYS[key]}; got {value!r}")
+    return tuple(value)
+
+
+def _codes(value: object, key: str, source: str) -> frozenset[str]:
+    codes = _string_list(value, key, source)
+    bad = [c for c in codes if not CODE_PATTERN.match(c)]
+    if bad:
+        raise ConfigError(f"{source}: [tool.devlint] `{key}` has unknown rule codes {bad}; use codes or prefixes "
+                          "such as DL001, DL00 or DL (`devlint rule --all` lists them)")
+    return frozenset("DL" if c == "ALL" else c for c in codes)
+
+
+def parse_config(table: dict, path: str) -> ProjectConfig:
+    unknown = sorted(set(table) - set(KNOWN_KEYS))
+    if unknown:
+        allowed = ", ".join(sorted(KNOWN_KEYS))
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} in [tool.devlint]; allowed: {allowed}")
+    values: dict[str, object] = {}
+    for key in ("select", "ignore", "extend-select"):
+        if key in table:
+            values[key.replace("-", "_")] = _codes(table[key], key, path)
+    exclude = _string_list(table.get("exclude", []), "exclude", path) + \
+        _string_list(table.get("extend-exclude", []), "extend-exclude", path)
+    ignores = table.get("per-file-ignores", {})
+    if not isinstance(ignores, dict):
+        raise ConfigError(f"{path}: [tool.devlint] `per-file-ignores` must be a {KNOWN_KEYS['per-file-ignores']}")
+    per_file = tuple((glob, _codes(codes, "per-file-ignores", path)) for glob, codes in ignores.items())
+    devices = _string_list(table.get("platform-devices", []), "platform-devices", path)
+    for entry in devices:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*(\(\))?(\.[A-Za-z_]\w*(\(\))?)*", entry):
+            raise ConfigError(f"{path}: [tool.devlint] `platform-devices` entry {entry!r} is not a device word, "
+                              "dotted name or call such as `get_device()`")
+    return ProjectConfig(path=path, root=os.path.dirname(os.path.abspath(path)), exclude=exclude,
+                         include=_string_list(table.get("include", []), "include", path), per_file_ignores=per_file,
+                         platform_devices=devices, **values)  # type: ignore[arg-type]
+
+
+def load_config_file(path: str, *, require_table: bool = False) -> ProjectConfig | None:
+    """The `[tool.devlint]` table of a pyproject.toml (or a devlint.toml's top level), or None if absent."""
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    table = document.get("tool", {}).get("devlint") if os.path.basename(path) == "pyproject.toml" else document
+    if table is None:
+        if require_table:
+            raise ConfigError(f"{path}: has no [tool.devlint] table")
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.devlint] must be a table")
+    return parse_config(table, path)
+
+
+class ConfigResolver:
+    """Finds the configuration for any path, reading each pyproject.toml once per run."""
+
+    def __init__(self, explicit: str | None = None) -> None:
+        self.explicit = load_config_file(explicit, require_table=True) if explicit else None
+        self._by_folder: dict[str, ProjectConfig] = {}
+        self._default = ProjectConfig(path=None, root=os.getcwd())
+
+    def config_for(self, path: str) -> ProjectConfig:
+        if self.explicit is not None:
+            return self.explicit
+        folder = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+        return self._closest(folder)
+
+    def _closest(self, folder: str) -> ProjectConfig:
+        found = self._by_folder.get(folder)
+        if found is None:
+            candidate = os.path.join(folder, "pyproject.toml")
+            found = load_config_file(candidate) if os.path.isfile(candidate) else None
+            if found is None:
+                parent = os.path.dirname(folder)
+                found = self._default if parent == folder else self._closest(parent)
+            self._by_folder[folder] = found
+        return found

@@ -1,0 +1,86 @@
+"""`sarif`: SARIF 2.1.0 for code-scanning tools, with each rule's help text and — unlike most linters — the
+fixes, as SARIF `fixes` with `artifactChanges`."""
+
+from __future__ import annotations
+
+import json
+
+from devlint import __version__
+from devlint.report.base import Reporter
+from devlint.types import Diagnostic, RunResult
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _region(start, end) -> dict:
+    return {"startLine": start.row, "startColumn": start.column, "endLine": end.row, "endColumn": end.column}
+
+
+def _uri(path: str) -> str:
+    return path.replace("\\", "/")
+
+
+class SarifReporter(Reporter):
+    name = "sarif"
+
+    def render(self, run: RunResult) -> str:
+        from devlint.rules import ALL_RULES
+
+        rules = []
+        for rule in ALL_RULES:
+            doc = rule.documentation()
+            rules.append({
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": doc.split("## Why is this bad?")[0].replace("## What it does", "").strip()},
+                "help": {"text": doc, "markdown": doc},
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"fixAvailability": rule.fix_availability},
+            })
+        index = {rule["id"]: i for i, rule in enumerate(rules)}
+        results = [self._result(d, index) for d in run.diagnostics]
+        notifications = [{
+            "level": "error",
+            "message": {"text": f"{e.code} {e.reason}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path)},
+                                                **({"region": {"startLine": e.location.row,
+                                                               "startColumn": e.location.column}}
+                                                   if e.location else {})}}],
+        } for e in run.errors]
+        document = {
+            "$schema": SCHEMA,
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {"name": "devlint", "version": __version__, "semanticVersion": __version__,
+                                    "rules": rules}},
+                "invocations": [{"executionSuccessful": not any(e.is_internal for e in run.errors),
+                                 "toolExecutionNotifications": notifications}],
+                "results": results,
+            }],
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+    @staticmethod
+    def _result(d: Diagnostic, index: dict[str, int]) -> dict:
+        result: dict = {
+            "ruleId": d.code,
+            "level": "error",
+            "message": {"text": d.message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(d.path)},
+                                                "region": _region(d.start, d.end)}}],
+        }
+        if d.code in index:
+            result["ruleIndex"] = index[d.code]
+        if d.snippet:
+            result["partialFingerprints"] = {"devlintSnippet/v1": f"{d.context_function or ''}:{d.snippet}"}
+        if d.fix is not None:
+            result["fixes"] = [{
+                "description": {"text": f"{d.fix.message} ({d.fix.applicability.value})"},
+                "artifactChanges": [{
+                    "artifactLocation": {"uri": _uri(d.path)},
+                    "replacements": [{"deletedRegion": _region(e.start, e.end), "insertedContent": {"text": e.content}}
+                                     for e in d.fix.edits],
+                }],
+            }]
+        return result
