@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
 from devlint.engine import Checker, check_bytes, check_files
@@ -28,9 +30,11 @@ def display_path(path: str, cwd: str | None = None) -> str:
 
 def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: FixMode = FixMode.NONE,
                jobs: int | None = None, *, overrides: Overrides | None = None, config_file: str | None = None,
-               force_exclude: bool = False) -> RunResult:
+               force_exclude: bool = False, cache: ResultCache | None = None,
+               progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Discover and check files. Without `settings`, each file gets the settings of its closest
     `[tool.devlint]` configuration (or `config_file`), with `overrides` from the command line on top.
+    With a `cache`, unchanged files are not read again (lint runs only; fixing always reads).
     Raises discovery.PathNotFound for a path that does not exist and config.ConfigError for bad settings."""
     resolver = ConfigResolver(config_file)
     overrides = overrides or Overrides()
@@ -40,12 +44,26 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
 
     found = discover(paths, excluded, force_exclude)
     items = []
-    for path in found.files:
+    for shown in found.files:
+        path = found.absolute[shown]
         config = resolver.config_for(path)
-        if (path not in found.explicit or force_exclude) and not config.is_included(path):
+        if (shown not in found.explicit or force_exclude) and not config.is_included(path):
             continue
-        items.append((path, display_path(path), settings or config.settings_for(path, overrides)))
-    results = check_files(items, fix_mode, jobs)
+        display = display_path(shown) if os.path.isabs(shown) or shown.startswith(os.pardir) else shown
+        items.append((path, display, settings or config.settings_for(path, overrides)))
+    if cache is None or fix_mode is not FixMode.NONE:
+        results = check_files(items, fix_mode, jobs, progress)
+    else:
+        cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
+        missing = [item for item, hit in zip(items, cached) if hit is None]
+        fresh = iter(check_files(missing, fix_mode, jobs, progress))
+        results = []
+        for item, hit in zip(items, cached):
+            if hit is None:
+                hit = next(fresh)
+                cache.store(item[0], item[2], hit)
+            results.append(hit)
+        cache.save()
     results.extend(FileResult(path=display_path(e.path), error=e) for e in found.errors)
     return RunResult(files=results)
 

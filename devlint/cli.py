@@ -68,12 +68,18 @@ def main() -> None:
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments for every current finding.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
+              help="Where to keep the result cache (default: .devlint_cache in the current folder).")
+@click.option("--no-prefilter", is_flag=True, hidden=True,
+              help="Parse every file completely (to show that the prefilter changes nothing).")
 def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool, exit_zero: bool,
           exit_non_zero_on_fix: bool, select: str | None, extend_select: str | None, ignore: str | None,
           platform_devices: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool,
           config_file: str | None, show_settings: bool, output_format: str, output_file: str | None,
           statistics: bool, stdin_filename: str | None, diff_base: str | None, baseline_file: str | None,
-          write_baseline_file: str | None, add_noqa: bool, jobs: int | None) -> None:
+          write_baseline_file: str | None, add_noqa: bool, jobs: int | None, no_cache: bool,
+          cache_dir: str | None, no_prefilter: bool) -> None:
     """Check PATHS (files or folders; default: the current folder; `-` reads standard input)."""
     from devlint import api
     from devlint.baseline import BaselineError, filter_new, write_baseline
@@ -83,8 +89,12 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
     from devlint.gitdiff import GitError, changed_lines
     from devlint.types import FixMode, RunResult
 
+    from devlint.cache import DEFAULT_DIRECTORY, ResultCache
+
     overrides = Overrides(select=_codes(select) or None, extend_select=_codes(extend_select), ignore=_codes(ignore),
-                          platform_devices=platform_devices, extend_exclude=extend_exclude)
+                          platform_devices=platform_devices, extend_exclude=extend_exclude,
+                          prefilter=not no_prefilter)
+    cache = None if no_cache else ResultCache(cache_dir or DEFAULT_DIRECTORY)
     targets = list(paths) or ["."]
     if fix or show_diff:
         fix_mode = FixMode.UNSAFE if unsafe_fixes else FixMode.SAFE
@@ -106,7 +116,7 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
             run = RunResult(files=[result])
         else:
             run = api.lint_paths(targets, None, fix_mode, jobs, overrides=overrides, config_file=config_file,
-                                 force_exclude=force_exclude)
+                                 force_exclude=force_exclude, cache=cache, progress=_progress_bar())
     except PathNotFound as exc:
         _fail(f"path does not exist: {exc}")
         return
@@ -186,6 +196,22 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
     sys.exit(EXIT_CLEAN)
 
 
+def _progress_bar():
+    """A one-line counter on stderr for long runs, only when a person is watching (stderr is a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 200:
+            return
+        sys.stderr.write(f"\rdevlint: checked {done}/{total} files")
+        if done == total:
+            sys.stderr.write("\r" + " " * 50 + "\r")
+        sys.stderr.flush()
+
+    return show
+
+
 def _keep_changed_lines(run, changed: dict) -> None:
     import os
 
@@ -214,6 +240,16 @@ def _statistics(run, fix_mode) -> str:
         mark = "[*]" if fixable[code] == count and count else "[-]" if fixable[code] else "   "
         lines.append(f"{count:>5}\t{code}\t{mark} {name}")
     return "".join(line + "\n" for line in lines)
+
+
+@main.command()
+@click.option("--cache-dir", default=None, type=click.Path(file_okay=False), help="The cache folder to remove.")
+def clean(cache_dir: str | None) -> None:
+    """Remove the result cache."""
+    from devlint.cache import DEFAULT_DIRECTORY, clean as remove
+
+    directory = cache_dir or DEFAULT_DIRECTORY
+    click.echo(f"Removed {directory}." if remove(directory) else f"No cache at {directory}.")
 
 
 @main.command()

@@ -41,6 +41,7 @@ class Overrides:
     ignore: frozenset[str] = frozenset()
     platform_devices: tuple[str, ...] = ()
     extend_exclude: tuple[str, ...] = ()
+    prefilter: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,13 @@ class ProjectConfig:
     _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def _relative(self, path: str) -> str | None:
-        relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
-        return None if relative.startswith("../") else relative
+        absolute = path if os.path.isabs(path) else os.path.abspath(path)
+        prefix = self.root.rstrip(os.sep) + os.sep
+        return absolute[len(prefix):].replace(os.sep, "/") if absolute.startswith(prefix) else None
 
     def _matches(self, globs: tuple[str, ...], path: str) -> bool:
+        if not globs:
+            return False
         relative = self._relative(path)
         if relative is None:
             return False
@@ -91,7 +95,8 @@ class ProjectConfig:
             if self._matches((glob,), path):
                 ignore |= codes
         return Settings(select=frozenset(select), ignore=frozenset(ignore),
-                        platform_devices=self.platform_devices + overrides.platform_devices)
+                        platform_devices=self.platform_devices + overrides.platform_devices,
+                        prefilter=overrides.prefilter)
 
 
 def _string_list(value: object, key: str, source: str) -> tuple[str, ...]:
@@ -162,10 +167,12 @@ class ConfigResolver:
         self._default = ProjectConfig(path=None, root=os.getcwd())
 
     def config_for(self, path: str) -> ProjectConfig:
+        """The configuration of a file or folder: the closest one at or above the folder holding it."""
         if self.explicit is not None:
             return self.explicit
-        folder = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
-        return self._closest(folder)
+        if not os.path.isabs(path):
+            path = os.path.abspath(path)
+        return self._closest(os.path.dirname(path))
 
     def _closest(self, folder: str) -> ProjectConfig:
         found = self._by_folder.get(folder)

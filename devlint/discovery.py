@@ -117,14 +117,15 @@ class IgnoreStack:
         return IgnoreStack(self.rules + extra) if extra else self
 
     def ignored(self, path: str, is_dir: bool) -> bool:
+        """`path` is absolute and normalised (the walk builds it so), which keeps this to string slicing."""
         verdict = False
         for rule in self.rules:
             if rule.dir_only and not is_dir:
                 continue
-            relative = os.path.relpath(path, rule.base).replace(os.sep, "/")
-            if relative.startswith("../"):
+            prefix = rule.base.rstrip(os.sep) + os.sep
+            if not path.startswith(prefix):
                 continue
-            if rule.regex.match(relative):
+            if rule.regex.match(path[len(prefix):].replace(os.sep, "/")):
                 verdict = not rule.negate
         return verdict
 
@@ -170,6 +171,7 @@ class Discovery:
     files: list[str] = field(default_factory=list)  # absolute-or-as-given paths, in a stable order
     errors: list[FileError] = field(default_factory=list)
     explicit: set[str] = field(default_factory=set)  # the files named on the command line
+    absolute: dict[str, str] = field(default_factory=dict)  # each file's absolute, normalised path
 
 
 def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
@@ -186,13 +188,15 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
             continue
         if os.path.isdir(given):
             folder = os.path.abspath(given)
-            _walk(folder, _ignores_above(folder).with_folder(folder), set(), found, seen, given, skip)
+            shown = os.path.normpath(given)
+            _walk(folder, _ignores_above(folder).with_folder(folder), set(), found, seen, shown, skip)
         else:
             key = os.path.abspath(given)
             if key not in seen:
                 seen.add(key)
                 found.files.append(given)
                 found.explicit.add(given)
+                found.absolute[given] = key
     return found
 
 
@@ -209,8 +213,8 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
         found.errors.append(FileError(code="E902", path=shown, reason=f"cannot list folder: {exc.strerror}"))
         return
     for entry in entries:
-        path = os.path.join(folder, entry.name)
-        shown_child = os.path.join(shown, entry.name)
+        path = folder + os.sep + entry.name
+        shown_child = entry.name if shown == os.curdir else shown + os.sep + entry.name
         try:
             is_dir = entry.is_dir()  # follows symlinks
         except OSError:
@@ -225,3 +229,4 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
             if path not in seen:
                 seen.add(path)
                 found.files.append(shown_child)
+                found.absolute[shown_child] = path

@@ -10,17 +10,14 @@ import ast
 import functools
 import os
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-import libcst as cst
-
-from devlint.analysis import DEFAULT_TABLE, PlatformDeviceTable, analyse_module
 from devlint.fix import FixError, apply_fixes, check_parses
-from devlint.rules import ALL_RULES, Rule, RuleContext
+from devlint.prefilter import might_hold_finding, relevant_source
 from devlint.source import SourceError, SourceText, decode_source, read_source
-from devlint.suppress import apply_suppressions, read_directives, unused_directives
+from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
 
 MAX_FIX_ROUNDS = 10
@@ -31,13 +28,17 @@ MAX_FIX_ROUNDS = 10
 class Checker:
     """What is needed to check one file under one set of settings: the enabled rules and their table."""
 
-    rules: tuple[Rule, ...]
-    table: PlatformDeviceTable
+    rules: tuple  # of Rule instances
+    table: object  # PlatformDeviceTable
     required_tokens: tuple[str, ...]
     settings: Settings
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Checker:
+        # LibCST and the analysis load here, not at import: a run answered from the cache never needs them.
+        from devlint.analysis import DEFAULT_TABLE
+        from devlint.rules import ALL_RULES
+
         rules = tuple(rule() for rule in ALL_RULES if settings.enabled(rule.code))
         table = DEFAULT_TABLE.extended(settings.platform_devices)
         return cls(rules=rules, table=table, required_tokens=table.prefilter_tokens, settings=settings)
@@ -45,18 +46,28 @@ class Checker:
     def might_find_something(self, text: str) -> bool:
         """A cheap text test: a file with no platform-device token cannot hold a finding, so it is not
         parsed at all. Derived from the table, so configured platform devices are never filtered out."""
-        return bool(self.rules) and any(token in text for token in self.required_tokens)
+        if not self.rules:
+            return False
+        return not self.settings.prefilter or might_hold_finding(text, self.required_tokens)
 
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
         found: list[Diagnostic] = []
         if self.might_find_something(text):
-            module = cst.parse_module(text)
+            import libcst as cst
+
+            from devlint.analysis import analyse_module
+            from devlint.rules import RuleContext
+
+            parsed = relevant_source(text, self.required_tokens) if self.settings.prefilter else text
+            module = cst.parse_module(parsed)
             analysis = analyse_module(module, path, self.table, package)
             context = RuleContext(analysis, path)
             for rule in self.rules:
                 rule.check(analysis, context)
             found = context.diagnostics
-        directives = read_directives(text)
+        # Reading comments costs a tokenize pass: needed only to suppress findings, or when the text holds a
+        # devlint suppression that may be unused (DL100).
+        directives = read_directives(text) if found or may_hold_devlint_directive(text) else []
         if directives:
             found = apply_suppressions(found, directives)
             if self.settings.enabled("DL100"):
@@ -79,7 +90,7 @@ def package_of(directory: str) -> str | None:
     return ".".join(reversed(parts)) or None
 
 
-def _parse_error(exc: cst.ParserSyntaxError, text: str, path: str) -> FileError:
+def _parse_error(exc, text: str, path: str) -> FileError:
     """Describe a file LibCST cannot parse. CPython's own parser gives the clearer message and position
     (LibCST's often points past the error), so ask it; this runs only for files that failed."""
     try:
@@ -98,6 +109,8 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                  package: str | None = None) -> FileResult:
     """Lint decoded text. With a fix mode, also compute the fixed text (to a fixed point) and report what
     is left after fixing, as ruff does."""
+    from libcst import ParserSyntaxError
+
     result = FileResult(path=path)
     original: list[Diagnostic] = []
     try:
@@ -116,7 +129,7 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                 result.original_source = source.text
                 result.source_digest = source.digest
         result.diagnostics = diagnostics
-    except cst.ParserSyntaxError as exc:
+    except ParserSyntaxError as exc:
         result.error = _parse_error(exc, source.text, path)
     except FixError as exc:
         result.diagnostics = original
@@ -164,9 +177,10 @@ SERIAL_THRESHOLD = 16
 
 
 def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = FixMode.NONE,
-                jobs: int | None = None) -> list[FileResult]:
+                jobs: int | None = None, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
     """Check (path, display path, settings) triples, in parallel when there are enough of them. Results come
-    back in input order whatever the number of workers."""
+    back in input order whatever the number of workers. `progress(done, total)` is called as chunks finish
+    (in this process: workers never print)."""
     items = list(files)
     workers = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
     if workers == 1 or len(items) < SERIAL_THRESHOLD:
@@ -177,4 +191,6 @@ def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = 
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for chunk_results in pool.map(_check_chunk, chunks, [fix_mode] * len(chunks)):
             results.extend(chunk_results)
+            if progress is not None:
+                progress(len(results), len(items))
     return results

@@ -12,8 +12,6 @@ import stat
 import tempfile
 from collections.abc import Iterable
 
-import libcst as cst
-
 from devlint.source import line_starts
 from devlint.types import Applicability, Diagnostic, Edit, Fix, FixMode, Location
 
@@ -65,6 +63,8 @@ def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], mode: FixMode) -> 
 
 
 def check_parses(text: str) -> None:
+    import libcst as cst  # not at import time: a cached run never parses
+
     try:
         cst.parse_module(text)
     except cst.ParserSyntaxError as exc:

@@ -21,6 +21,12 @@ from devlint.types import Diagnostic, Edit, Fix, Location
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _DEVLINT = re.compile(r"#\s*devlint:\s*(?P<kind>file-ignore|ignore)\b(?:\[(?P<codes>[^\]]*)\])?")
 MENTIONS_SUPPRESSION = ("noqa", "NOQA", "NoQA", "devlint:")
+_DEVLINT_HINT = re.compile(r"noqa\s*:[^\n]*\bDL\d|devlint:", re.IGNORECASE)
+
+
+def may_hold_devlint_directive(text: str) -> bool:
+    """A cheap test for a suppression naming a devlint code (which DL100 must judge even with no findings)."""
+    return _DEVLINT_HINT.search(text) is not None
 
 
 @dataclass

@@ -121,6 +121,9 @@ class Settings:
     select: frozenset[str] = frozenset({"DL"})  # codes or code prefixes
     ignore: frozenset[str] = frozenset()
     platform_devices: tuple[str, ...] = ()  # extra platform-device table entries
+    # Skip text that cannot hold a finding before parsing (devlint.prefilter). Off only to prove it changes
+    # nothing (tests, benchmark: the hidden --no-prefilter flag).
+    prefilter: bool = True
 
     def enabled(self, code: str) -> bool:
         def matches(prefixes: frozenset[str]) -> int:

@@ -1,0 +1,133 @@
+"""A result cache in `.devlint_cache/`, so a second run over an unchanged tree costs a `stat` per file.
+
+One index file per (devlint version, effective settings) maps each file's absolute path to its (mtime,
+size, inode) and its findings. Index files are replaced atomically, so two runs sharing the cache can only
+lose each other's new entries (recomputed next time), never corrupt them. Nothing in it is executable
+(JSON, not pickle): a linter must not run what it finds on disk.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+
+from devlint import __version__
+from devlint.types import Applicability, Diagnostic, Edit, FileError, FileResult, Fix, Location, Settings
+
+DEFAULT_DIRECTORY = ".devlint_cache"
+
+
+def _location(data: dict) -> Location:
+    return Location(data["row"], data["column"])
+
+
+def diagnostic_from_dict(data: dict) -> Diagnostic:
+    fix = None
+    if data["fix"] is not None:
+        f = data["fix"]
+        fix = Fix(message=f["message"], applicability=Applicability(f["applicability"]),
+                  edits=tuple(Edit(e["content"], _location(e["start"]), _location(e["end"])) for e in f["edits"]))
+    return Diagnostic(code=data["code"], message=data["message"], path=data["path"], start=_location(data["start"]),
+                      end=_location(data["end"]), fix=fix, context_function=data["context_function"],
+                      cover=tuple(data["cover"]) if data["cover"] else None, snippet=data["snippet"])
+
+
+@functools.lru_cache(maxsize=256)
+def _settings_key(settings: Settings) -> str:
+    text = json.dumps([__version__, sorted(settings.select), sorted(settings.ignore), list(settings.platform_devices),
+                       settings.prefilter])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stamp(path: str) -> list | None:
+    """What must not change for a cached result to stand: the file's metadata, and the package it sits in
+    (relative imports resolve through it)."""
+    from devlint.engine import package_of
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_mtime_ns, info.st_size, info.st_ino, package_of(os.path.dirname(path))]
+
+
+class ResultCache:
+    def __init__(self, directory: str = DEFAULT_DIRECTORY) -> None:
+        self.directory = os.path.join(directory, __version__)
+        self.root = directory
+        self._indexes: dict[str, dict[str, dict]] = {}
+        self._dirty: set[str] = set()
+
+    def _index(self, key: str) -> dict[str, dict]:
+        index = self._indexes.get(key)
+        if index is None:
+            try:
+                with open(os.path.join(self.directory, key + ".json"), encoding="utf-8") as handle:
+                    index = json.load(handle)
+                if not isinstance(index, dict):
+                    index = {}
+            except (OSError, ValueError):
+                index = {}  # missing or damaged: start afresh
+            self._indexes[key] = index
+        return index
+
+    def lookup(self, path: str, display: str, settings: Settings) -> FileResult | None:
+        """`path` is absolute (as discovery gives it)."""
+        entry = self._index(_settings_key(settings)).get(path)
+        if entry is None or entry.get("stamp") != _stamp(path):
+            return None
+        diagnostics = [diagnostic_from_dict(d) for d in entry["diagnostics"]]
+        for diagnostic in diagnostics:
+            object.__setattr__(diagnostic, "path", display)  # the same file may be shown relative to another folder
+        return FileResult(path=display, diagnostics=diagnostics)
+
+    def store(self, path: str, settings: Settings, result: FileResult) -> None:
+        if result.error is not None:
+            return  # unreadable or unparsable files are cheap to retry and may be fixed any moment
+        stamp = _stamp(path)
+        if stamp is None:
+            return
+        key = _settings_key(settings)
+        self._index(key)[path] = {
+            "stamp": stamp, "diagnostics": [asdict(d) for d in result.diagnostics]}
+        self._dirty.add(key)
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            _mark_cache_folder(self.root)
+            for key in self._dirty:
+                handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                    json.dump(self._indexes[key], stream, separators=(",", ":"))
+                os.replace(temporary, os.path.join(self.directory, key + ".json"))
+        except OSError:
+            pass  # a read-only checkout: work without a cache rather than fail the lint
+        self._dirty.clear()
+
+
+def _mark_cache_folder(root: str) -> None:
+    """Keep the cache out of git and backups, as ruff and pytest do."""
+    ignore = os.path.join(root, ".gitignore")
+    if not os.path.exists(ignore):
+        with open(ignore, "w", encoding="utf-8") as handle:
+            handle.write("# Automatically created by devlint.\n*\n")
+    tag = os.path.join(root, "CACHEDIR.TAG")
+    if not os.path.exists(tag):
+        with open(tag, "w", encoding="utf-8") as handle:
+            handle.write("Signature: 8a477f597d28d172789f06886806bc55\n# devlint's result cache\n")
+
+
+def clean(directory: str = DEFAULT_DIRECTORY) -> bool:
+    """Remove the cache folder; True if there was one."""
+    if not os.path.isdir(directory):
+        return False
+    shutil.rmtree(directory)
+    return True

@@ -1,0 +1,171 @@
+"""Cheap tests that decide how much of a file LibCST must parse.
+
+LibCST's parser is about ten times slower than CPython's, and most code cannot hold a finding. Two steps:
+
+1. `might_hold_finding`: a file with none of the platform-device tokens (derived from the rule table and
+   configuration) cannot hold a finding and is not parsed at all.
+2. `relevant_source`: CPython's fast parser finds the top-level statements; those that are irrelevant —
+   functions and classes that mention no token (nor a module-level name bound to one, like
+   `DEVICE = "cuda"`), and are not a base class of one that does — are replaced by blank lines. Imports, module-level assignments (aliases, constants), control blocks holding imports,
+   and every statement that mentions a token are kept verbatim. Line and column numbers are unchanged, so
+   findings and fixes refer to the original file; what was dropped is nothing a rule reads (rules look at
+   one function, its class and bases, and module-level imports and constants).
+
+Both steps are checked by tests that lint every fixture with and without them, and by the benchmark on a
+whole vLLM tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+_CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights"})
+_SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
+_SELF_ATTR_SET = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
+_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def might_hold_finding(text: str, tokens: tuple[str, ...]) -> bool:
+    return any(token in text for token in tokens)
+
+
+def _class_bases(node: ast.ClassDef) -> list[str]:
+    names = []
+    for base in node.bases:
+        if isinstance(base, ast.Name):
+            names.append(base.id)
+        elif isinstance(base, ast.Attribute):
+            names.append(base.attr)
+    return names
+
+
+def _holds_imports(node: ast.stmt) -> bool:
+    return any(isinstance(child, (ast.Import, ast.ImportFrom)) for child in ast.walk(node))
+
+
+def relevant_source(text: str, tokens: tuple[str, ...]) -> str:
+    """`text` with irrelevant top-level functions and classes blanked out (see the module docstring).
+    Returns `text` unchanged when CPython cannot parse it (LibCST then reports or handles it)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text
+    lines = _LINE.findall(text)
+
+    def span(node: ast.stmt) -> tuple[int, int]:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+        return first, node.end_lineno or node.lineno
+
+    chunks: dict[int, str] = {}
+    has_token: dict[int, bool] = {}
+
+    def chunk_of(node: ast.stmt) -> str:
+        chunk = chunks.get(id(node))
+        if chunk is None:
+            first, last = span(node)
+            chunk = chunks[id(node)] = "".join(lines[first - 1:last])
+        return chunk
+
+    def mentions_plain_token(node: ast.stmt) -> bool:
+        found = has_token.get(id(node))
+        if found is None:
+            chunk = chunk_of(node)
+            found = has_token[id(node)] = any(token in chunk for token in tokens)
+        return found
+
+    # Module-level names bound to something that mentions a token (`DEVICE = "cuda"`) are tokens too: a
+    # function that only says `device=DEVICE` must be kept.
+    # Likewise names imported by a line that mentions one (`from sglang.srt.utils import get_device as gd`).
+    aliases: set[str] = set()
+    alias_pattern: re.Pattern[str] | None = None
+
+    def mentions_token(node: ast.stmt) -> bool:
+        return mentions_plain_token(node) or bool(alias_pattern and alias_pattern.search(chunk_of(node)))
+
+    binders = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom))]
+    while True:  # to a fixed point: `DEVICE = "cuda"`, then `DEV = torch.device(DEVICE)`
+        found = set()
+        for node in binders:
+            if not mentions_token(node):
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.update((a.asname or a.name).split(".")[0] for a in node.names)
+            else:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        if found <= aliases:
+            break
+        aliases |= found
+        alias_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(aliases))) + r")\b")
+
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    keep: list[ast.stmt] = []
+    wanted_classes: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if mentions_token(node):
+                keep.append(node)
+        elif isinstance(node, ast.ClassDef):
+            if mentions_token(node):
+                wanted_classes.append(node.name)
+        elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)) and not (
+                mentions_token(node) or _holds_imports(node)):
+            continue
+        else:
+            keep.append(node)  # imports, assignments, module-level code: small, and read by the analysis
+    kept_classes: set[str] = set()
+    while wanted_classes:  # a kept class needs its bases from this file (methods, buffers, attributes)
+        name = wanted_classes.pop()
+        if name in kept_classes or name not in classes:
+            continue
+        kept_classes.add(name)
+        keep.append(classes[name])
+        wanted_classes.extend(_class_bases(classes[name]))
+    # Inside the classes kept, keep only the methods the analysis can read: those that mention a token, the
+    # construction hooks, those that set `self.<attr>` or register buffers, and those called as
+    # `self.<name>(` by a kept method (to a fixed point: construction call chains, tensor-returning helpers).
+    kept_class_nodes = [node for node in keep if isinstance(node, ast.ClassDef)]
+    methods = [(cls, m) for cls in kept_class_nodes for m in cls.body
+               if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    kept_methods = {id(m) for _, m in methods if m.name in _CONSTRUCTION_HOOKS or mentions_token(m)
+                    or _SETS_SELF.search(chunk_of(m))}
+    # `self.device = current_platform.device_type` in one method makes `self.device` a token for the others.
+    attr_aliases: set[str] = set()
+    attr_pattern: re.Pattern[str] | None = None
+
+    def mentions_alias_attr(method: ast.stmt) -> bool:
+        return attr_pattern is not None and attr_pattern.search(chunk_of(method)) is not None
+
+    while True:
+        found_attrs = {name for _, m in methods if mentions_token(m) or mentions_alias_attr(m)
+                       for name in _SELF_ATTR_SET.findall(chunk_of(m))}
+        if not found_attrs <= attr_aliases:
+            attr_aliases |= found_attrs
+            attr_pattern = re.compile(r"\bself\.(?:" + "|".join(map(re.escape, sorted(attr_aliases))) + r")\b")
+            continue
+        called = {name for _, m in methods if id(m) in kept_methods for name in _SELF_CALL.findall(chunk_of(m))}
+        more = {id(m) for _, m in methods if id(m) not in kept_methods and (m.name in called or mentions_alias_attr(m))}
+        if not more:
+            break
+        kept_methods |= more
+    kept_lines = [False] * (len(lines) + 1)
+    for node in keep:
+        first, last = span(node)
+        for row in range(first, last + 1):
+            kept_lines[row] = True
+    for cls in kept_class_nodes:
+        body = [n for n in cls.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                                            and id(n) not in kept_methods)]
+        if not body:
+            continue  # a class body must keep a statement: leave this one whole
+        for method in (n for n in cls.body if n not in body):
+            first, last = span(method)
+            for row in range(first, last + 1):
+                kept_lines[row] = False
+
+    if all(kept_lines[1:]):
+        return text
+    return "".join(line if kept_lines[row] else line[len(line.rstrip("\r\n")):]
+                   for row, line in enumerate(lines, start=1))
