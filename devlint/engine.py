@@ -12,10 +12,11 @@ import os
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from devlint.fix import FixError, apply_fixes, check_parses
-from devlint.prefilter import might_hold_finding, relevant_source
+from devlint.prefilter import TooNested, might_hold_finding, parse_guard, relevant_source
 from devlint.source import SourceError, SourceText, decode_source, read_source
 from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
@@ -58,7 +59,8 @@ class Checker:
             from devlint.analysis import analyse_module
             from devlint.rules import RuleContext
 
-            parsed = relevant_source(text, self.required_tokens) if self.settings.prefilter else text
+            tree = parse_guard(text)  # raises TooNested for input that would crash LibCST
+            parsed = relevant_source(text, self.required_tokens, tree) if self.settings.prefilter and tree else text
             module = cst.parse_module(parsed)
             analysis = analyse_module(module, path, self.table, package)
             context = RuleContext(analysis, path)
@@ -90,16 +92,24 @@ def package_of(directory: str) -> str | None:
     return ".".join(reversed(parts)) or None
 
 
-def _parse_error(exc, text: str, path: str) -> FileError:
-    """Describe a file LibCST cannot parse. CPython's own parser gives the clearer message and position
-    (LibCST's often points past the error), so ask it; this runs only for files that failed."""
+def _python_syntax_error(text: str, path: str) -> FileError | None:
+    """CPython's verdict on `text`: an E999 with its message and position, or None if it parses."""
     try:
         compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         location = Location(error.lineno or 1, max(error.offset or 1, 1))
         return FileError(code="E999", path=path, reason=f"syntax error: {error.msg}", location=location)
     except (ValueError, RecursionError, MemoryError):
-        pass
+        return FileError(code="E999", path=path, reason="too deeply nested to parse")
+    return None
+
+
+def _parse_error(exc, text: str, path: str) -> FileError:
+    """Describe a file LibCST cannot parse. CPython's own parser gives the clearer message and position
+    (LibCST's often points past the error), so ask it; this runs only for files that failed."""
+    found = _python_syntax_error(text, path)
+    if found is not None:
+        return found
     message = exc.message.split(": ", 2)[-1] if exc.message.startswith("parser error") else exc.message
     return FileError(code="E999", path=path, reason=f"cannot parse: {message}",
                      location=Location(exc.raw_line, exc.raw_column + 1))
@@ -133,7 +143,12 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
         result.error = _parse_error(exc, source.text, path)
     except FixError as exc:
         result.diagnostics = original
-        result.error = FileError(code="E001", path=path, reason=f"{exc}; the file was left unchanged")
+        # A file devlint never had to parse (only its comments were read) may not parse to begin with: that
+        # is a syntax error to report, not a fix gone wrong.
+        syntax = _python_syntax_error(source.text, path)
+        result.error = syntax or FileError(code="E001", path=path, reason=f"{exc}; the file was left unchanged")
+    except TooNested as exc:
+        result.error = FileError(code="E999", path=path, reason=str(exc), location=Location(exc.row, exc.column))
     except RecursionError:
         result.error = FileError(code="E999", path=path, reason="too deeply nested to parse")
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
@@ -188,9 +203,25 @@ def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = 
     size = max(1, min(64, len(items) // (workers * 4)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     results: list[FileResult] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for chunk_results in pool.map(_check_chunk, chunks, [fix_mode] * len(chunks)):
-            results.extend(chunk_results)
-            if progress is not None:
-                progress(len(results), len(items))
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for chunk_results in pool.map(_check_chunk, chunks, [fix_mode] * len(chunks)):
+                results.extend(chunk_results)
+                if progress is not None:
+                    progress(len(results), len(items))
+    except BrokenProcessPool:
+        # A worker died (a native crash in the parser). Check what is left one file per process, so only
+        # the culprit is lost, and say which it was.
+        for path, shown, settings in items[len(results):]:
+            results.append(_check_isolated(path, shown, settings, fix_mode))
     return results
+
+
+def _check_isolated(path: str, shown: str, settings: Settings, fix_mode: FixMode) -> FileResult:
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_check_chunk, [(path, shown, settings)], fix_mode).result()[0]
+    except BrokenProcessPool:
+        return FileResult(path=shown, error=FileError(
+            code="E001", path=shown,
+            reason="internal error: the parser crashed on this file; please report it with the file"))

@@ -45,13 +45,72 @@ def _holds_imports(node: ast.stmt) -> bool:
     return any(isinstance(child, (ast.Import, ast.ImportFrom)) for child in ast.walk(node))
 
 
-def relevant_source(text: str, tokens: tuple[str, ...]) -> str:
-    """`text` with irrelevant top-level functions and classes blanked out (see the module docstring).
-    Returns `text` unchanged when CPython cannot parse it (LibCST then reports or handles it)."""
+MAX_NESTING = 400
+"""Deeper syntax trees are refused: LibCST's native parser crashes the whole process (a stack overflow, not
+an exception) somewhere past a thousand levels of brackets, lambdas or operator chains. CPython itself
+stops at 200 nested brackets."""
+
+
+class TooNested(Exception):
+    """The file is nested too deeply to parse safely; the message says how deep, and where."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.row, self.column = row, column
+
+
+def _depth_and_place(tree: ast.AST) -> tuple[int, int, int]:
+    deepest, row, column = 0, 1, 1
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, row, column = depth, getattr(node, "lineno", row), getattr(node, "col_offset", column - 1) + 1
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, row, column
+
+
+def _bracket_depth(text: str) -> int:
+    """A rough bracket depth for text CPython cannot parse (strings are not skipped: an overestimate)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def parse_guard(text: str) -> ast.Module | None:
+    """CPython's parse of `text`, or None when CPython cannot parse it (e.g. syntax newer than this
+    Python, which LibCST may still read). Raises TooNested for input LibCST must never see."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return text
+    except (RecursionError, MemoryError):
+        raise TooNested("too deeply nested to parse") from None
+    except SyntaxError as exc:
+        if "too many nested" in (exc.msg or "") or "too many levels of indentation" in (exc.msg or ""):
+            raise TooNested(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
+        if _bracket_depth(text) > MAX_NESTING:
+            raise TooNested(f"brackets nested over {MAX_NESTING} deep; not parsed") from None
+        return None
+    except ValueError:
+        return None
+    depth, row, column = _depth_and_place(tree)
+    if depth > MAX_NESTING:
+        raise TooNested(f"nested {depth} levels deep (more than {MAX_NESTING}); not parsed", row, column)
+    return tree
+
+
+def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None = None) -> str:
+    """`text` with irrelevant top-level functions and classes blanked out (see the module docstring).
+    Returns `text` unchanged when CPython cannot parse it (LibCST then reports or handles it)."""
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return text
     lines = _LINE.findall(text)
 
     def span(node: ast.stmt) -> tuple[int, int]:

@@ -131,22 +131,28 @@ def _removal_fix(directive: Directive, keep: tuple[str, ...], text: str, starts:
         return Fix("Remove the unused codes", (edit,))
     line_start = starts[row - 1]
     line = text[line_start: starts[row] if row < len(starts) else len(text)].rstrip("\r\n")
-    only_this = line[directive.comment_start:].strip() == directive.comment_text[
-        directive.column - directive.comment_start:directive.end_column - directive.comment_start].strip()
-    if only_this:
-        # Remove the whole comment and the spaces before it.
+    after = line[directive.end_column:]
+    rest = after.strip()
+    if directive.column == directive.comment_start and not rest:
+        # The comment is just this directive: remove it with the spaces before it, or the whole line.
         start = len(line[: directive.comment_start].rstrip())
-        if start == 0:  # a comment on a line of its own: remove the line
+        if start == 0:
             end_row = row + 1 if row < len(starts) else row
             edit = Edit("", Location(row, 1), Location(end_row, 1) if end_row > row else Location(row, len(line) + 1))
         else:
             edit = Edit("", Location(row, start + 1), Location(row, len(line) + 1))
-    else:
-        # Other text shares the comment (`# noqa: DL001  # type: ignore`): remove the directive and the
-        # spaces after it.
-        after = line[directive.end_column:]
+    elif directive.column == directive.comment_start:
+        # The comment goes on after the directive (`# noqa: DL001 why`): what follows must stay a comment.
         end = directive.end_column + len(after) - len(after.lstrip(" \t"))
-        edit = Edit("", Location(row, directive.column + 1), Location(row, end + 1))
+        edit = Edit("" if rest.startswith("#") else "# ", Location(row, directive.column + 1), Location(row, end + 1))
+    else:
+        # The directive follows other comment text (`# type: ignore  # noqa: DL001`): remove it and the spaces
+        # before it; everything left is still inside the comment.
+        before = line[: directive.column]
+        start = len(before.rstrip(" \t"))
+        if start <= directive.comment_start:
+            start = directive.column
+        edit = Edit("", Location(row, start + 1), Location(row, directive.end_column + 1))
     return Fix("Remove the unused suppression", (edit,))
 
 

@@ -60,6 +60,11 @@ def test_a_noqa_inside_a_string_is_not_a_comment() -> None:
 def test_unused_suppression_fixes() -> None:
     result = lint_source("x = 1  # noqa: DL001  # type: ignore\n", "m.py", Settings(), FixMode.SAFE)
     assert result.fixed_source == "x = 1  # type: ignore\n"
+    # Text after the directive stays a comment (found by fuzzing: it once became code).
+    result = lint_source("def f():\n    # noqa: DL001  x = 2\n    return 1\n", "m.py", Settings(), FixMode.SAFE)
+    assert result.fixed_source == "def f():\n    # x = 2\n    return 1\n"
+    result = lint_source("x = 1  # why  # noqa: DL001\n", "m.py", Settings(), FixMode.SAFE)
+    assert result.fixed_source == "x = 1  # why\n"
     result = lint_source("x = 1  # noqa: DL001, E501\n", "m.py", Settings(), FixMode.SAFE)
     assert result.fixed_source == "x = 1  # noqa: E501\n"
     # A disabled rule's suppression is left alone (it may be enabled elsewhere).

@@ -1,0 +1,125 @@
+"""Speed must never change results: prefilter, cache and parallelism give identical findings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from devlint.api import lint_paths
+from devlint.cache import ResultCache
+from devlint.cli import main
+from devlint.config import Overrides
+from devlint.engine import SERIAL_THRESHOLD
+from devlint.prefilter import relevant_source
+
+from conftest import FIXTURES, devlint_env
+
+ALL_FIXTURES = sorted(str(p) for p in FIXTURES.rglob("*.py"))
+
+
+def findings(run) -> list[tuple]:
+    return [(d.path, d.start, d.end, d.code, d.message, d.fix) for d in run.diagnostics]
+
+
+def test_prefilter_changes_nothing_on_every_fixture() -> None:
+    fast = lint_paths(ALL_FIXTURES, jobs=1)
+    full = lint_paths(ALL_FIXTURES, jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) and findings(fast) == findings(full)
+
+
+def test_reduction_keeps_lines_and_columns() -> None:
+    tokens = ('"cuda', "'cuda", "device_type", ".cuda(")
+    source = (FIXTURES / "models" / "construction.py").read_text()
+    reduced = relevant_source(source, tokens)
+    assert reduced.count("\n") == source.count("\n")
+    for kept, original in zip(reduced.splitlines(), source.splitlines()):
+        assert kept in ("", original)
+    assert "class CudaWorkspace" in reduced  # mentions "cuda
+    assert 'scratch = torch.empty(hidden_states.shape[0], device="cuda")' in reduced
+    compile(reduced, "reduced.py", "exec")
+
+
+def test_reduction_follows_aliases() -> None:
+    tokens = ('"cuda',)
+    source = ('DEVICE = "cuda"\nDEV = DEVICE\n'
+              "def uses_alias():\n    return DEV\n"
+              "def unrelated():\n    return 1\n"
+              "class M:\n    def __init__(self):\n        self.device = \"cuda\"\n"
+              "    def uses_attr(self):\n        return self.device\n"
+              "    def other(self):\n        return 2\n")
+    reduced = relevant_source(source, tokens)
+    assert "def uses_alias" in reduced and "def uses_attr" in reduced
+    assert "def unrelated" not in reduced and "def other" not in reduced
+
+
+def test_parallel_and_serial_runs_agree(tmp_path: Path) -> None:
+    for i in range(SERIAL_THRESHOLD + 4):
+        for fixture in (FIXTURES / "models").glob("*.py"):
+            if not fixture.name.endswith(".fixed.py"):
+                shutil.copy(fixture, tmp_path / f"{fixture.stem}_{i}.py")
+    serial = lint_paths([str(tmp_path)], jobs=1)
+    parallel = lint_paths([str(tmp_path)], jobs=2)
+    assert findings(serial) == findings(parallel) and len(findings(serial)) > 100
+
+
+def test_cache_gives_the_same_results_and_notices_changes(tmp_path: Path) -> None:
+    work = tmp_path / "src"
+    shutil.copytree(FIXTURES / "models", work)
+    cache_dir = str(tmp_path / "cache")
+    cold = lint_paths([str(work)], jobs=1)
+    first = lint_paths([str(work)], jobs=1, cache=ResultCache(cache_dir))
+    warm = lint_paths([str(work)], jobs=1, cache=ResultCache(cache_dir))
+    assert findings(cold) == findings(first) == findings(warm)
+    assert os.path.exists(os.path.join(cache_dir, "CACHEDIR.TAG"))
+    target = work / "rope_cache.py"
+    target.write_text(target.read_text().replace('device="cuda"', "device=positions.device"))
+    after = lint_paths([str(work)], jobs=1, cache=ResultCache(cache_dir))
+    assert len(after.diagnostics) == len(warm.diagnostics) - 1
+    assert findings(after) == findings(lint_paths([str(work)], jobs=1))
+
+
+def test_settings_are_part_of_the_cache_key(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def f(device='cuda'):\n    return device\n")
+    cache_dir = str(tmp_path / "cache")
+    assert lint_paths([str(tmp_path / "m.py")], cache=ResultCache(cache_dir)).diagnostics
+    ignored = lint_paths([str(tmp_path / "m.py")], cache=ResultCache(cache_dir), overrides=Overrides(ignore=frozenset({"DL004"})))
+    assert ignored.diagnostics == []
+
+
+def test_damaged_cache_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def f(device='cuda'):\n    return device\n")
+    cache_dir = tmp_path / "cache"
+    lint_paths([str(tmp_path / "m.py")], cache=ResultCache(str(cache_dir)))
+    for index in cache_dir.rglob("*.json"):
+        index.write_text("{not json")
+    assert len(lint_paths([str(tmp_path / "m.py")], cache=ResultCache(str(cache_dir))).diagnostics) == 1
+
+
+def test_cli_cache_flags_and_clean(in_tmp: Path) -> None:
+    (in_tmp / "m.py").write_text("def f(device='cuda'):\n    return device\n")
+    assert CliRunner().invoke(main, ["check", "--no-cache"]).exit_code == 1
+    assert not (in_tmp / ".devlint_cache").exists()
+    assert CliRunner().invoke(main, ["check"]).exit_code == 1
+    assert (in_tmp / ".devlint_cache").is_dir()
+    assert CliRunner().invoke(main, ["check", "--cache-dir", "elsewhere"]).exit_code == 1
+    assert (in_tmp / "elsewhere").is_dir()
+    result = CliRunner().invoke(main, ["clean"])
+    assert result.output == "Removed .devlint_cache.\n" and not (in_tmp / ".devlint_cache").exists()
+
+
+def test_two_runs_sharing_a_cache(tmp_path: Path) -> None:
+    work = tmp_path / "src"
+    shutil.copytree(FIXTURES / "models", work)
+    command = [sys.executable, "-m", "devlint", "check", "--cache-dir", str(tmp_path / "cache"), "--output-format",
+               "json", str(work)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=devlint_env())
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert len(set(outputs)) == 1
+    again = subprocess.run(command, capture_output=True, env=devlint_env(), timeout=120)
+    assert again.stdout == outputs[0]
