@@ -117,6 +117,7 @@ class SiblingFinder:
         found: list[Sibling] = []
         seen: set[str] = set()
         for seq, node, operands, words in sorted(self._sites(), key=lambda s: s[0]):
+            copy = words in ("`.copy_()`", "an item assignment")
             if node is origin or contains_node(origin, node):
                 continue  # the factory call itself and what is nested in its arguments
             flags = [self._mentions_new(op, seq, origin, carried) for op in operands]
@@ -125,7 +126,8 @@ class SiblingFinder:
             for operand, is_new in zip(operands, flags):
                 if is_new:
                     continue
-                sibling = self._sibling(operand, seq, origin_seq, "combined with `{sibling}` in " + words, node)
+                sibling = self._sibling(operand, seq, origin_seq, "combined with `{sibling}` in " + words, node,
+                                        "copy" if copy else "combine")
                 if sibling is not None and sibling.text not in seen:
                     seen.add(sibling.text)
                     found.append(sibling)
@@ -142,7 +144,7 @@ class SiblingFinder:
             if arg.keyword is not None and arg.keyword.value == "device":
                 continue
             for source, words in self._shape_sources(arg.value):
-                sibling = self._sibling(source, seq, seq, words, call)
+                sibling = self._sibling(source, seq, seq, words, call, "shape")
                 if sibling is not None:
                     yield sibling
 
@@ -166,17 +168,19 @@ class SiblingFinder:
                 stack.extend(reversed(list(child_nodes(node))))
 
     def _sibling(self, operand: cst.BaseExpression, site_seq: int, origin_seq: int, relation: str,
-                 site: cst.CSTNode) -> Sibling | None:
+                 site: cst.CSTNode, kind: str) -> Sibling | None:
         model, fn = self.model, self.fn
         if not model.is_tensor(operand, fn, site_seq):
             return None
+        if isinstance(operand, cst.Call) and model.factory_kind(operand, fn) is not None:
+            return None  # `torch.tensor(0)` made on the spot: a scalar or a fresh tensor, no device to follow
         carrier = model.device_carrier(operand, fn, site_seq)
         if carrier is None:
             if model.explicitly_placed(operand, fn, site_seq):
                 return None
             text = code_of(operand)
             return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site, provable=False,
-                           fix_blocker=f"`{text}` is not a plain name")
+                           fix_blocker=f"`{text}` is not a plain name", kind=kind)
         if model.explicitly_placed(carrier, fn, site_seq):
             return None
         text = code_of(carrier)
@@ -190,4 +194,4 @@ class SiblingFinder:
             else:
                 provable = at_site[0] is fn and not model.may_be_none(carrier, fn, site_seq)
         return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site,
-                       provable=provable, fix_blocker=blocker)
+                       provable=provable, fix_blocker=blocker, kind=kind)

@@ -71,6 +71,7 @@ class Sibling:
     site: cst.CSTNode  # where they meet, for the line number
     provable: bool  # a tensor of the same function (parameter or local, never None), not an attribute
     fix_blocker: str | None = None  # why `<text>.device` cannot be written at the new tensor, if it cannot
+    kind: str = "combine"  # "combine" (must share a device), "copy" (`.copy_()`, item assignment), "shape"
 
 
 def flatten_operands(args: tuple[cst.Arg, ...] | list[cst.Arg]) -> Iterator[cst.BaseExpression]:

@@ -14,7 +14,9 @@ class LikeOverride(Rule):
     ## What it does
     Checks for `torch.zeros_like(x, device=<platform>)` (and the other `*_like` factories) and
     `x.new_zeros(..., device=<platform>)` (and the other `new_*` methods) whose `device=` names the
-    platform's device.
+    platform's device, when the result is then combined with tensors in the same function. (A result that
+    is only copied into — a staging buffer for CPU offload — overrides the device on purpose and is left
+    alone.)
 
     ## Why is this bad?
     These factories exist to follow `x`: without `device=` the result lands where `x` is. Overriding it
@@ -24,6 +26,7 @@ class LikeOverride(Rule):
     ## Example
     ```python
     noise = torch.empty_like(probs, device="cuda").exponential_()
+    return probs.div(noise).argmax(dim=-1)
     ```
 
     Use instead:
@@ -50,21 +53,29 @@ class LikeOverride(Rule):
         "import torch\n"
         "def f(x: torch.Tensor):\n"
         "    return torch.empty_like(x, device='cpu', pin_memory=True)\n",
+        # A staging buffer for an offloaded weight: only copied into, so the override is deliberate.
+        "import torch\n"
+        "def onload(weight_cpu: torch.Tensor):\n"
+        "    weight = torch.empty_like(weight_cpu, device='cuda')\n"
+        "    weight.copy_(weight_cpu, non_blocking=True)\n"
+        "    return weight\n",
     )
     INVALID = (
         Invalid(
             "import torch\n"
             "def f(probs: torch.Tensor):\n"
-            "    return torch.empty_like(probs, device='cuda').exponential_()\n",
+            "    noise = torch.empty_like(probs, device='cuda').exponential_()\n"
+            "    return probs.div(noise).argmax(dim=-1)\n",
             "import torch\n"
             "def f(probs: torch.Tensor):\n"
-            "    return torch.empty_like(probs).exponential_()\n",
+            "    noise = torch.empty_like(probs).exponential_()\n"
+            "    return probs.div(noise).argmax(dim=-1)\n",
         ),
         Invalid(
             "import torch\n"
             "from vllm.platforms import current_platform\n"
             "def f(x: torch.Tensor, n: int):\n"
-            "    return x.new_zeros(\n"
+            "    return x + x.new_zeros(\n"
             "        n,\n"
             "        dtype=torch.int32,\n"
             "        device=current_platform.device_type,\n"
@@ -72,7 +83,7 @@ class LikeOverride(Rule):
             "import torch\n"
             "from vllm.platforms import current_platform\n"
             "def f(x: torch.Tensor, n: int):\n"
-            "    return x.new_zeros(\n"
+            "    return x + x.new_zeros(\n"
             "        n,\n"
             "        dtype=torch.int32,\n"
             "    )\n",
@@ -94,6 +105,11 @@ class LikeOverride(Rule):
                     continue
                 source = _inherited_from(call, kind)
                 if source is None:
+                    continue
+                # Staging copies (`gpu = torch.empty_like(cpu_tensor, device="cuda"); gpu.copy_(cpu_tensor)`,
+                # CPU offload) override the device on purpose. Only a result that is then combined with
+                # tensors — which must share its device — shows the override is a bug.
+                if not any(s.kind == "combine" for s in analysis.siblings(fn).siblings_of(call, seq)):
                     continue
                 context.report(
                     self.code, device_arg,
