@@ -1,6 +1,6 @@
 """A result cache in `.devlint_cache/`, so a second run over an unchanged tree costs a `stat` per file.
 
-One index file per (devlint version, effective settings) maps each file's absolute path to its (mtime,
+One index file per (devlint version and code, effective settings) maps each file's absolute path to its (mtime,
 size, inode) and its findings. Index files are replaced atomically, so two runs sharing the cache can only
 lose each other's new entries (recomputed next time), never corrupt them. Nothing in it is executable
 (JSON, not pickle): a linter must not run what it finds on disk.
@@ -37,10 +37,23 @@ def diagnostic_from_dict(data: dict) -> Diagnostic:
                       cover=tuple(data["cover"]) if data["cover"] else None, snippet=data["snippet"])
 
 
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """devlint's own code, by file sizes and times: an editable install or a local change must not be
+    answered with results an older devlint computed under the same version number."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    stamps = []
+    for folder, _, names in sorted(os.walk(package)):
+        for name in sorted(n for n in names if n.endswith(".py")):
+            info = os.stat(os.path.join(folder, name))
+            stamps.append(f"{os.path.relpath(os.path.join(folder, name), package)}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=256)
 def _settings_key(settings: Settings) -> str:
-    text = json.dumps([__version__, sorted(settings.select), sorted(settings.ignore), list(settings.platform_devices),
-                       settings.prefilter])
+    text = json.dumps([__version__, _code_fingerprint(), sorted(settings.select), sorted(settings.ignore),
+                       list(settings.platform_devices), settings.prefilter])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
