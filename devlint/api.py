@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
-from devlint.engine import Checker, check_bytes, check_files
-from devlint.fix import FixError, apply_edits, check_parses, write_atomic
 from devlint.source import SourceError, read_source
-from devlint.suppress import noqa_edits
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
 
 
@@ -51,12 +48,19 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
             continue
         display = display_path(shown) if os.path.isabs(shown) or shown.startswith(os.pardir) else shown
         items.append((path, display, settings or config.settings_for(path, overrides)))
+    def check(batch: list) -> list[FileResult]:
+        if not batch:
+            return []
+        from devlint.engine import check_files  # the per-file machinery loads only if a file must be checked
+
+        return check_files(batch, fix_mode, jobs, progress)
+
     if cache is None or fix_mode is not FixMode.NONE:
-        results = check_files(items, fix_mode, jobs, progress)
+        results = check(items)
     else:
         cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
         missing = [item for item, hit in zip(items, cached) if hit is None]
-        fresh = iter(check_files(missing, fix_mode, jobs, progress))
+        fresh = iter(check(missing))
         results = []
         for item, hit in zip(items, cached):
             if hit is None:
@@ -92,6 +96,8 @@ def effective_settings(path: str, *, overrides: Overrides | None = None, config_
 def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings | None = None,
                 fix_mode: FixMode = FixMode.NONE) -> FileResult:
     """Check one module given as text or bytes; `path` is only used in messages."""
+    from devlint.engine import Checker, check_bytes
+
     data = source.encode("utf-8") if isinstance(source, str) else source
     return check_bytes(data, path, Checker.for_settings(settings or Settings()), fix_mode)
 
@@ -99,6 +105,8 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
 def lint_stdin(data: bytes, filename: str | None, fix_mode: FixMode = FixMode.NONE, *,
                overrides: Overrides | None = None, config_file: str | None = None) -> FileResult:
     """Check source read from standard input, configured as if it were `filename`."""
+    from devlint.engine import Checker, check_bytes
+
     name = filename or "-"
     config = ConfigResolver(config_file).config_for(filename or os.path.join(os.getcwd(), "stdin.py"))
     settings = config.settings_for(name, overrides or Overrides())
@@ -115,6 +123,8 @@ def _rewrite(path: str, expected_digest: str | None, transform) -> None:
     """Replace a file's text under an exclusive lock, atomically, in its own encoding and BOM, only if its
     bytes are still those devlint read (another process or an editor may have changed it meanwhile) and the
     new text parses."""
+    from devlint.fix import FixError, check_parses, write_atomic
+
     with open(path, "rb") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = read_source(path)
@@ -128,6 +138,8 @@ def _rewrite(path: str, expected_digest: str | None, transform) -> None:
 def write_fixes(run: RunResult) -> WriteReport:
     """Write every fixed file back (see `_rewrite` for the guarantees). Two devlint runs on one tree never
     interleave their writes: the check and the write happen under a lock on the file."""
+    from devlint.fix import FixError
+
     report = WriteReport()
     for result in run.files:
         if result.fixed_source is None:
@@ -143,6 +155,9 @@ def write_fixes(run: RunResult) -> WriteReport:
 
 def add_noqa(diagnostics: list[Diagnostic]) -> WriteReport:
     """Add `# noqa: CODE` comments for the given findings (gradual adoption on a large codebase)."""
+    from devlint.fix import FixError, apply_edits
+    from devlint.suppress import noqa_edits
+
     report = WriteReport()
     by_path: dict[str, list[Diagnostic]] = {}
     for diagnostic in diagnostics:

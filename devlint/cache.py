@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import asdict
 
 from devlint import __version__
+from devlint.discovery import package_of
 from devlint.types import Applicability, Diagnostic, Edit, FileError, FileResult, Fix, Location, Settings
 
 DEFAULT_DIRECTORY = ".devlint_cache"
@@ -60,8 +61,6 @@ def _settings_key(settings: Settings) -> str:
 def _stamp(path: str) -> list | None:
     """What must not change for a cached result to stand: the file's metadata, and the package it sits in
     (relative imports resolve through it)."""
-    from devlint.engine import package_of
-
     try:
         info = os.stat(path)
     except OSError:

@@ -13,7 +13,7 @@ from collections import Counter
 import click
 
 from devlint import __version__
-from devlint.report import REPORTERS
+from devlint.report import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -53,7 +53,7 @@ def main() -> None:
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
               help="Use this pyproject.toml (its [tool.devlint]) for every file instead of the closest one.")
 @click.option("--show-settings", is_flag=True, help="Print the effective settings for each PATH and exit.")
-@click.option("--output-format", default="concise", show_default=True, type=click.Choice(list(REPORTERS)),
+@click.option("--output-format", default="concise", show_default=True, type=click.Choice(list(FORMATS)),
               help="How to print findings.")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True), help="Write the report here.")
 @click.option("--statistics", is_flag=True, help="Print a count of findings per rule instead of the findings.")
@@ -85,7 +85,6 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
     from devlint.baseline import BaselineError, filter_new, write_baseline
     from devlint.config import ConfigError, Overrides
     from devlint.discovery import PathNotFound
-    from devlint.fix import unified_diff
     from devlint.gitdiff import GitError, changed_lines
     from devlint.types import FixMode, RunResult
 
@@ -129,6 +128,8 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
         click.echo(f"devlint: error: {error.path}: {error.reason}", err=True)
 
     if show_diff:
+        from devlint.fix import unified_diff
+
         diffs = [unified_diff(f.path, f.original_source or "", f.fixed_source)
                  for f in run.files if f.fixed_source is not None]
         click.echo("".join(diffs), nl=False)
@@ -175,7 +176,9 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
     if statistics:
         text = _statistics(run, out_fix_mode)
     else:
-        text = REPORTERS[output_format](fix_mode=out_fix_mode,
+        from devlint.report import reporter_class
+
+        text = reporter_class(output_format)(fix_mode=out_fix_mode,
                                         color=output_file is None and sys.stdout.isatty()).render(run)
     if output_file is not None:
         with open(output_file, "w", encoding="utf-8") as handle:

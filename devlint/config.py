@@ -172,7 +172,9 @@ class ConfigResolver:
             return self.explicit
         if not os.path.isabs(path):
             path = os.path.abspath(path)
-        return self._closest(os.path.dirname(path))
+        folder = path.rpartition(os.sep)[0] or os.sep
+        found = self._by_folder.get(folder)
+        return found if found is not None else self._closest(folder)
 
     def _closest(self, folder: str) -> ProjectConfig:
         found = self._by_folder.get(folder)

@@ -7,6 +7,7 @@ explicitly are always checked. Symlinked folders are followed once; a link back 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -208,7 +209,7 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
         if key in visiting:
             return  # a symlink back into a folder being walked: a loop
         visiting = visiting | {key}
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        entries = list(os.scandir(folder))  # unsorted: reports sort their output, and sorting costs on big trees
     except OSError as exc:
         found.errors.append(FileError(code="E902", path=shown, reason=f"cannot list folder: {exc.strerror}"))
         return
@@ -230,3 +231,18 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
                 seen.add(path)
                 found.files.append(shown_child)
                 found.absolute[shown_child] = path
+
+
+@functools.lru_cache(maxsize=4096)
+def package_of(directory: str) -> str | None:
+    """The dotted package a folder is (folders with `__init__.py` up to the first without), for resolving
+    relative imports such as `from ..platforms import current_platform`."""
+    parts: list[str] = []
+    current = os.path.abspath(directory)
+    while os.path.isfile(os.path.join(current, "__init__.py")):
+        parts.append(os.path.basename(current))
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return ".".join(reversed(parts)) or None

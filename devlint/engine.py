@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import TooNested, might_hold_finding, parse_guard, relevant_source
+from devlint.discovery import package_of
 from devlint.source import SourceError, SourceText, decode_source, read_source
 from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
@@ -75,21 +76,6 @@ class Checker:
             if self.settings.enabled("DL100"):
                 found = found + unused_directives(directives, self.settings.enabled, text, path)
         return sorted(found, key=lambda d: d.sort_key)
-
-
-@functools.lru_cache(maxsize=4096)
-def package_of(directory: str) -> str | None:
-    """The dotted package a folder is (folders with `__init__.py` up to the first without), for resolving
-    relative imports such as `from ..platforms import current_platform`."""
-    parts: list[str] = []
-    current = os.path.abspath(directory)
-    while os.path.isfile(os.path.join(current, "__init__.py")):
-        parts.append(os.path.basename(current))
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return ".".join(reversed(parts)) or None
 
 
 def _python_syntax_error(text: str, path: str) -> FileError | None:

@@ -122,3 +122,9 @@ def test_formats_from_a_real_subprocess(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "devlint", "check", "-", "--stdin-filename", "x.py", "--fix"],
                           cwd=tmp_path, input=BUGGY, capture_output=True, text=True, env=devlint_env(), timeout=120)
     assert "device=inv_freq.device" in done.stdout
+
+
+def test_every_registered_format_has_a_reporter_of_that_name() -> None:
+    from devlint.report import FORMATS, reporter_class
+
+    assert {name: reporter_class(name).name for name in FORMATS} == {name: name for name in FORMATS}

@@ -1,19 +1,25 @@
-"""Reporters: one module per output format, registered here by name."""
+"""Reporters: one module per output format, registered here by name and imported only when used."""
 
 from __future__ import annotations
 
-from devlint.report.base import Reporter, Summary
-from devlint.report.concise import ConciseReporter
-from devlint.report.full import FullReporter
-from devlint.report.github import GithubReporter
-from devlint.report.json_format import JsonLinesReporter, JsonReporter
-from devlint.report.junit import JunitReporter
-from devlint.report.sarif import SarifReporter
+import importlib
 
-REPORTERS: dict[str, type[Reporter]] = {
-    reporter.name: reporter
-    for reporter in (ConciseReporter, FullReporter, JsonReporter, JsonLinesReporter, SarifReporter, GithubReporter,
-                     JunitReporter)
+from devlint.report.base import Reporter, Summary
+
+FORMATS: dict[str, str] = {
+    "concise": "devlint.report.concise:ConciseReporter",
+    "full": "devlint.report.full:FullReporter",
+    "json": "devlint.report.json_format:JsonReporter",
+    "json-lines": "devlint.report.json_format:JsonLinesReporter",
+    "sarif": "devlint.report.sarif:SarifReporter",
+    "github": "devlint.report.github:GithubReporter",
+    "junit": "devlint.report.junit:JunitReporter",
 }
 
-__all__ = ["REPORTERS", "Reporter", "Summary"]
+
+def reporter_class(name: str) -> type[Reporter]:
+    module, _, attribute = FORMATS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+__all__ = ["FORMATS", "Reporter", "Summary", "reporter_class"]
