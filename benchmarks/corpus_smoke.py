@@ -5,7 +5,9 @@
 For each wheel (`pip download --no-deps`, `.py` files unzipped into the work folder, never the repo):
 
 1. `devlint check` the package: count files, findings per rule and unreadable/unparsable files; fail on any
-   internal error (E001) or traceback.
+   internal error (E001) or traceback. For vLLM, check the canonical case too: 0.22.1's
+   `deepseek_scaling_rope.py` line 254 is DL001 with the fix `inv_freq.device` (what PR #43926 merged), and
+   0.33.0's copy of that file has no DL001.
 2. On a fresh copy, `devlint check --fix --unsafe-fixes`: every changed file must still compile, and a
    second `--fix --unsafe-fixes` run must change nothing (a fixed point).
 
@@ -15,6 +17,7 @@ Exit status 0 only if every check holds. `tests/test_corpus_smoke.py` (marked sl
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import shutil
 import subprocess
@@ -26,9 +29,12 @@ from pathlib import Path
 
 CORPORA = {  # name: (requirement, package folder inside the wheel)
     "vllm": ("vllm==0.33.0", "vllm"),
+    "vllm-0.22.1": ("vllm==0.22.1", "vllm"),
     "sglang": ("sglang==0.5.23", "sglang/srt"),
     "transformers": ("transformers==5.23.0", "transformers"),
 }
+
+CANONICAL_FILE = "vllm/model_executor/layers/rotary_embedding/deepseek_scaling_rope.py"
 
 
 def log(message: str) -> None:
@@ -69,8 +75,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=list(CORPORA), default=list(CORPORA))
     args = parser.parse_args()
     failures: list[str] = []
-    print("| corpus | files | findings (by rule) | E902 / E999 | fixes applied | files changed | compile failures | "
-          "fixed point |")
+    print("| corpus | files | findings (by rule) | E902 / E999 | lines edited by fixes (+/-) | files changed | "
+          "compile failures | fixed point |")
     print("|---|---:|---|---:|---:|---:|---:|---|")
     for name in args.only:
         requirement, package = CORPORA[name]
@@ -85,6 +91,13 @@ def main() -> None:
         codes = Counter(item["code"] for item in found)
         if codes.get("E001"):
             failures.append(f"{name}: {codes['E001']} internal errors")
+        canonical = [item for item in found if item["filename"].endswith(CANONICAL_FILE) and item["code"] == "DL001"]
+        if name == "vllm-0.22.1" and not any(
+                item["location"]["row"] == 254 and item["fix"]
+                and [e["content"] for e in item["fix"]["edits"]] == ["inv_freq.device"] for item in canonical):
+            failures.append(f"{name}: the PR #43926 line was not reported with the fix inv_freq.device: {canonical}")
+        if name == "vllm" and canonical:
+            failures.append(f"{name}: the fixed deepseek_scaling_rope.py is still reported: {canonical}")
         by_rule = ", ".join(f"{code} {count}" for code, count in sorted(codes.items()) if code.startswith("DL")) or "none"
 
         copy = args.work.resolve() / "fixcopy" / name
@@ -103,15 +116,17 @@ def main() -> None:
                 compile(after[path], str(path), "exec", dont_inherit=True)
             except SyntaxError as exc:
                 broken.append(f"{path}: {exc}")
-        applied = sum(1 for p in changed for a, b in zip(before[p].splitlines(), after[p].splitlines()) if a != b)
+        edited = sum(1 for p in changed for line in difflib.unified_diff(
+            before[p].decode("utf-8", "replace").splitlines(), after[p].decode("utf-8", "replace").splitlines(),
+            lineterm="", n=0) if line[:1] in "+-" and not line.startswith(("+++", "---")))
         second = devlint("--diff", "--unsafe-fixes", package, cwd=copy)
         fixed_point = second.stdout.strip() == ""
         if broken:
             failures.append(f"{name}: {len(broken)} fixed files no longer compile: {broken[:3]}")
         if not fixed_point:
             failures.append(f"{name}: a second fix run still changes files:\n{second.stdout[:2000]}")
-        print(f"| {name} {requirement.split('==')[1]} (`{package}/`) | {files} | {len(found) - codes['E902'] - codes['E999']} "
-              f"({by_rule}) | {codes['E902']} / {codes['E999']} | {applied} lines | {len(changed)} | {len(broken)} | "
+        print(f"| {requirement} (`{package}/`) | {files} | {len(found) - codes['E902'] - codes['E999']} "
+              f"({by_rule}) | {codes['E902']} / {codes['E999']} | {edited} | {len(changed)} | {len(broken)} | "
               f"{'yes' if fixed_point else 'NO'} |")
     for failure in failures:
         log("FAIL " + failure)
