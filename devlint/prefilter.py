@@ -59,15 +59,50 @@ class TooNested(Exception):
         self.row, self.column = row, column
 
 
-def _depth_and_place(tree: ast.AST) -> tuple[int, int, int]:
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_LONG_STATEMENT = MAX_NESTING  # characters: an expression MAX_NESTING deep needs at least one per level
+
+
+def _expression_depth(node: ast.AST) -> tuple[int, int, int]:
     deepest, row, column = 0, 1, 1
-    stack = [(tree, 1)]
+    stack = [(node, 1)]
     while stack:
-        node, depth = stack.pop()
+        current, depth = stack.pop()
         if depth > deepest:
-            deepest, row, column = depth, getattr(node, "lineno", row), getattr(node, "col_offset", column - 1) + 1
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+            deepest, row = depth, getattr(current, "lineno", row)
+            column = getattr(current, "col_offset", column - 1) + 1
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(current)
+                     if not isinstance(child, ast.stmt))
     return deepest, row, column
+
+
+def _depth_and_place(tree: ast.Module, text: str) -> tuple[int, int, int]:
+    """The deepest expression nesting in the file (statement nesting is capped by CPython at 100 levels).
+    Only statements whose own text is long enough to hold a deep expression are walked, which keeps this
+    to a small fraction of the parse."""
+    offsets = [0]
+    for line in _LINE.findall(text):
+        offsets.append(offsets[-1] + len(line))
+    deepest = (0, 1, 1)
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        statement = stack.pop()
+        children: list[ast.stmt] = []
+        for name in _BLOCK_FIELDS:
+            block = getattr(statement, name, None)
+            if isinstance(block, list):
+                for item in block:
+                    children.extend(item.body if isinstance(item, (ast.ExceptHandler, ast.match_case)) else [item])
+        stack.extend(children)
+        end_row = children[0].lineno if children else (statement.end_lineno or statement.lineno)
+        end_col = 0 if children else (statement.end_col_offset or 0)
+        start_row = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())])
+        size = offsets[min(end_row, len(offsets)) - 1] + end_col - offsets[start_row - 1]
+        if size > _LONG_STATEMENT:
+            found = _expression_depth(statement)
+            if found[0] > deepest[0]:
+                deepest = found
+    return deepest
 
 
 def _bracket_depth(text: str) -> int:
@@ -97,7 +132,7 @@ def parse_guard(text: str) -> ast.Module | None:
         return None
     except ValueError:
         return None
-    depth, row, column = _depth_and_place(tree)
+    depth, row, column = _depth_and_place(tree, text)
     if depth > MAX_NESTING:
         raise TooNested(f"nested {depth} levels deep (more than {MAX_NESTING}); not parsed", row, column)
     return tree

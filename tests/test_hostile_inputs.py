@@ -38,6 +38,8 @@ CASES = {
     "deep_brackets.py": (b"x = 'cuda'\ny = " + b"(" * 3000 + b"1" + b")" * 3000 + b"\n", "E999", "too many nested parentheses"),
     "deep_chain.py": (b"x = 'cuda'\ny = " + b"+".join([b"a"] * 20000) + b"\n", "E999", "too deeply nested"),
     "deep_lambdas.py": (b"x = 'cuda'\ny = " + b"lambda: " * 5000 + b"1\n", "E999", "too deeply nested"),
+    "deep_in_method.py": (b"x = 'cuda'\nclass A:\n    def f(self):\n        try:\n            pass\n        except E:\n"
+                          b"            y = " + b"-" * 600 + b"1\n", "E999", "levels deep"),
 }
 
 
