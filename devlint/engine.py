@@ -6,7 +6,6 @@ what to write, so output order is stable and a crash in one file cannot garble a
 
 from __future__ import annotations
 
-import ast
 import functools
 import os
 import traceback
@@ -16,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from devlint.fix import FixError, apply_fixes, check_parses
-from devlint.prefilter import TooNested, might_hold_finding, parse_guard, relevant_source
+from devlint.prefilter import TooNested, might_hold_finding, parse_guard, quiet_parse, relevant_source
 from devlint.discovery import package_of
 from devlint.source import SourceError, SourceText, decode_source, read_source
 from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
@@ -81,7 +80,7 @@ class Checker:
 def _python_syntax_error(text: str, path: str) -> FileError | None:
     """CPython's verdict on `text`: an E999 with its message and position, or None if it parses."""
     try:
-        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        quiet_parse(text)
     except SyntaxError as error:
         location = Location(error.lineno or 1, max(error.offset or 1, 1))
         return FileError(code="E999", path=path, reason=f"syntax error: {error.msg}", location=location)

@@ -19,12 +19,21 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights"})
 _SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
 _SELF_ATTR_SET = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 _SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def quiet_parse(text: str) -> ast.Module:
+    """`ast.parse` without the warnings CPython emits about the *checked* code (invalid escape sequences,
+    `is` with a literal, ...): they are not devlint's to print."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text)
 
 
 def might_hold_finding(text: str, tokens: tuple[str, ...]) -> bool:
@@ -121,7 +130,7 @@ def parse_guard(text: str) -> ast.Module | None:
     """CPython's parse of `text`, or None when CPython cannot parse it (e.g. syntax newer than this
     Python, which LibCST may still read). Raises TooNested for input LibCST must never see."""
     try:
-        tree = ast.parse(text)
+        tree = quiet_parse(text)
     except (RecursionError, MemoryError):
         raise TooNested("too deeply nested to parse") from None
     except SyntaxError as exc:
@@ -143,7 +152,7 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
     Returns `text` unchanged when CPython cannot parse it (LibCST then reports or handles it)."""
     if tree is None:
         try:
-            tree = ast.parse(text)
+            tree = quiet_parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return text
     lines = _LINE.findall(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import libcst as cst
 
 from devlint.analysis.module import ClassFacts, FunctionFacts, ModuleFacts
+from devlint.analysis.tensors import contains_node, iter_names
 
 # Methods frameworks call while building or (re)initialising a module, whether or not __init__ calls them.
 INIT_HOOKS = ("__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights")
@@ -47,3 +48,53 @@ def construction_methods(facts: ModuleFacts, cls: ClassFacts) -> dict[str, Funct
                     and func.value.value == method.self_name and func.attr.value not in found):
                 todo.append(func.attr.value)
     return found
+
+
+def registration_targets(facts: ModuleFacts, method: FunctionFacts) -> list[tuple[int, cst.BaseExpression]]:
+    """(seq, expression) of the tensors a method hands to `nn.Parameter(...)`, `self.register_buffer(...)` or
+    `self.register_parameter(...)`: what construction turns into module state."""
+    found = []
+    scope = method.scope
+    for seq, call in method.calls:
+        func = call.func
+        if scope.qualified_name(func) in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") and call.args:
+            found.append((seq, call.args[0].value))
+        elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+              and func.value.value == method.self_name and func.attr.value in ("register_buffer", "register_parameter")):
+            value = next((a.value for a in call.args if a.keyword is not None
+                          and a.keyword.value in ("tensor", "param")), None)
+            if value is None and len(call.args) > 1 and call.args[1].keyword is None:
+                value = call.args[1].value
+            if value is not None:
+                found.append((seq, value))
+    return found
+
+
+def registered_methods(facts: ModuleFacts, methods: dict[str, FunctionFacts]) -> set[str]:
+    """Names of methods whose result becomes module state: `self.register_buffer("c", self._compute())`, or
+    `cache = self._compute(); self.register_buffer("c", cache)`, and methods whose returned value comes
+    from such a method's call (to a fixed point)."""
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for method in methods.values():
+            targets = [expr for _, expr in registration_targets(facts, method)]
+            targets += [expr for _, expr in method.return_values] if method.name in names else []
+            mentioned = {name for expr in targets for name in _names_in(expr)}
+            for seq, call in method.calls:
+                func = call.func
+                if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                        and func.value.value == method.self_name and func.attr.value in methods):
+                    continue
+                bound = {name for name, bindings in method.bindings.items()
+                         for b in bindings if b.value is not None and contains_node(b.value, call)}
+                if any(contains_node(expr, call) for expr in targets) or bound & mentioned:
+                    if func.attr.value not in names:
+                        names.add(func.attr.value)
+                        changed = True
+    return names
+
+
+def _names_in(expr: cst.BaseExpression) -> set[str]:
+    return {name.value for name in iter_names(expr)}

@@ -55,6 +55,7 @@ class FunctionFacts:
     operators: list[tuple[int, cst.CSTNode]] = field(default_factory=list)  # BinaryOperation/Comparison/Subscript
     item_assignments: list[tuple[int, cst.Assign | cst.AugAssign]] = field(default_factory=list)
     ifs: list[tuple[int, cst.If]] = field(default_factory=list)
+    return_values: list[tuple[int, cst.BaseExpression]] = field(default_factory=list)
     seq_of: dict[cst.CSTNode, int] = field(default_factory=dict)
     returns: cst.BaseExpression | None = None
 
@@ -314,6 +315,10 @@ class _FactCollector:
         seq = self.next_seq()
         self.function.seq_of[node] = seq
         self.function.operators.append((seq, node))
+
+    def leave_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.function.return_values.append((self.next_seq(), node.value))
 
     def visit_If(self, node: cst.If) -> None:
         self.function.ifs.append((self.next_seq(), node))

@@ -77,6 +77,12 @@ class SiblingFinder:
                 return True
         return False
 
+    def flows_into(self, origin: cst.BaseExpression, targets: list[tuple[int, cst.BaseExpression]]) -> bool:
+        """Does the tensor made by `origin` (directly, or through names derived from it) reach one of the
+        (seq, expression) `targets`?"""
+        carried = self._carried_bindings(origin)
+        return any(self._mentions_new(expr, seq, origin, carried) for seq, expr in targets)
+
     # -- where the new tensor meets others ---------------------------------------------------------------
     def _sites(self) -> Iterator[tuple[int, cst.CSTNode, list[cst.BaseExpression], str]]:
         """(seq, node, operands, words) for every place in the function where tensors may meet."""

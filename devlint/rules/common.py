@@ -38,9 +38,11 @@ def describe_siblings(siblings: list[Sibling], chosen: Sibling, context: RuleCon
 
 
 def sibling_fix_is_safe(siblings: list[Sibling], chosen: Sibling, platform: PlatformDevice) -> bool:
-    """Safe only for one provable sibling and an unconditional platform device (a conditional's other
-    branch may be the intended one)."""
-    return chosen.provable and len(siblings) == 1 and not platform.conditional
+    """Safe only for one provable sibling the new tensor is *combined* with (the two must share a device,
+    so where the code ran they did), and an unconditional platform device (a conditional's other branch
+    may be the intended one). A sibling it is only copied from or shaped after may sit on another device
+    on purpose: `torch.empty(cpu_tensor.shape, device="xpu")` makes an accelerator copy."""
+    return chosen.provable and chosen.kind == "combine" and len(siblings) == 1 and not platform.conditional
 
 
 def call_label(call: cst.Call, analysis: ModuleAnalysis, fn: FunctionFacts) -> str:

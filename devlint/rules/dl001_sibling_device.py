@@ -48,12 +48,15 @@ class SiblingDevice(Rule):
     ```
 
     ## Fix safety
-    The fix replaces the device with `<sibling>.device`. It is safe when exactly one sibling exists and it
-    is a parameter or local variable of the same function that is provably a tensor (and never None):
-    wherever the code worked before, the two devices were equal, so nothing changes. It is unsafe when the
-    sibling is an attribute (`self.cos_sin_cache`), may be None (`Optional[torch.Tensor]`), is one of several
-    candidates, or when the device was a conditional expression (its other branch may have been meant). No
-    fix is offered when the sibling is only assigned after the call.
+    The fix replaces the device with `<sibling>.device`. It is safe when exactly one sibling exists, the new
+    tensor is combined with it (an operator, a multi-tensor torch function, indexing), and it is a parameter
+    or local variable of the same function that is provably a tensor (and never None): wherever the code
+    worked before, the two devices were equal, so nothing changes. It is unsafe when the sibling is an
+    attribute (`self.cos_sin_cache`), may be None (`Optional[torch.Tensor]`), is one of several candidates,
+    is only copied into or out of (`.copy_()`, an item assignment) or only lends its shape or dtype
+    (`torch.empty(cpu_tensor.shape, device="xpu")` is an accelerator copy on purpose), or when the device
+    was a conditional expression (its other branch may have been meant). No fix is offered when the
+    sibling is only assigned after the call, or is not a plain name.
     """
 
     code = "DL001"

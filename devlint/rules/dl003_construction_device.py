@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from devlint.analysis import ModuleAnalysis
-from devlint.analysis.construction import construction_methods, is_module_class
+from devlint.analysis.construction import (
+    construction_methods,
+    is_module_class,
+    registered_methods,
+    registration_targets,
+)
 from devlint.rules.base import Invalid, Rule, RuleContext
 from devlint.rules.common import call_label, delete_arg, describe_platform, drop_call, keyword_arg
 
@@ -12,10 +17,13 @@ class ConstructionDevice(Rule):
     """
     ## What it does
     Checks `nn.Module` construction — `__init__`, `reset_parameters`, `_init_weights` and the methods of the
-    class they call (such as `_compute_cos_sin_cache`) — for tensors placed on the *platform's* device: a
-    factory call with a platform `device=`, or a move with `.cuda()`/`.to("cuda")`, whether the result
-    becomes an `nn.Parameter`, a registered buffer or a plain attribute. Cases with a sibling tensor are
-    DL001's and DL002's; this rule covers tensors with nothing to follow.
+    class they call (such as `_compute_cos_sin_cache`) — for tensors placed on the *platform's* device (a
+    factory call with a platform `device=`, or a move with `.cuda()`/`.to("cuda")`) that become module state:
+    an `nn.Parameter`, or a buffer or parameter registered with `register_buffer`/`register_parameter` —
+    directly, through a local name, or as the result of a method whose result is registered. Cases with a
+    sibling tensor are DL001's and DL002's; this rule covers tensors with nothing to follow. Workspaces
+    and scratch tensors kept as plain attributes are left alone: `module.to()` does not move them and a
+    meta build does not materialise them, so the platform device may be exactly right for them.
 
     ## Why is this bad?
     vLLM and Hugging Face build large models under `with torch.device("meta")` (or a default-device
@@ -62,6 +70,13 @@ class ConstructionDevice(Rule):
         "class Workspace:\n"
         "    def __init__(self, n: int):\n"
         "        self.buffer = torch.empty(n, dtype=torch.uint8, device='cuda')\n",
+        # A scratch workspace kept as a plain attribute: not module state, the platform device may be right.
+        "import torch\n"
+        "from torch import nn\n"
+        "class Attention(nn.Module):\n"
+        "    def __init__(self, n: int):\n"
+        "        super().__init__()\n"
+        "        self.scratch = torch.empty(n, device='cuda')\n",
         # Not construction: forward-time allocation.
         "import torch\n"
         "from torch import nn\n"
@@ -112,16 +127,24 @@ class ConstructionDevice(Rule):
         for cls in facts.classes.values():
             if not is_module_class(facts, cls):
                 continue
-            for method in construction_methods(facts, cls).values():
+            methods = construction_methods(facts, cls)
+            registered = registered_methods(facts, methods)
+            for method in methods.values():
                 if id(method) in seen:
                     continue
                 seen.add(id(method))
                 finder = analysis.siblings(method)
+                # Only what becomes module state (a parameter or registered buffer) follows `module.to()` and
+                # is materialised after a meta build; a workspace kept as a plain attribute may live on the
+                # platform device on purpose.
+                state = registration_targets(facts, method) + (method.return_values if method.name in registered else [])
+                if not state:
+                    continue
                 for seq, call in method.calls:
                     device_arg = keyword_arg(call, "device") if tensors.factory_kind(call, method) == "factory" else None
                     if device_arg is not None:
                         platform = devices.platform_device_of(device_arg.value, method, seq)
-                        if platform is None or finder.siblings_of(call, seq, call):
+                        if platform is None or finder.siblings_of(call, seq, call) or not finder.flows_into(call, state):
                             continue
                         context.report(
                             self.code, device_arg,
@@ -132,7 +155,7 @@ class ConstructionDevice(Rule):
                             function=method.name, cover=call)
                         continue
                     move = devices.platform_move_of(call, method, seq)
-                    if move is None or finder.siblings_of(call, seq):
+                    if move is None or finder.siblings_of(call, seq) or not finder.flows_into(call, state):
                         continue
                     platform, arg = move
                     if arg is not None and len(call.args) > 1:
