@@ -81,10 +81,12 @@ class PlatformDefault(Rule):
                 literal = isinstance(param.default, (cst.SimpleString, cst.FormattedString))
                 if literal and not _names_a_device(name):
                     continue
+                why = ("right only where the process computes on that device type" if literal
+                       else "evaluated once, when the function is defined")
                 context.report(
                     self.code, param.default,
-                    f"`{name}` defaults to the platform device {describe_platform(platform, context)}, evaluated "
-                    f"once at import; default to None (the ambient default device) or make callers pass it",
+                    f"`{name}` defaults to the platform device {describe_platform(platform, context)}, {why}; "
+                    "default to None (the ambient default device) or make callers pass it",
                     function=fn.name, cover=param)
 
 
