@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, code_of
@@ -14,6 +16,21 @@ def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
         if arg.keyword is not None and arg.keyword.value == keyword:
             return arg
     return None
+
+
+def platform_factory_calls(analysis: ModuleAnalysis, fn: FunctionFacts,
+                           kinds: tuple[str, ...]) -> Iterator[tuple[int, cst.Call, cst.Arg, PlatformDevice]]:
+    """(seq, call, device argument, platform device) for each factory call of the given kinds ("factory",
+    "like", "new") in `fn` whose `device=` names the platform device: what DL001, DL003 and DL005 start from."""
+    for seq, call in fn.calls:
+        if analysis.tensors.factory_kind(call, fn) not in kinds:
+            continue
+        device_arg = keyword_arg(call, "device")
+        if device_arg is None:
+            continue
+        platform = analysis.devices.platform_device_of(device_arg.value, fn, seq)
+        if platform is not None:
+            yield seq, call, device_arg, platform
 
 
 def describe_platform(platform: PlatformDevice, context: RuleContext) -> str:

@@ -9,7 +9,7 @@ from devlint.rules.common import (
     choose_sibling,
     describe_platform,
     describe_siblings,
-    keyword_arg,
+    platform_factory_calls,
     sibling_fix_is_safe,
 )
 
@@ -111,18 +111,9 @@ class SiblingDevice(Rule):
     )
 
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
-        tensors, devices = analysis.tensors, analysis.devices
         for fn in analysis.facts.functions:
-            for seq, call in fn.calls:
-                # `*_like` and `x.new_*` inherit their input's device: DL005 owns their platform overrides.
-                if tensors.factory_kind(call, fn) != "factory":
-                    continue
-                device_arg = keyword_arg(call, "device")
-                if device_arg is None:
-                    continue
-                platform = devices.platform_device_of(device_arg.value, fn, seq)
-                if platform is None:
-                    continue
+            # `*_like` and `x.new_*` inherit their input's device: DL005 owns their platform overrides.
+            for seq, call, device_arg, platform in platform_factory_calls(analysis, fn, ("factory",)):
                 siblings = analysis.siblings(fn).siblings_of(call, seq, call)
                 if not siblings:
                     continue

@@ -10,7 +10,7 @@ from devlint.analysis.construction import (
     registration_targets,
 )
 from devlint.rules.base import Invalid, Rule, RuleContext
-from devlint.rules.common import call_label, delete_arg, describe_platform, drop_call, keyword_arg
+from devlint.rules.common import call_label, delete_arg, describe_platform, drop_call, platform_factory_calls
 
 
 class ConstructionDevice(Rule):
@@ -122,7 +122,7 @@ class ConstructionDevice(Rule):
     )
 
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
-        facts, tensors, devices = analysis.facts, analysis.tensors, analysis.devices
+        facts, devices = analysis.facts, analysis.devices
         seen: set[int] = set()
         for cls in facts.classes.values():
             if not is_module_class(facts, cls):
@@ -140,20 +140,17 @@ class ConstructionDevice(Rule):
                 state = registration_targets(facts, method) + (method.return_values if method.name in registered else [])
                 if not state:
                     continue
-                for seq, call in method.calls:
-                    device_arg = keyword_arg(call, "device") if tensors.factory_kind(call, method) == "factory" else None
-                    if device_arg is not None:
-                        platform = devices.platform_device_of(device_arg.value, method, seq)
-                        if platform is None or finder.siblings_of(call, seq, call) or not finder.flows_into(call, state):
-                            continue
-                        context.report(
-                            self.code, device_arg,
-                            f"`{call_label(call, analysis, method)}` in `{cls.name}.{method.name}` runs while the "
-                            f"module is built and pins its result to the platform device "
-                            f"{describe_platform(platform, context)}; drop `device=` to follow the default device",
-                            fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], safe=False),
-                            function=method.name, cover=call)
+                where = f"`{cls.name}.{method.name}` runs while the module is built and"
+                for seq, call, device_arg, platform in platform_factory_calls(analysis, method, ("factory",)):
+                    if finder.siblings_of(call, seq, call) or not finder.flows_into(call, state):
                         continue
+                    context.report(
+                        self.code, device_arg,
+                        f"`{call_label(call, analysis, method)}` in {where} pins its result to the platform "
+                        f"device {describe_platform(platform, context)}; drop `device=` to follow the default device",
+                        fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], safe=False),
+                        function=method.name, cover=call)
+                for seq, call in method.calls:
                     move = devices.platform_move_of(call, method, seq)
                     if move is None or finder.siblings_of(call, seq) or not finder.flows_into(call, state):
                         continue
@@ -164,7 +161,7 @@ class ConstructionDevice(Rule):
                     target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
                     context.report(
                         self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
-                        f"`{what}` in `{cls.name}.{method.name}` runs while the module is built and moves the "
-                        f"tensor to {target}; drop the move to follow the default device",
+                        f"`{what}` in {where} moves the tensor to {target}; drop the move to follow the default "
+                        "device",
                         fix=self.fix(f"Drop `{what}`", [drop_call(context, call)], safe=False),
                         function=method.name, cover=call)

@@ -6,7 +6,7 @@ import libcst as cst
 
 from devlint.analysis import ModuleAnalysis, code_of
 from devlint.rules.base import Invalid, Rule, RuleContext
-from devlint.rules.common import call_label, delete_arg, describe_platform, keyword_arg
+from devlint.rules.common import call_label, delete_arg, describe_platform, platform_factory_calls
 
 
 class LikeOverride(Rule):
@@ -91,19 +91,9 @@ class LikeOverride(Rule):
     )
 
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
-        tensors, devices = analysis.tensors, analysis.devices
         for fn in analysis.facts.functions:
-            for seq, call in fn.calls:
-                kind = tensors.factory_kind(call, fn)
-                if kind not in ("like", "new"):
-                    continue
-                device_arg = keyword_arg(call, "device")
-                if device_arg is None:
-                    continue
-                platform = devices.platform_device_of(device_arg.value, fn, seq)
-                if platform is None:
-                    continue
-                source = _inherited_from(call, kind)
+            for seq, call, device_arg, platform in platform_factory_calls(analysis, fn, ("like", "new")):
+                source = _inherited_from(call, analysis.tensors.factory_kind(call, fn))
                 if source is None:
                     continue
                 # Staging copies (`gpu = torch.empty_like(cpu_tensor, device="cuda"); gpu.copy_(cpu_tensor)`,
@@ -121,7 +111,7 @@ class LikeOverride(Rule):
                     function=fn.name, cover=call)
 
 
-def _inherited_from(call: cst.Call, kind: str) -> cst.BaseExpression | None:
+def _inherited_from(call: cst.Call, kind: str | None) -> cst.BaseExpression | None:
     """The tensor a `*_like` call (its first argument) or a `new_*` call (its receiver) copies its device from."""
     if kind == "new":
         return call.func.value if isinstance(call.func, cst.Attribute) else None
