@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -163,7 +162,7 @@ def main() -> None:
         log(f"round {round_number + 1}/{args.rounds}")
         for name, command in fast.items():
             samples[name].append(measure(command, tree, 600))
-    for round_number in range(args.slow_rounds):
+    for _ in range(args.slow_rounds):
         for name, command in slow.items():
             log(f"{name} ...")
             samples[name].append(measure(command, tree, 1800))

@@ -18,7 +18,7 @@ from dataclasses import asdict
 
 from devlint import __version__
 from devlint.discovery import package_of
-from devlint.types import Applicability, Diagnostic, Edit, FileError, FileResult, Fix, Location, Settings
+from devlint.types import Applicability, Diagnostic, Edit, FileResult, Fix, Location, Settings
 
 DEFAULT_DIRECTORY = ".devlint_cache"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from click.testing import CliRunner
 
 from devlint.cli import main
 
-from conftest import FIXTURES, devlint_env
+from conftest import devlint_env
 
 BUGGY = (
     "import torch\n"

@@ -93,3 +93,17 @@ def test_gate_from_a_real_subprocess(repo: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "devlint", "check", "--diff-base", "main", "--output-format", "github"],
                           cwd=repo, capture_output=True, text=True, env=devlint_env(), timeout=120)
     assert done.returncode == 1 and done.stdout.count("::error") == 1 and "line=6" in done.stdout
+
+
+def test_baseline_from_a_real_subprocess(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(OLD)
+
+    def devlint(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "devlint", "check", "--no-cache", *args], cwd=tmp_path,
+                              capture_output=True, text=True, env=devlint_env(), timeout=120)
+
+    assert devlint("--write-baseline", "base.json").returncode == 0
+    assert devlint("--baseline", "base.json").returncode == 0
+    (tmp_path / "m.py").write_text("\n\n" + OLD + NEW)
+    found = devlint("--baseline", "base.json")
+    assert found.returncode == 1 and found.stdout.startswith("m.py:8:30: DL001")

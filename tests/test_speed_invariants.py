@@ -123,3 +123,24 @@ def test_two_runs_sharing_a_cache(tmp_path: Path) -> None:
     assert len(set(outputs)) == 1
     again = subprocess.run(command, capture_output=True, env=devlint_env(), timeout=120)
     assert again.stdout == outputs[0]
+
+
+def test_progress_only_on_a_terminal(monkeypatch) -> None:
+    import io
+
+    from devlint import cli
+
+    monkeypatch.setattr(cli.sys, "stderr", io.StringIO())
+    assert cli._progress_bar() is None
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", terminal)
+    show = cli._progress_bar()
+    show(100, 150)  # small runs stay quiet
+    show(120, 400)
+    show(400, 400)
+    assert terminal.getvalue().startswith("\rdevlint: checked 120/400 files")

@@ -82,7 +82,7 @@ def registered_methods(facts: ModuleFacts, methods: dict[str, FunctionFacts]) ->
             targets = [expr for _, expr in registration_targets(facts, method)]
             targets += [expr for _, expr in method.return_values] if method.name in names else []
             mentioned = {name for expr in targets for name in _names_in(expr)}
-            for seq, call in method.calls:
+            for _, call in method.calls:
                 func = call.func
                 if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
                         and func.value.value == method.self_name and func.attr.value in methods):

@@ -43,7 +43,7 @@ NON_TENSOR_METHODS = frozenset({
     "data_ptr", "element_size", "is_contiguous", "is_floating_point", "is_complex", "is_pinned",
     "is_shared", "get_device", "untyped_storage", "storage", "numpy", "type", "equal", "chunk", "split",
     "unbind", "tensor_split", "split_with_sizes", "register_hook", "backward", "__len__", "is_set_to",
-    "data_ptr", "nbytes", "itemsize", "dim_order", "tolist",
+    "nbytes", "itemsize", "dim_order",
 })
 SEQUENCE_METHODS = frozenset({"chunk", "split", "unbind", "tensor_split", "split_with_sizes", "sort", "topk",
                               "max", "min", "median", "mode", "kthvalue", "unique", "unique_consecutive"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from devlint.analysis import ModuleAnalysis, code_of
+from devlint.analysis import ModuleAnalysis
 from devlint.rules.base import Invalid, Rule, RuleContext
 from devlint.rules.common import describe_platform
 
