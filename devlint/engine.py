@@ -13,13 +13,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import TooNested, might_hold_finding, parse_guard, quiet_parse, relevant_source
-from devlint.discovery import package_of
 from devlint.source import SourceError, SourceText, decode_source, read_source
 from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
+
+if TYPE_CHECKING:  # for annotations only: importing these loads LibCST
+    from devlint.analysis import PlatformDeviceTable
+    from devlint.rules import Rule
 
 MAX_FIX_ROUNDS = 10
 """Fixes are re-applied until nothing changes; more rounds than this means two fixes fight each other."""
@@ -29,8 +34,8 @@ MAX_FIX_ROUNDS = 10
 class Checker:
     """What is needed to check one file under one set of settings: the enabled rules and their table."""
 
-    rules: tuple  # of Rule instances
-    table: object  # PlatformDeviceTable
+    rules: tuple[Rule, ...]
+    table: PlatformDeviceTable
     required_tokens: tuple[str, ...]
     settings: Settings
 

@@ -65,6 +65,8 @@ def read_directives(text: str) -> list[Directive]:
     for row, column, comment in _comments(text):
         for pattern, kind in ((_NOQA, "noqa"), (_DEVLINT, None)):
             for match in pattern.finditer(comment):
+                if match.start() > 0 and not comment[match.start() - 1].isspace():
+                    continue  # quoted in prose (`# noqa: DL001`), not a directive
                 raw = match.group("codes")
                 codes = tuple(c.strip().upper() for c in raw.split(",") if c.strip()) if raw else None
                 directives.append(Directive(row=row, column=column + match.start(), end_column=column + match.end(),
@@ -146,7 +148,7 @@ def _removal_fix(directive: Directive, keep: tuple[str, ...], text: str, starts:
         end = directive.end_column + len(after) - len(after.lstrip(" \t"))
         edit = Edit("" if rest.startswith("#") else "# ", Location(row, directive.column + 1), Location(row, end + 1))
     else:
-        # The directive follows other comment text (`# type: ignore  # noqa: DL001`): remove it and the spaces
+        # The directive follows other comment text (a type-ignore, an explanation): remove it and the spaces
         # before it; everything left is still inside the comment.
         before = line[: directive.column]
         start = len(before.rstrip(" \t"))

@@ -52,6 +52,10 @@ def test_forms_of_suppression() -> None:
     assert codes("# devlint: file-ignore[DL001]\n" + head + line.format(comment="")) == []
 
 
+def test_a_directive_quoted_in_a_comment_is_prose() -> None:
+    assert codes("x = 1  # the form (`# noqa: DL001`) is explained here\n") == []
+
+
 def test_a_noqa_inside_a_string_is_not_a_comment() -> None:
     source = "import torch\ndef f(x: torch.Tensor):\n    s = '# noqa: DL001'; return x + torch.ones(2, device='cuda')\n"
     assert codes(source) == ["DL001"]
