@@ -60,12 +60,13 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
     else:
         cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
         missing = [item for item, hit in zip(items, cached) if hit is None]
-        fresh = iter(check(missing))
+        stamps = [cache.stamp(path) for path, _, _ in missing]  # before reading: edits mid-run stay visible
+        fresh = iter(zip(check(missing), stamps))
         results = []
         for item, hit in zip(items, cached):
             if hit is None:
-                hit = next(fresh)
-                cache.store(item[0], item[2], hit)
+                hit, stamp = next(fresh)
+                cache.store(item[0], item[2], hit, stamp)
             results.append(hit)
         cache.save()
     results.extend(FileResult(path=display_path(e.path), error=e) for e in found.errors)

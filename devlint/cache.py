@@ -1,7 +1,8 @@
 """A result cache in `.devlint_cache/`, so a second run over an unchanged tree costs a `stat` per file.
 
-One index file per (devlint version and code, effective settings) maps each file's absolute path to its (mtime,
-size, inode) and its findings. Index files are replaced atomically, so two runs sharing the cache can only
+One index file per (devlint version and code, effective settings) maps each file's absolute path to the
+SHA-256 of its bytes, its (mtime, size, inode, package) stamp, and its findings. The stamp is checked first;
+only when it changed are the bytes read and hashed. Index files are replaced atomically, so two runs sharing the cache can only
 lose each other's new entries (recomputed next time), never corrupt them. Nothing in it is executable
 (JSON, not pickle): a linter must not run what it finds on disk.
 """
@@ -58,6 +59,14 @@ def _settings_key(settings: Settings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
 def _stamp(path: str) -> list | None:
     """What must not change for a cached result to stand: the file's metadata, and the package it sits in
     (relative imports resolve through it)."""
@@ -89,24 +98,34 @@ class ResultCache:
         return index
 
     def lookup(self, path: str, display: str, settings: Settings) -> FileResult | None:
-        """`path` is absolute (as discovery gives it)."""
-        entry = self._index(_settings_key(settings)).get(path)
-        if entry is None or entry.get("stamp") != _stamp(path):
+        """The cached result for `path` (absolute, as discovery gives it), or None. The file's metadata is
+        the fast key; when it changed (a checkout, a touch), the content hash decides, so a file that only
+        looks different is not linted again."""
+        key = _settings_key(settings)
+        entry = self._index(key).get(path)
+        if entry is None:
             return None
+        stamp = _stamp(path)
+        if entry.get("stamp") != stamp:
+            if stamp is None or stamp[3] != entry.get("stamp", [None] * 4)[3] or _digest(path) != entry.get("digest"):
+                return None
+            entry["stamp"] = stamp  # same bytes, same package: refresh the fast key
+            self._dirty.add(key)
         diagnostics = [diagnostic_from_dict(d) for d in entry["diagnostics"]]
         for diagnostic in diagnostics:
             object.__setattr__(diagnostic, "path", display)  # the same file may be shown relative to another folder
         return FileResult(path=display, diagnostics=diagnostics)
 
-    def store(self, path: str, settings: Settings, result: FileResult) -> None:
-        if result.error is not None:
+    def stamp(self, path: str) -> list | None:
+        """Take a file's stamp *before* it is read, so an edit during the run can never be cached as unseen."""
+        return _stamp(path)
+
+    def store(self, path: str, settings: Settings, result: FileResult, stamp: list | None) -> None:
+        if result.error is not None or stamp is None or result.source_digest is None:
             return  # unreadable or unparsable files are cheap to retry and may be fixed any moment
-        stamp = _stamp(path)
-        if stamp is None:
-            return
         key = _settings_key(settings)
-        self._index(key)[path] = {
-            "stamp": stamp, "diagnostics": [asdict(d) for d in result.diagnostics]}
+        self._index(key)[path] = {"stamp": stamp, "digest": result.source_digest,
+                                  "diagnostics": [asdict(d) for d in result.diagnostics]}
         self._dirty.add(key)
 
     def save(self) -> None:

@@ -111,7 +111,7 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
     is left after fixing, as ruff does."""
     from libcst import ParserSyntaxError
 
-    result = FileResult(path=path)
+    result = FileResult(path=path, source_digest=source.digest)
     original: list[Diagnostic] = []
     try:
         diagnostics = original = checker.diagnostics(source.text, path, package)
@@ -127,7 +127,6 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
             if total:
                 result.fixed_source, result.applied_fixes = text, total
                 result.original_source = source.text
-                result.source_digest = source.digest
         result.diagnostics = diagnostics
     except ParserSyntaxError as exc:
         result.error = _parse_error(exc, source.text, path)

@@ -86,12 +86,12 @@ class FileResult:
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: FileError | None = None
-    # Present only when the caller asked for fixes and some applied: the fixed text, how many fixes it holds,
-    # and a digest of the bytes it was computed from (a writer refuses to write over a file that changed).
+    # Present only when the caller asked for fixes and some applied: the fixed text and how many fixes it holds.
     fixed_source: str | None = None
     applied_fixes: int = 0
-    source_digest: str | None = None
     original_source: str | None = None
+    # SHA-256 of the bytes checked: the cache's key, and a writer refuses to write over a file that changed.
+    source_digest: str | None = None
 
 
 @dataclass

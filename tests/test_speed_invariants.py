@@ -16,6 +16,7 @@ from devlint.cli import main
 from devlint.config import Overrides
 from devlint.engine import SERIAL_THRESHOLD
 from devlint.prefilter import relevant_source
+from devlint.types import Settings
 
 from conftest import FIXTURES, devlint_env
 
@@ -144,3 +145,16 @@ def test_progress_only_on_a_terminal(monkeypatch) -> None:
     show(120, 400)
     show(400, 400)
     assert terminal.getvalue().startswith("\rdevlint: checked 120/400 files")
+
+
+def test_cache_is_keyed_by_content_when_metadata_changes(tmp_path: Path) -> None:
+    source = "def f(device='cuda'):\n    return device\n"
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    cache_dir = str(tmp_path / "cache")
+    lint_paths([str(path)], cache=ResultCache(cache_dir))
+    os.utime(path, ns=(1, 1))  # a checkout or a touch: new metadata, same bytes
+    cache = ResultCache(cache_dir)
+    assert cache.lookup(str(path), "m.py", Settings()) is not None
+    path.write_text(source.replace("'cuda'", "None"))
+    assert lint_paths([str(path)], cache=ResultCache(cache_dir)).diagnostics == []
