@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
-from devlint.prefilter import TooNested, might_hold_finding, parse_guard, quiet_parse, relevant_source
+from devlint.prefilter import (
+    TooNested,
+    might_hold_finding,
+    parse_guard,
+    quiet_parse,
+    relevant_source,
+    statement_lines,
+)
 from devlint.source import SourceError, SourceText, decode_source, read_source
 from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
@@ -65,10 +72,17 @@ class Checker:
             from devlint.rules import RuleContext
 
             tree = parse_guard(text)  # raises TooNested for input that would crash LibCST
-            parsed = relevant_source(text, self.required_tokens, tree) if self.settings.prefilter and tree else text
+            lines: list[int] | None = None
+            parsed = text
+            if tree is not None:
+                lines = []
+                if self.settings.prefilter:
+                    parsed = relevant_source(text, self.required_tokens, tree, lines)
+                else:
+                    lines = statement_lines(tree)
             module = cst.parse_module(parsed)
             analysis = analyse_module(module, path, self.table, package)
-            context = RuleContext(analysis, path)
+            context = RuleContext(analysis, path, lines)
             for rule in self.rules:
                 rule.check(analysis, context)
             found = context.diagnostics

@@ -147,9 +147,17 @@ def parse_guard(text: str) -> ast.Module | None:
     return tree
 
 
-def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None = None) -> str:
+def statement_lines(tree: ast.Module, keep: list[ast.stmt] | None = None) -> list[int]:
+    """The first line of each top-level statement LibCST will see (all of them, or those kept), in order:
+    what lets positions be computed one statement at a time (see `rules.base.RuleContext`)."""
+    return sorted(node.lineno for node in (tree.body if keep is None else keep))
+
+
+def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None = None,
+                    kept_lines_out: list[int] | None = None) -> str:
     """`text` with irrelevant top-level functions and classes blanked out (see the module docstring).
-    Returns `text` unchanged when CPython cannot parse it (LibCST then reports or handles it)."""
+    Returns `text` unchanged when CPython cannot parse it (LibCST then reports or handles it). When given,
+    `kept_lines_out` receives the `statement_lines` of the statements kept."""
     if tree is None:
         try:
             tree = quiet_parse(text)
@@ -268,6 +276,8 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
             for row in range(first, last + 1):
                 kept_lines[row] = False
 
+    if kept_lines_out is not None:
+        kept_lines_out.extend(statement_lines(tree, keep))
     if all(kept_lines[1:]):
         return text
     return "".join(line if kept_lines[row] else line[len(line.rstrip("\r\n")):]

@@ -158,3 +158,13 @@ def test_cache_is_keyed_by_content_when_metadata_changes(tmp_path: Path) -> None
     assert cache.lookup(str(path), "m.py", Settings()) is not None
     path.write_text(source.replace("'cuda'", "None"))
     assert lint_paths([str(path)], cache=ResultCache(cache_dir)).diagnostics == []
+
+
+def test_statement_positions_equal_whole_module_positions(monkeypatch) -> None:
+    from devlint.rules.base import RuleContext
+
+    fast = lint_paths(ALL_FIXTURES, jobs=1)
+    monkeypatch.setattr(RuleContext, "_map_statements", lambda self, lines: None)
+    slow = lint_paths(ALL_FIXTURES, jobs=1)
+    assert findings(fast) == findings(slow)
+    assert [d.cover for d in fast.diagnostics] == [d.cover for d in slow.diagnostics]

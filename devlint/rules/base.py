@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from devlint.analysis import ModuleAnalysis, code_of
+from devlint.analysis.tensors import contains_node
 from devlint.types import Applicability, Diagnostic, Edit, Fix, Location
 
 
@@ -30,17 +31,48 @@ class Invalid:
 class RuleContext:
     """Collects one rule run's diagnostics for one file; positions are resolved only when needed."""
 
-    def __init__(self, analysis: ModuleAnalysis, path: str) -> None:
+    def __init__(self, analysis: ModuleAnalysis, path: str, statement_lines: list[int] | None = None) -> None:
         self.analysis = analysis
         self.path = path
         self.diagnostics: list[Diagnostic] = []
-        self._positions = None
+        self._module_positions = None
+        # Positions come from LibCST's code generation, which is costly for a whole module. Knowing the first
+        # line of each top-level statement (from CPython's parse) lets us generate just the statement holding
+        # a node: columns are unchanged at top level, lines shift by a known offset.
+        self._first_lines = self._map_statements(statement_lines)
+        self._statement_positions: dict[int, tuple[object, int]] = {}
+
+    def _map_statements(self, lines: list[int] | None) -> dict[int, int] | None:
+        if not lines:
+            return None
+        first: dict[int, int] = {}
+        index = 0
+        for statement in self.analysis.facts.module.body:
+            if index >= len(lines):
+                return None
+            first[id(statement)] = lines[index]
+            index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        return first if index == len(lines) else None
 
     def _range(self, node: cst.CSTNode) -> CodeRange:
-        if self._positions is None:
-            wrapper = MetadataWrapper(self.analysis.facts.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
-        return self._positions[node]
+        module = self.analysis.facts.module
+        if self._first_lines is not None:
+            statement = next((s for s in module.body if s is node or contains_node(s, node)), None)
+            if statement is not None:
+                cached = self._statement_positions.get(id(statement))
+                if cached is None:
+                    alone = cst.Module(body=[statement], header=[], footer=[], default_indent=module.default_indent,
+                                       default_newline=module.default_newline)
+                    positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+                    offset = self._first_lines[id(statement)] - positions[statement].start.line
+                    cached = self._statement_positions[id(statement)] = (positions, offset)
+                positions, offset = cached
+                found = positions[node]  # type: ignore[index]
+                return CodeRange(CodePosition(found.start.line + offset, found.start.column),
+                                 CodePosition(found.end.line + offset, found.end.column))
+        if self._module_positions is None:
+            self._module_positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._module_positions[node]
 
     def span(self, node: cst.CSTNode) -> tuple[Location, Location]:
         code_range = self._range(node)
