@@ -28,11 +28,19 @@ def display_path(path: str, cwd: str | None = None) -> str:
 def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: FixMode = FixMode.NONE,
                jobs: int | None = None, *, overrides: Overrides | None = None, config_file: str | None = None,
                force_exclude: bool = False, cache: ResultCache | None = None,
-               progress: Callable[[int, int], None] | None = None) -> RunResult:
+               progress: Callable[[int, int], None] | None = None, runtime_evidence: str | None = None) -> RunResult:
     """Discover and check files. Without `settings`, each file gets the settings of its closest
     `[tool.devlint]` configuration (or `config_file`), with `overrides` from the command line on top.
     With a `cache`, unchanged files are not read again (lint runs only; fixing always reads).
-    Raises discovery.PathNotFound for a path that does not exist and config.ConfigError for bad settings."""
+    With `runtime_evidence` (a file `devlint.runtime` wrote), each finding is marked with what the watched
+    build saw and runtime-only findings are added (`devlint.evidence`).
+    Raises discovery.PathNotFound for a path that does not exist, config.ConfigError for bad settings and
+    evidence.EvidenceError for an unreadable evidence file."""
+    evidence = None
+    if runtime_evidence is not None:
+        from devlint.evidence import load_evidence
+
+        evidence = load_evidence(runtime_evidence)
     resolver = ConfigResolver(config_file)
     overrides = overrides or Overrides()
 
@@ -69,6 +77,11 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
                 cache.store(item[0], item[2], hit, stamp)
             results.append(hit)
         cache.save()
+    if evidence is not None:  # after the cache is saved: runtime findings are never cached
+        from devlint.evidence import join
+
+        settings_of = {shown: file_settings for _, shown, file_settings in items}
+        join(results, evidence, lambda shown, code: settings_of.get(shown, Settings()).enabled(code))
     results.extend(FileResult(path=display_path(e.path), error=e) for e in found.errors)
     return RunResult(files=results)
 

@@ -71,6 +71,9 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
               help="Where to keep the result cache (default: .devlint_cache in the current folder).")
+@click.option("--runtime-evidence", "runtime_evidence", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Join a watched build's evidence (devlint.runtime's JSON): mark each finding confirmed / "
+                   "exercised / not exercised and add the findings only the build saw.")
 @click.option("--no-prefilter", is_flag=True, hidden=True,
               help="Parse every file completely (to show that the prefilter changes nothing).")
 def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool, exit_zero: bool,
@@ -79,12 +82,13 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
           config_file: str | None, show_settings: bool, output_format: str, output_file: str | None,
           statistics: bool, stdin_filename: str | None, diff_base: str | None, baseline_file: str | None,
           write_baseline_file: str | None, add_noqa: bool, jobs: int | None, no_cache: bool,
-          cache_dir: str | None, no_prefilter: bool) -> None:
+          cache_dir: str | None, no_prefilter: bool, runtime_evidence: str | None) -> None:
     """Check PATHS (files or folders; default: the current folder; `-` reads standard input)."""
     from devlint import api
     from devlint.baseline import BaselineError, filter_new, write_baseline
     from devlint.config import ConfigError, Overrides
     from devlint.discovery import PathNotFound
+    from devlint.evidence import EvidenceError
     from devlint.gitdiff import GitError, changed_lines
     from devlint.types import FixMode, RunResult
 
@@ -115,11 +119,12 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
             run = RunResult(files=[result])
         else:
             run = api.lint_paths(targets, None, fix_mode, jobs, overrides=overrides, config_file=config_file,
-                                 force_exclude=force_exclude, cache=cache, progress=_progress_bar())
+                                 force_exclude=force_exclude, cache=cache, progress=_progress_bar(),
+                                 runtime_evidence=runtime_evidence)
     except PathNotFound as exc:
         _fail(f"path does not exist: {exc}")
         return
-    except ConfigError as exc:
+    except (ConfigError, EvidenceError) as exc:
         _fail(str(exc))
         return
 
@@ -260,10 +265,10 @@ def clean(cache_dir: str | None) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Explain every rule.")
 def rule(code: str | None, show_all: bool) -> None:
     """Explain a rule: what it does, why it matters, an example and how safe its fix is."""
-    from devlint.rules import ALL_RULES, RULES_BY_CODE
+    from devlint.rules import RULES_BY_CODE
 
     if show_all:
-        chosen = list(ALL_RULES)
+        chosen = list(RULES_BY_CODE.values())
     elif code:
         found = RULES_BY_CODE.get(code.upper())
         if found is None:
@@ -274,6 +279,7 @@ def rule(code: str | None, show_all: bool) -> None:
         return
     texts = []
     for current in chosen:
+        runtime = " Reported only by a watched build (devlint.runtime)." if current.runtime_only else ""
         texts.append(f"# {current.name} ({current.code})\n\nFix is {current.fix_availability.lower()} available."
-                     f"\n\n{current.documentation()}\n")
+                     f"{runtime}\n\n{current.documentation()}\n")
     click.echo("\n".join(texts), nl=False)

@@ -103,6 +103,7 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]
     fix_availability: ClassVar[str] = "None"  # "Always", "Sometimes" or "None", as ruff says it
+    runtime_only: ClassVar[bool] = False  # reported only by devlint.runtime; the static engine never runs it
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
 

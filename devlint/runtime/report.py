@@ -179,15 +179,19 @@ class Finding:
     line: int
     column: int
     end_line: int  # the record's whole span: a static finding on any of these lines is the same one
+    end_column: int
     message: str
     records: tuple[str, ...]  # "placement:3", "mix:1", "state:2"
     frames: tuple[Frame, ...]
     suppressed: bool = False
+    snippet: str = ""  # the call's source, whitespace-normalised: baselines match on it, never on lines
 
     def as_json(self) -> dict:
         return {"code": self.code, "path": self.path, "line": self.line, "column": self.column,
-                "end_line": self.end_line, "message": self.message, "records": list(self.records),
-                "frames": [f.as_json() for f in self.frames], "suppressed": self.suppressed}
+                "end_line": self.end_line, "end_column": self.end_column, "message": self.message,
+                "function": self.frames[0].function if self.frames else None, "snippet": self.snippet,
+                "records": list(self.records), "frames": [f.as_json() for f in self.frames],
+                "suppressed": self.suppressed}
 
 
 class RuntimeReport:
@@ -254,9 +258,13 @@ class RuntimeReport:
             source = self._sources.call_at(first)
             if source is not None and source.device_line is not None:
                 line, column = source.device_line, source.device_column or column
-        suppressed = _suppressed(first.path, code, range(first.line, max(first.end_line, line) + 1))
-        return Finding(code=code, path=first.path, line=line, column=column, end_line=max(first.end_line, line),
-                       message=message, records=records, frames=frames, suppressed=suppressed)
+        end_line = max(first.end_line, line)
+        suppressed = _suppressed(first.path, code, range(first.line, end_line + 1))
+        lines = linecache.getlines(first.path)[first.line - 1:first.end_line]
+        snippet = " ".join("".join(lines).split())
+        return Finding(code=code, path=os.path.abspath(first.path), line=line, column=column, end_line=end_line,
+                       end_column=first.end_column if first.end_line >= line else column + 1, message=message,
+                       records=records, frames=frames, suppressed=suppressed, snippet=snippet)
 
     def _call_text(self, site: RawSite, op: str) -> str:
         frames = self.frames(site)
