@@ -58,6 +58,11 @@ def load_evidence(path: str) -> RuntimeEvidence:
         raise EvidenceError(f"cannot read runtime evidence {path}: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise EvidenceError(f"runtime evidence {path} is not valid JSON: {exc}") from None
+    return evidence_from_document(document, path)
+
+
+def evidence_from_document(document: object, path: str = "<evidence>") -> RuntimeEvidence:
+    """The evidence in a parsed `devlint-runtime/1` document (`path` names it in errors)."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise EvidenceError(f"{path} is not devlint runtime evidence (expected format {FORMAT!r}); write it with "
                             "`report.write(...)` from devlint.runtime or pytest --devlint-runtime-out")
