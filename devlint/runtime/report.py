@@ -95,6 +95,7 @@ class SourceIndex:
 
     def _calls_of(self, path: str) -> dict[tuple[int, int], ast.Call] | None:
         if path not in self._calls:
+            linecache.checkcache(path)  # the file may have changed since an earlier build read it
             text = "".join(linecache.getlines(path))
             try:
                 tree = ast.parse(text) if text else None
@@ -259,6 +260,7 @@ class RuntimeReport:
             if source is not None and source.device_line is not None:
                 line, column = source.device_line, source.device_column or column
         end_line = max(first.end_line, line)
+        self._sources.call_at(first)  # reads the file afresh once per report
         suppressed = _suppressed(first.path, code, range(first.line, end_line + 1))
         lines = linecache.getlines(first.path)[first.line - 1:first.end_line]
         snippet = " ".join("".join(lines).split())
