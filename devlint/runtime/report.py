@@ -12,7 +12,7 @@ import enum
 import json
 import linecache
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import CodeType
 
 FORMAT = "devlint-runtime/1"
@@ -324,7 +324,19 @@ class RuntimeReport:
                     message = (f"`{m.op}` combined tensors on {', '.join(m.devices)}; operand {o.index} "
                                f"(on {o.device}) was made where the watch could not see")
                     found.append(self._finding(UNATTRIBUTED_CODE, m.site, message, (f"mix:{m.id}",)))
-        return sorted((f for f in found if f is not None), key=lambda f: (f.path, f.line, f.column, f.code))
+        # One finding per place and code: a layer built N times reports its bug once, saying how often.
+        merged: dict[tuple[str, str, int, int], list[Finding]] = {}
+        for f in found:
+            if f is not None:
+                merged.setdefault((f.path, f.line, f.column, f.code), []).append(f)
+        result = []
+        for group in merged.values():
+            first = group[0]
+            if len(group) > 1:
+                first = replace(first, message=f"{first.message} (seen {len(group)} times in this build)",
+                                records=tuple(r for f in group for r in f.records))
+            result.append(first)
+        return sorted(result, key=lambda f: (f.path, f.line, f.column, f.code))
 
     # -- output -----------------------------------------------------------------------------------------
 
