@@ -82,7 +82,7 @@ class CallSource:
     """The user's call expression at a site, read from the source: its text and its device argument."""
 
     call: str  # the called expression as written: `torch.arange`, `nn.Linear`, `x.to`
-    device_text: str | None  # the device argument as written: `current_platform.device_type`
+    device_text: str | None  # the device argument as written: `device=current_platform.device_type`
     device_line: int | None
     device_column: int | None
 
@@ -91,9 +91,9 @@ class SourceIndex:
     """Parses each user file once (on demand) to name calls and find their device argument."""
 
     def __init__(self) -> None:
-        self._calls: dict[str, dict[tuple[int, int], ast.Call] | None] = {}
+        self._calls: dict[str, dict[tuple[int, ...], ast.Call] | None] = {}
 
-    def _calls_of(self, path: str) -> dict[tuple[int, int], ast.Call] | None:
+    def _calls_of(self, path: str) -> dict[tuple[int, ...], ast.Call] | None:
         if path not in self._calls:
             linecache.checkcache(path)  # the file may have changed since an earlier build read it
             text = "".join(linecache.getlines(path))
@@ -101,20 +101,31 @@ class SourceIndex:
                 tree = ast.parse(text) if text else None
             except (SyntaxError, ValueError):
                 tree = None
-            self._calls[path] = None if tree is None else {
-                (node.lineno, node.col_offset + 1): node for node in ast.walk(tree) if isinstance(node, ast.Call)}
+            calls: dict[tuple[int, ...], ast.Call] | None = None
+            if tree is not None:
+                calls = {}
+                for node in ast.walk(tree):  # outer calls first: `a(x).to(d)` and `a(x)` start at one place
+                    if isinstance(node, ast.Call):
+                        calls[(node.lineno, node.col_offset + 1, node.end_lineno, node.end_col_offset + 1)] = node
+                        calls.setdefault((node.lineno, node.col_offset + 1), node)
+            self._calls[path] = calls
         return self._calls[path]
 
     def call_at(self, frame: Frame) -> CallSource | None:
         calls = self._calls_of(frame.path)
-        node = calls.get((frame.line, frame.column)) if calls else None
+        if not calls:
+            return None
+        node = calls.get((frame.line, frame.column, frame.end_line, frame.end_column)) or \
+            calls.get((frame.line, frame.column))
         if node is None:
             return None
         device = next((k for k in node.keywords if k.arg == "device"), None)
         target: ast.AST | None = device
         if device is None and isinstance(node.func, ast.Attribute) and node.func.attr == "to" and node.args:
             target = node.args[0]  # x.to("cuda"), x.to(other_device)
-        text = ast.unparse(device.value if device is not None else target) if target is not None else None
+        text = None
+        if target is not None:
+            text = f"device={ast.unparse(device.value)}" if device is not None else ast.unparse(target)
         return CallSource(call=ast.unparse(node.func), device_text=text,
                           device_line=getattr(target, "lineno", None),
                           device_column=getattr(target, "col_offset", -1) + 1 if target is not None else None)
@@ -137,6 +148,7 @@ class Placement:
     device: str  # where the result is
     device_argument: str | None  # the device argument's value as torch received it, or None
     site: RawSite
+    failed: bool = False  # a move of a meta tensor to a real device: torch refused it
     mixed_in: list[int] = field(default_factory=list)  # MixRecord ids
     state: list[int] = field(default_factory=list)  # StateRecord ids
 
@@ -278,7 +290,7 @@ class RuntimeReport:
         frames = self.frames(site)
         source = self._sources.call_at(frames[0]) if frames else None
         if source is not None and source.device_text is not None:
-            return f"`device={source.device_text}`"
+            return f"`{source.device_text}`"
         if placement.device_argument is not None:
             return f"device {placement.device_argument!r}"
         return "no device argument"
@@ -289,6 +301,13 @@ class RuntimeReport:
         mixes_by_id = {m.id: m for m in self.mixes}
         for p in self.placements:
             call, device = self._call_text(p.site, p.op), self._device_text(p.site, p)
+            if p.failed:
+                message = (f"{call} tried to move a meta tensor to {p.device} ({device}): a meta tensor has no "
+                           "data, so the move cannot work while the model is built on meta; follow the device of "
+                           "the tensors it is combined with")
+                found.append(self._finding(PLACEMENT_MIXES[PlacementKind.MOVE], p.site, message,
+                                           (f"placement:{p.id}",), device_location=True))
+                continue
             if p.mixed_in:
                 mix = mixes_by_id[p.mixed_in[0]]
                 others = sorted({o.device for o in mix.operands} - {p.device})

@@ -238,7 +238,9 @@ class WatchDevices:
         with torch._C.DisableTorchFunction():
             operands = _tensors(args, kwargs)
             mix = self._mix(op, kind, operands) if self.check_ops and len(operands) > 1 else None
-        if mix is None:
+        if mix is None and kind == _Kind.MOVE and operands and operands[0][1].is_meta:
+            result = self._move_off_meta(func, op, operands[0][1], args, kwargs)
+        elif mix is None:
             result = func(*args, **kwargs)
         elif self.keep_going:
             with torch._C.DisableTorchFunction():
@@ -255,6 +257,23 @@ class WatchDevices:
         with torch._C.DisableTorchFunction():
             self._record_outputs(op, kind, operands, kwargs, result)
         return result
+
+    def _move_off_meta(self, func: Callable, op: str, tensor: torch.Tensor, args: tuple, kwargs: dict) -> Any:
+        """A move of a meta tensor to a real device cannot work (meta tensors hold no data): record it as a
+        placement that failed; with keep_going, the build goes on with the tensor where it was."""
+        try:
+            return func(*args, **kwargs)
+        except NotImplementedError as exc:
+            with torch._C.DisableTorchFunction():
+                target = _move_target(op, args[1:], kwargs)
+                placement = Placement(id=len(self.report.placements), kind=PlacementKind.MOVE, op=op,
+                                      device=target, device_argument=target, site=self._site(), failed=True)
+            self.report.placements.append(placement)
+            if not self.keep_going:
+                exc.add_note(f"devlint.runtime: `{op}` tried to move a meta tensor to {target} at "
+                             f"{self.report.frames(placement.site)[0] if placement.site else 'an unknown place'}")
+                raise
+            return tensor
 
     def _on_expect(self, device: torch.device) -> bool:
         expect = self.expect
@@ -414,6 +433,18 @@ def _on_meta(args: tuple, kwargs: dict, *, mix_devices: bool) -> tuple[tuple, di
         return value
 
     return tuple(convert(a) for a in args), {k: convert(v) for k, v in kwargs.items()}
+
+
+def _move_target(op: str, args: tuple, kwargs: dict) -> str:
+    name = op.rsplit(".", 1)[-1]
+    if name != "to":
+        return name
+    for value in (kwargs.get("device"), *args):
+        if isinstance(value, (str, torch.device)):
+            return str(value)
+        if isinstance(value, _Tensor):
+            return str(value.device)
+    return "another device"
 
 
 def _device_argument(kwargs: dict) -> str | None:

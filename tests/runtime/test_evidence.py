@@ -30,7 +30,8 @@ TWIN_CONFIG = dict(head_size=512, rotary_dim=64, max_position_embeddings=64, bas
 @pytest.fixture(scope="module")
 def evidence(tmp_path_factory, twin, models) -> Path:
     reports = [build_on_meta(twin, **TWIN_CONFIG)[1], build_on_meta(models.Encoder)[1],
-               build_on_meta(models.HelperRope, 8, 16)[1]]
+               build_on_meta(models.HelperRope, 8, 16)[1], build_on_meta(models.NoisyScores, 3)[1],
+               build_on_meta(models.MovedPositions, 3)[1]]
     path = tmp_path_factory.mktemp("evidence") / "devlint-runtime.json"
     write_combined(reports, path)
     return path
@@ -63,10 +64,14 @@ def test_runtime_only_findings_join_the_static_ones(evidence: Path) -> None:
     assert got == [
         ("models.py", line_of(MODELS, "self.sinks = nn.Parameter"), "DL003", "static", "confirmed"),
         ("models.py", line_of(MODELS, 'register_buffer("table"'), "DL201", "runtime", "runtime-only"),
+        ("models.py", line_of(MODELS, "noise = torch.empty_like"), "DL005", "static", "confirmed"),
+        # Indexing a meta tensor with a CPU index tensor is legal: the build ran the line and nothing broke.
+        ("models.py", line_of(MODELS, 'self.register_buffer("picked"'), "DL002", "static", "exercised"),
+        ("models.py", line_of(MODELS, "t = torch.arange(dim).to("), "DL002", "static", "confirmed"),
         ("positions.py", line_of(HELPER, "torch.arange"), "DL001", "runtime", "runtime-only"),
     ]
     assert code == 1
-    helper = items[2]
+    helper = items[-1]
     assert helper["fix"] is None and helper["location"] == {"row": line_of(HELPER, "torch.arange"), "column": 32}
     assert "then `torch.einsum` at" in helper["message"]
 
@@ -74,23 +79,29 @@ def test_runtime_only_findings_join_the_static_ones(evidence: Path) -> None:
 def test_every_format_marks_runtime_only_findings(evidence: Path) -> None:
     args = [str(MODELS), str(HELPER), "--runtime-evidence", str(evidence)]
     concise = check(*args)[1].splitlines()
-    assert [line.rsplit(" [", 1)[-1] for line in concise[:-1]] == ["confirmed]", "runtime-only]", "runtime-only]"]
-    assert concise[-1].endswith("Runtime evidence: 1 confirmed, 2 runtime-only.")
+    assert [line.rsplit(" [", 1)[-1] for line in concise[:-1]] == [
+        "confirmed]", "runtime-only]", "confirmed]", "exercised]", "confirmed]", "runtime-only]"]
+    assert concise[-1].endswith("Runtime evidence: 3 confirmed, 2 runtime-only, 1 exercised.")
     full = check(*args, "--output-format", "full")[1]
     assert full.count("[runtime-only]") == 2 and "[confirmed]" in full
     lines = check(*args, "--output-format", "json-lines")[1].splitlines()
-    assert [json.loads(line)["source"] for line in lines] == ["static", "runtime", "runtime"]
+    assert [json.loads(line)["source"] for line in lines] == ["static", "runtime", "static", "static", "static",
+                                                              "runtime"]
     sarif = json.loads(check(*args, "--output-format", "sarif")[1])
     jsonschema.validate(sarif, json.loads((REPO / "tests" / "sarif-schema-2.1.0.json").read_text()))
     results = sarif["runs"][0]["results"]
-    assert [r["properties"] for r in results] == [{"source": "static", "evidence": "confirmed"},
-                                                 {"source": "runtime", "evidence": "runtime-only"},
-                                                 {"source": "runtime", "evidence": "runtime-only"}]
+    assert [r["properties"]["source"] for r in results] == ["static", "runtime", "static", "static", "static",
+                                                           "runtime"]
+    assert [r["properties"]["evidence"] for r in results] == ["confirmed", "runtime-only", "confirmed", "exercised",
+                                                             "confirmed", "runtime-only"]
     rules = [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
     assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in results)
     github = check(*args, "--output-format", "github")[1].splitlines()
     assert [g.split(",file=")[0] for g in github] == ["::error title=devlint (DL003%2C confirmed)",
                                                      "::error title=devlint (DL201%2C runtime-only)",
+                                                     "::error title=devlint (DL005%2C confirmed)",
+                                                     "::error title=devlint (DL002%2C exercised)",
+                                                     "::error title=devlint (DL002%2C confirmed)",
                                                      "::error title=devlint (DL001%2C runtime-only)"]
     junit = check(*args, "--output-format", "junit")[1]
     assert junit.count("[runtime-only]") == 4  # message attribute and text of two failures
@@ -113,7 +124,7 @@ def test_a_line_that_ran_cleanly_is_exercised(tmp_path: Path, twin) -> None:
 
 def test_selection_and_noqa_apply_to_runtime_findings(evidence: Path, tmp_path: Path) -> None:
     out = check(str(MODELS), str(HELPER), "--runtime-evidence", str(evidence), "--ignore", "DL201")[1]
-    assert "DL201" not in out and out.count("[runtime-only]") == 1
+    assert "DL201" not in out and out.count("[runtime-only]") == 1 and out.count("[confirmed]") == 3
     # A `# noqa: DL201` written after the build still counts, and is no unused suppression (DL100).
     copy = tmp_path / "models.py"
     text = MODELS.read_text().replace('np.float32)))', 'np.float32)))  # noqa: DL201')

@@ -120,6 +120,21 @@ def test_noqa_on_the_creating_line_is_honoured(models) -> None:
     assert finding.code == "DL001" and finding.suppressed and report.active_findings == []
 
 
+def test_like_override_and_a_move_off_meta(models) -> None:
+    _, report = build_on_meta(models.NoisyScores, 3)
+    assert where(report) == [("DL005", "models.py", line_of(MODELS, "noise = torch.empty_like"), 42)]
+    _, report = build_on_meta(models.MovedPositions, 3)
+    assert where(report) == [("DL002", "models.py", line_of(MODELS, "t = torch.arange(dim).to("), 34)]
+    assert report.active_findings[0].message.startswith(
+        "`torch.arange(dim).to` tried to move a meta tensor to cpu (`current_platform.device_type`)")
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor") as caught:
+        with watch_devices() as report, torch.device("meta"):
+            models.MovedPositions(3)
+    assert caught.value.__notes__ == ["devlint.runtime: `Tensor.to` tried to move a meta tensor to cpu at "
+                                      f"{os.path.relpath(MODELS)}:{line_of(MODELS, 't = torch.arange(dim).to(')}:13 "
+                                      "in MovedPositions.__init__"]
+
+
 def test_check_ops_false_records_placements_only(twin) -> None:
     with pytest.raises(RuntimeError):
         with watch_devices(check_ops=False) as report, torch.device("meta"):
