@@ -107,6 +107,7 @@ class _UserCode:
                            for r in roots) if roots is not None else None
         self.libraries = _library_dirs()
         self._own = os.path.join(os.path.realpath(os.path.dirname(__file__)), "")
+        self._torch = os.path.join(os.path.realpath(os.path.dirname(torch.__file__)), "")
         self._by_code: dict[CodeType, bool] = {}
 
     def __call__(self, code: CodeType) -> bool:
@@ -114,6 +115,10 @@ class _UserCode:
         if known is None:
             known = self._by_code[code] = self._judge(code.co_filename)
         return known
+
+    def outside_torch(self, code: CodeType) -> bool:
+        path = os.path.realpath(code.co_filename)
+        return not path.startswith((self._own, self._torch)) and not code.co_filename.startswith("<")
 
     def _judge(self, filename: str) -> bool:
         if not filename or filename.startswith("<"):
@@ -354,14 +359,19 @@ class WatchDevices:
     def _site(self) -> RawSite:
         frame = sys._getframe(2)
         found = []
+        fallback = None
         user_code = self._user_code
         while frame is not None and len(found) < _USER_FRAMES:
             code = frame.f_code
             if user_code(code):
                 found.append((code, frame.f_lasti))
+            elif fallback is None and user_code.outside_torch(code):
+                fallback = (code, frame.f_lasti)
             frame = frame.f_back
         del frame
-        return tuple(found)
+        # No user frame at all (code run by a library, `roots` too narrow): the first frame outside torch, so
+        # that a finding is placed somewhere rather than dropped.
+        return tuple(found) if found or fallback is None else (fallback,)
 
     # -- the module registration hooks ------------------------------------------------------------------
 

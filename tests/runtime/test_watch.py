@@ -143,6 +143,17 @@ def test_check_ops_false_records_placements_only(twin) -> None:
     assert [f.code for f in report.findings] == ["DL202"]
 
 
+def test_roots_choose_whose_frames_are_user_code(twin, models) -> None:
+    with watch_devices(keep_going=True, roots=[FIXTURES]) as report, torch.device("meta"):
+        twin(**TWIN_CONFIG)
+        models.Encoder()
+    # The fixtures' frames are the only user code; the twin lives outside the roots, so its finding falls
+    # back to the innermost frame outside torch (its own line) rather than being dropped.
+    assert [(f.code, os.path.basename(f.path), len(f.frames)) for f in report.active_findings] == [
+        ("DL001", "buggy_dsv4_rope.py", 1), ("DL003", "models.py", 2), ("DL201", "models.py", 2)]
+    assert all(frame.path.startswith(str(FIXTURES)) for f in report.active_findings[1:] for frame in f.frames)
+
+
 def test_keep_going_needs_meta() -> None:
     with pytest.raises(ValueError, match="keep_going=True needs expect='meta'"):
         watch_devices(expect="cpu", keep_going=True)
