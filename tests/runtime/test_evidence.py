@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
-from conftest import FIXTURES, REPO, TWIN, line_of  # noqa: E402
+from runtime_support import FIXTURES, REPO, TWIN, line_of, models, twin  # noqa: E402,F401 (fixtures)
 
 from devlint.cli import main  # noqa: E402
 from devlint.runtime import build_on_meta, watch_devices  # noqa: E402

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from runtime_support import REPO
 
 pytest.importorskip("torch")
 

@@ -1,3 +1,5 @@
+"""Shared by tests/runtime/ (not a conftest: tests/conftest.py owns that module name)."""
+
 from __future__ import annotations
 
 import importlib
