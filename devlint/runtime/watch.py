@@ -191,6 +191,7 @@ class WatchDevices:
         self._remove_hooks()
         problem = self._leave_mode_stack()
         self._resolve_module_paths()
+        self.report._findings = None  # read mid-build, it was partial
         if problem is not None:
             self.report.problems.append(problem)
             if exc is not None:
@@ -249,7 +250,7 @@ class WatchDevices:
             result = func(*args, **kwargs)
         elif self.keep_going:
             with torch._C.DisableTorchFunction():
-                args, kwargs = _on_meta(args, kwargs, mix_devices=True)
+                args, kwargs = _on_meta(args, kwargs)
             result = func(*args, **kwargs)
         else:
             try:
@@ -429,7 +430,7 @@ def _tensors(args: tuple, kwargs: dict) -> list[tuple[int, torch.Tensor]]:
     return found
 
 
-def _on_meta(args: tuple, kwargs: dict, *, mix_devices: bool) -> tuple[tuple, dict]:
+def _on_meta(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """The arguments with every tensor not on meta replaced by a meta copy (no memory: meta has none).
     0-dim CPU scalars stay: they are legal beside meta tensors."""
 
