@@ -109,6 +109,7 @@ class _UserCode:
         self._own = os.path.join(os.path.realpath(os.path.dirname(__file__)), "")
         self._torch = os.path.join(os.path.realpath(os.path.dirname(torch.__file__)), "")
         self._by_code: dict[CodeType, bool] = {}
+        self._outside_torch: dict[CodeType, bool] = {}
 
     def __call__(self, code: CodeType) -> bool:
         known = self._by_code.get(code)
@@ -117,8 +118,12 @@ class _UserCode:
         return known
 
     def outside_torch(self, code: CodeType) -> bool:
-        path = os.path.realpath(code.co_filename)
-        return not path.startswith((self._own, self._torch)) and not code.co_filename.startswith("<")
+        known = self._outside_torch.get(code)
+        if known is None:
+            path = os.path.realpath(code.co_filename)
+            known = self._outside_torch[code] = (not path.startswith((self._own, self._torch))
+                                                 and not code.co_filename.startswith("<"))
+        return known
 
     def _judge(self, filename: str) -> bool:
         if not filename or filename.startswith("<"):
@@ -320,12 +325,14 @@ class WatchDevices:
         for out in outputs:
             if not isinstance(out, _Tensor) or out in self._origins:
                 continue  # in-place ops return their input: it keeps the origin it has
-            if site is None:
-                site = self._site()
+            off = not self._on_expect(out.device)
+            if site is None or (off and len(site) < _USER_FRAMES):
+                # Tensors on the expected device (nearly all) keep their creating line only; those off it,
+                # which become findings, keep two callers too.
+                site = self._site(_USER_FRAMES if off else 1)
                 if site:
                     self.report.exercised_sites.add(site[0])
             inherited: tuple[int, ...] = ()
-            off = not self._on_expect(out.device)
             if off:
                 inherited = tuple(dict.fromkeys(
                     pid for _, t in operands if t.device == out.device
@@ -357,12 +364,12 @@ class WatchDevices:
                     origin = entry[1]  # nn.Parameter(t), t.data, a view: the same storage
         return origin
 
-    def _site(self) -> RawSite:
+    def _site(self, depth: int = _USER_FRAMES) -> RawSite:
         frame = sys._getframe(2)
         found = []
         fallback = None
         user_code = self._user_code
-        while frame is not None and len(found) < _USER_FRAMES:
+        while frame is not None and len(found) < depth:
             code = frame.f_code
             if user_code(code):
                 found.append((code, frame.f_lasti))
