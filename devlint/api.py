@@ -117,14 +117,26 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
 
 
 def lint_stdin(data: bytes, filename: str | None, fix_mode: FixMode = FixMode.NONE, *,
-               overrides: Overrides | None = None, config_file: str | None = None) -> FileResult:
-    """Check source read from standard input, configured as if it were `filename`."""
+               overrides: Overrides | None = None, config_file: str | None = None,
+               runtime_evidence: str | None = None) -> FileResult:
+    """Check source read from standard input, configured as if it were `filename` (which is also the file
+    whose runtime evidence applies)."""
     from devlint.engine import Checker, check_bytes
 
+    evidence = None
+    if runtime_evidence is not None:
+        from devlint.evidence import load_evidence
+
+        evidence = load_evidence(runtime_evidence)
     name = filename or "-"
     config = ConfigResolver(config_file).config_for(filename or os.path.join(os.getcwd(), "stdin.py"))
     settings = config.settings_for(name, overrides or Overrides())
-    return check_bytes(data, name, Checker.for_settings(settings), fix_mode)
+    result = check_bytes(data, name, Checker.for_settings(settings), fix_mode)
+    if evidence is not None:
+        from devlint.evidence import join
+
+        join([result], evidence, lambda _shown, code: settings.enabled(code))
+    return result
 
 
 @dataclass

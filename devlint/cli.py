@@ -111,7 +111,8 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, show_diff: bool
             return
         if targets == ["-"]:
             data = sys.stdin.buffer.read()
-            result = api.lint_stdin(data, stdin_filename, fix_mode, overrides=overrides, config_file=config_file)
+            result = api.lint_stdin(data, stdin_filename, fix_mode, overrides=overrides, config_file=config_file,
+                                    runtime_evidence=runtime_evidence)
             if fix and not show_diff:
                 # ruff's convention: with --fix, source in, fixed source out; the report goes to stderr.
                 sys.stdout.buffer.write(result.fixed_source.encode() if result.fixed_source is not None else data)

@@ -199,3 +199,11 @@ def test_the_static_side_never_imports_torch(evidence: Path) -> None:
              "print('TORCH' if 'torch' in sys.modules else 'NO TORCH')\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.splitlines()[-1] == "NO TORCH", done.stdout + done.stderr
+
+
+def test_standard_input_takes_the_evidence_of_its_filename(evidence: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "-", "--stdin-filename", rel(HELPER), "--runtime-evidence",
+                                       str(evidence)], input=HELPER.read_text())
+    [line, summary] = result.stdout.splitlines()
+    assert line.startswith(f"{rel(HELPER)}:{line_of(HELPER, 'torch.arange')}:32: DL001 `torch.arange` put its ")
+    assert line.endswith("[runtime-only]") and summary.endswith("Runtime evidence: 1 runtime-only.")
