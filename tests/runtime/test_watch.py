@@ -207,6 +207,21 @@ def test_registration_hooks_are_removed_on_exit() -> None:
         torch.nn.Linear(2, 2, device="cpu")  # not watched any more: nothing to record, nothing raised
 
 
+def test_a_mixed_operand_no_watched_call_made_is_dl201_at_the_op() -> None:
+    legacy = torch.Tensor(4)  # the legacy constructor: CPU whatever the ambient device, and no function mode sees it
+
+    def build() -> torch.Tensor:
+        return torch.ones(4) + legacy
+
+    with watch_devices(keep_going=True) as report, torch.device("meta"):
+        total = build()
+    assert total.is_meta
+    [finding] = report.active_findings
+    assert finding.code == "DL201" and finding.frames[0].function.endswith("build")
+    assert finding.message == ("`Tensor.add` combined tensors on cpu, meta; operand 1 (on cpu) was made where the "
+                               "watch could not see")
+
+
 def test_torch_load_state_is_attributed_to_the_load_line(tmp_path) -> None:
     path = tmp_path / "table.pt"
     torch.save(torch.arange(3.0), path)
