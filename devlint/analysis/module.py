@@ -18,6 +18,9 @@ from devlint.analysis.walk import walk
 
 _MISSING = object()
 
+END_OF_FUNCTION = 1 << 62
+"""An event number after every event of a function: "as the function stands when it has run"."""
+
 
 @dataclass
 class Binding:
@@ -29,6 +32,9 @@ class Binding:
     node: cst.CSTNode
     element_of: cst.BaseExpression | None = None
     annotation: cst.BaseExpression | None = None
+    index: int | None = None  # the position of the name in a flat tuple target (`a, b = x, y`)
+    # The branches of enclosing `if` statements this binding sits in: ((id of the If, 0 body / 1 else), ...).
+    branches: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -58,6 +64,8 @@ class FunctionFacts:
     return_values: list[tuple[int, cst.BaseExpression]] = field(default_factory=list)
     seq_of: dict[cst.CSTNode, int] = field(default_factory=dict)
     returns: cst.BaseExpression | None = None
+    # Heads of `if` chains that end in `else` (shared by every function of a module).
+    complete_chains: set[int] = field(default_factory=set)
 
     @property
     def is_module(self) -> bool:
@@ -71,12 +79,39 @@ class FunctionFacts:
                 latest = binding
         return latest
 
+    def bindings_reaching(self, name: str, seq: int) -> list[Binding]:
+        """Every binding of `name` that may hold when event `seq` runs: the latest one, and the bindings
+        it is an alternative to (`if c: x = a` / `else: x = b`), or that a branch without `else` may leave
+        in place (`x = a` / `if c: x = b`). Latest first."""
+        before = [b for b in self.bindings.get(name, ()) if b.seq < seq]
+        if not before:
+            return []
+        found = [before[-1]]
+        for earlier in reversed(before[:-1]):
+            if all(_alternatives(earlier, later) for later in found):
+                found.append(earlier)
+                continue
+            if all(self._may_skip(earlier, later) for later in found):
+                found.append(earlier)
+            break
+        return found
+
+    def _may_skip(self, earlier: Binding, later: Binding) -> bool:
+        """`later` sits in a branch `earlier` is not in, of a chain with no `else`: `earlier` may survive."""
+        return any(tag not in earlier.branches and tag[0] not in self.complete_chains for tag in later.branches)
+
     def last_binding(self, name: str) -> Binding | None:
         found = self.bindings.get(name)
         return found[-1] if found else None
 
     def binds(self, name: str) -> bool:
         return name in self.params or name in self.bindings
+
+
+def _alternatives(one: Binding, other: Binding) -> bool:
+    """The two bindings sit in different branches of one `if`/`elif`/`else` chain."""
+    heads = dict(one.branches)
+    return any(head in heads and heads[head] != index for head, index in other.branches)
 
 
 @dataclass
@@ -132,6 +167,11 @@ class _FactCollector:
         self.classes: dict[str, ClassFacts] = {}
         self.function_stack: list[FunctionFacts] = [self.module_function]
         self.class_stack: list[ClassFacts | None] = [None]
+        self.branch_stack: list[tuple[int, int]] = []
+        # `if`/`elif`/`else` chains: each block's (chain head, branch index); heads of chains ending in `else`.
+        self.block_owner: dict[int, tuple[int, int]] = {}
+        self.chain_of: dict[int, tuple[int, int]] = {}
+        self.complete_chains: set[int] = self.module_function.complete_chains
 
     def run(self, module: cst.Module) -> None:
         enters: dict[type, object] = {}
@@ -166,6 +206,8 @@ class _FactCollector:
     def bind(self, name: str, binding: Binding) -> None:
         if self.class_stack[-1] is not None:
             return  # a name in a class body is a class attribute, not a variable of the enclosing scope
+        if self.branch_stack:
+            binding.branches = tuple(self.branch_stack)
         self.function.bindings.setdefault(name, []).append(binding)
         self.function.scope.add_local(name)
 
@@ -174,8 +216,9 @@ class _FactCollector:
         if isinstance(target, cst.Name):
             self.bind(target.value, Binding(seq, value, node, annotation=annotation))
         elif isinstance(target, (cst.Tuple, cst.List)):
-            for name in names_bound_by_target(target):
-                self.bind(name, Binding(seq, None, node, element_of=value))
+            flat = all(isinstance(e, cst.Element) and isinstance(e.value, cst.Name) for e in target.elements)
+            for position, name in enumerate(names_bound_by_target(target)):
+                self.bind(name, Binding(seq, None, node, element_of=value, index=position if flat else None))
         elif isinstance(target, cst.Attribute) and self._is_self(target.value):
             cls = self.function.cls
             assert cls is not None
@@ -218,7 +261,8 @@ class _FactCollector:
         enclosing_class = self.class_stack[-1]
         parent = self.function
         facts = FunctionFacts(node=node, name=node.name.value, scope=Scope(parent.scope, is_function=True),
-                              parent=parent, returns=node.returns.annotation if node.returns else None)
+                              parent=parent, returns=node.returns.annotation if node.returns else None,
+                              complete_chains=self.complete_chains)
         all_params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
         for extra in (node.params.star_arg, node.params.star_kwarg):
             if isinstance(extra, cst.Param):
@@ -322,6 +366,34 @@ class _FactCollector:
 
     def visit_If(self, node: cst.If) -> None:
         self.function.ifs.append((self.next_seq(), node))
+        head, index = self.chain_of.get(id(node), (id(node), 0))
+        self.block_owner[id(node.body)] = (head, index)
+        if isinstance(node.orelse, cst.If):
+            self.chain_of[id(node.orelse)] = (head, index + 1)
+        elif isinstance(node.orelse, cst.Else):
+            self.block_owner[id(node.orelse.body)] = (head, index + 1)
+            self.complete_chains.add(head)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._enter_block(node)
+
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._leave_block(node)
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._enter_block(node)
+
+    def leave_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._leave_block(node)
+
+    def _enter_block(self, node: cst.BaseSuite) -> None:
+        owner = self.block_owner.get(id(node))
+        if owner is not None:
+            self.branch_stack.append(owner)
+
+    def _leave_block(self, node: cst.BaseSuite) -> None:
+        if id(node) in self.block_owner:
+            self.branch_stack.pop()
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._operator(node)
