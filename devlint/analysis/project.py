@@ -34,6 +34,7 @@ class ModuleSummary:
     star_imports: list[str] = field(default_factory=list)  # modules imported with `*`
     platform_constants: dict[str, str] = field(default_factory=dict)  # name -> the platform expression
     platform_helpers: dict[str, str] = field(default_factory=dict)  # function -> what it returns, in words
+    cpu_choices: set[str] = field(default_factory=set)  # helpers that return "cpu" on some path
     tensor_functions: set[str] = field(default_factory=set)
     tensor_methods: dict[str, set[str]] = field(default_factory=dict)  # class -> methods returning tensors
     tensor_fields: dict[str, set[str]] = field(default_factory=dict)  # class -> fields annotated as tensors
@@ -112,7 +113,9 @@ class _Summariser:
                     continue
                 found = self._helper_returns(function)
                 if found:
-                    summary.platform_helpers[name] = found
+                    summary.platform_helpers[name] = found[0]
+                    if found[1]:
+                        summary.cpu_choices.add(name)
                     changed = True
         return summary
 
@@ -221,7 +224,7 @@ class _Summariser:
                     return f"`{entry}`"
         return None
 
-    def _helper_returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    def _helper_returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, bool] | None:
         """`'cuda'` (or "a platform device or 'cpu'") when every `return` of the function names the platform
         device, or the CPU as the other branch of a platform choice."""
         returns: list[ast.expr] = []
@@ -250,7 +253,7 @@ class _Summariser:
             return None
         if platform is None:
             return None
-        return f"returns {platform}" + (" or 'cpu'" if cpu else "")
+        return f"returns {platform}" + (" or 'cpu'" if cpu else ""), cpu
 
 
 def _continues(signature: str, entry: str) -> bool:
@@ -364,13 +367,14 @@ class ProjectFacts:
         value = summary.platform_constants.get(name)
         return f"`{qualified}` is {value}" if value else None
 
-    def platform_helper(self, qualified: str) -> str | None:
+    def platform_helper(self, qualified: str) -> tuple[str, bool] | None:
+        """(why, whether "cpu" is one of its choices) for a helper that returns the platform device."""
         found = self._find(qualified)
         if found is None:
             return None
         summary, name = found
         value = summary.platform_helpers.get(name)
-        return f"`{qualified}()` {value}" if value else None
+        return (f"`{qualified}()` {value}", name in summary.cpu_choices) if value else None
 
     def returns_tensor(self, qualified: str) -> bool:
         found = self._find(qualified)

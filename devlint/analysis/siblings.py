@@ -270,6 +270,8 @@ class SiblingFinder:
             text = code_of(operand)
             return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site, provable=False,
                            fix_blocker=f"`{text}` is not a plain name", kind=kind, evidence=evidence)
+        if carrier is not operand:
+            evidence = model.value_of(carrier, fn, site_seq).tensor or evidence
         text = code_of(carrier)
         blocker, provable = None, False
         names = list(iter_names(carrier)) if not isinstance(carrier, cst.Name) else [carrier]

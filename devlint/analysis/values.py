@@ -45,6 +45,7 @@ from devlint.analysis.tensors import (
     TORCH_FACTORIES,
     FactoryKind,
     code_of,
+    contains_node,
     flatten_operands,
     subscript_indices,
 )
@@ -234,7 +235,10 @@ class ValueResolver:
         if isinstance(expr, cst.Call):
             return self._call(expr, fn, seq, depth)
         if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
-            return self._string(expr)
+            found = self._string(expr)
+            if found.platform is not None and self._guarded(expr, fn):
+                return Value(origin=DeviceOrigin.PLACED)  # `if current_platform.is_xpu(): ... device="xpu"`
+            return found
         if isinstance(expr, cst.FormattedString):
             return self._formatted(expr, fn, seq, depth)
         if isinstance(expr, cst.Subscript):
@@ -252,6 +256,20 @@ class ValueResolver:
         if isinstance(expr, cst.NamedExpr):
             return self.value_of(expr.value, fn, seq, depth)
         return UNKNOWN
+
+    def _guarded(self, literal: cst.SimpleString | cst.ConcatenatedString, fn: FunctionFacts) -> bool:
+        """The literal sits in the body of an `if` that checks for that very platform."""
+        value = literal.evaluated_value
+        if not isinstance(value, str):
+            return False
+        word = value.split(":", 1)[0]
+        current: FunctionFacts | None = fn
+        while current is not None:
+            for _, branch in current.ifs:
+                if word in _guard_words(branch.test) and contains_node(branch.body, literal):
+                    return True
+            current = current.parent
+        return False
 
     # -- strings: device words -----------------------------------------------------------------------
     def _string(self, expr: cst.SimpleString | cst.ConcatenatedString) -> Value:
@@ -629,6 +647,13 @@ class ValueResolver:
             if self.summary is not None and method in self.summary.tensor_methods.get(fn.cls.name, ()):
                 return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
                                                    f"returned by `self.{method}()`, annotated as a tensor"))
+            layer = self._module_attr(fn.cls, method)
+            if layer is not None and (layer.startswith("torch.nn.") and layer.rsplit(".", 1)[-1] not in _TUPLE_LAYERS
+                                      or any(self.value_of(a.value, fn, seq, depth).is_tensor
+                                             for a in expr.args if not a.star and a.keyword is None)):
+                return Value(tensor=TensorEvidence(EvidenceKind.MODULE_CALL,
+                                                   f"the output of `self.{method}`, a `{layer.removeprefix('torch.nn.')}`",
+                                                   expr))
             return UNKNOWN
         if method in SEQUENCE_METHODS or method in NON_TENSOR_METHODS:
             inner = self.value_of(receiver, fn, seq, depth)
@@ -699,7 +724,9 @@ class ValueResolver:
                                                        f"`{code_of(defined.returns.annotation)}`", defined))
                 platform = self._platform_helper_local(name)
                 if platform is not None:
-                    return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(expr, note=platform))
+                    return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(
+                        expr, note=f"`{name}()` {platform}",
+                        conditional=self.summary is not None and name in self.summary.cpu_choices))
                 return UNKNOWN
             if not (owner.is_module and isinstance(binding, Binding) and binding.value is None):
                 return UNKNOWN
@@ -709,16 +736,45 @@ class ValueResolver:
                                                    f"returned by `{name}()`, annotated as a tensor"))
             note = self.summary.platform_helpers.get(name)
             if note is not None:
-                return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(expr, note=note))
+                return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(
+                    expr, note=f"`{name}()` {note}", conditional=name in self.summary.cpu_choices))
         qualified = fn.scope.qualified_of_name(name)
         if qualified is not None and self.project is not None:
             if self.project.returns_tensor(qualified):
                 return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
                                                    f"returned by `{qualified}()`, annotated as a tensor"))
-            note = self.project.platform_helper(qualified)
-            if note is not None:
-                return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(expr, note=note))
+            helper = self.project.platform_helper(qualified)
+            if helper is not None:
+                return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(expr, note=helper[0],
+                                                                                   conditional=helper[1]))
         return UNKNOWN
+
+    def _module_attr(self, cls: ClassFacts, attr: str) -> str | None:
+        """The layer class `self.<attr>` is built from, when it is an `nn.Module` (`nn.Linear(...)`, a module
+        class of this file or package)."""
+        for current in self.facts.class_chain(cls):
+            for assignment in current.attr_assignments.get(attr, ()):
+                value = assignment.value
+                if not isinstance(value, cst.Call):
+                    continue
+                scope = assignment.function.scope
+                qualified = scope.qualified_name(value.func)
+                if qualified is not None and qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[-1][:1].isupper():
+                    return qualified
+                local = dotted_name(value.func)
+                if local in self.facts.classes and self._is_module_class(self.facts.classes[local]):
+                    return local
+                if self.summary is not None and local in self.summary.module_classes:
+                    return local
+                if qualified is not None and self.project is not None and self.project.is_module_class(qualified):
+                    return code_of(value.func)
+        return None
+
+    def _is_module_class(self, cls: ClassFacts) -> bool:
+        scope = self.facts.module_function.scope
+        return any((scope.qualified_name(base) or "").startswith("torch.nn.")
+                   for current in self.facts.class_chain(cls) for base in current.bases) or \
+            (self.summary is not None and cls.name in self.summary.module_classes)
 
     def _platform_helper_local(self, name: str) -> str | None:
         if self.summary is None:
@@ -786,7 +842,8 @@ class ValueResolver:
                         elif method in CONTRA_TENSOR_METHODS:
                             contra.add(owner)
                 name = self.torch_function(node, fn)
-                if name is not None and self.returns_tensor(node, fn) and self.factory_kind(node, fn) is None \
+                if name is not None and (self.returns_tensor(node, fn) or name.startswith("ops.")) \
+                        and self.factory_kind(node, fn) is None \
                         and name not in ("tensor", "as_tensor", "asarray", "from_numpy"):
                     for operand in _tensor_operands(node):
                         key = _use_key(operand)
@@ -879,6 +936,43 @@ def _may_fall_through(bindings: list[Binding | cst.Param], fn: FunctionFacts) ->
     may still hold its argument."""
     earliest = bindings[-1]
     return isinstance(earliest, Binding) and any(head not in fn.complete_chains for head, _ in earliest.branches)
+
+
+# torch.nn layers whose output is a tuple, not a tensor.
+_TUPLE_LAYERS = frozenset({"RNN", "LSTM", "GRU", "MultiheadAttention", "ModuleList", "ModuleDict", "Sequential",
+                           "ParameterList", "ParameterDict", "Module", "Identity"})
+
+
+def _guard_words(test: cst.BaseExpression) -> set[str]:
+    """Device words an `if` test checks for: `current_platform.is_xpu()`, `torch.cuda.is_available()`,
+    `x.is_cuda`, `device.type == "npu"`, `is_npu() and ...`. A negated check guards nothing."""
+    words: set[str] = set()
+    stack: list[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.UnaryOperation):
+            continue  # `not is_xpu()`
+        if isinstance(node, cst.BooleanOperation):
+            if isinstance(node.operator, cst.And):
+                stack.extend((node.left, node.right))
+            continue
+        if isinstance(node, cst.Call):
+            node = node.func
+        if isinstance(node, cst.Attribute):
+            name = node.attr.value
+            if name.startswith("is_") and len(name) > 3:
+                words.add(name[3:])
+            elif name == "is_available":
+                inner = node.value
+                if isinstance(inner, cst.Attribute):
+                    words.add(inner.attr.value)
+        elif isinstance(node, cst.Name) and node.value.startswith("is_") and len(node.value) > 3:
+            words.add(node.value[3:])
+        elif isinstance(node, cst.Comparison):
+            for part in [node.left, *(c.comparator for c in node.comparisons)]:
+                if isinstance(part, cst.SimpleString) and isinstance(part.evaluated_value, str):
+                    words.add(part.evaluated_value.split(":", 1)[0])
+    return words
 
 
 def _class_of_annotation(annotation: cst.BaseExpression) -> str | None:

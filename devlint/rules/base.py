@@ -82,6 +82,15 @@ class RuleContext:
     def line_of(self, node: cst.CSTNode) -> int:
         return self._range(node).start.line
 
+    def line_if_known(self, node: cst.CSTNode | None) -> int | None:
+        """The line of a node, or None for a node that is not part of this module (a synthesised one)."""
+        if node is None:
+            return None
+        try:
+            return self.line_of(node)
+        except KeyError:
+            return None
+
     def replace(self, node: cst.CSTNode, content: str) -> Edit:
         start, end = self.span(node)
         return Edit(content=content, start=start, end=end)
