@@ -10,7 +10,7 @@ import libcst as cst
 from devlint.analysis.devices import PlatformDevice
 from devlint.analysis.module import ClassFacts, FunctionFacts, ModuleFacts, collect_module_facts
 from devlint.analysis.platform import DEFAULT_TABLE, PlatformDeviceTable
-from devlint.analysis.project import ModuleSummary, ProjectFacts, summarise
+from devlint.analysis.project import ModuleSummary, ProjectFacts, star_names, summarise
 from devlint.analysis.siblings import Sibling, SiblingFinder, SiblingRelation
 from devlint.analysis.tensors import FactoryKind, code_of
 from devlint.analysis.values import DeviceOrigin, EvidenceKind, TensorEvidence, Value, ValueResolver
@@ -58,4 +58,9 @@ def analyse_module(module: cst.Module, path: str, table: PlatformDeviceTable = D
         return summarise(source_tree, package, table)
 
     project = ProjectFacts.for_file(path, package, table)
+    if project is not None and facts.star_imports:
+        scope = facts.module_function.scope
+        for name, qualified in star_names(project, facts.star_imports).items():
+            if name not in scope.imports and name not in scope.shadowed:
+                scope.add_import(name, qualified)
     return ModuleAnalysis(facts=facts, values=ValueResolver(facts, project, own_summary))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from devlint.analysis.names import Scope, import_bindings, names_bound_by_target
+from devlint.analysis.names import Scope, dotted_name, import_bindings, names_bound_by_target, resolve_relative
 from devlint.analysis.platform import PlatformDeviceTable
 from devlint.analysis.walk import walk
 
@@ -134,6 +134,7 @@ class ModuleFacts:
     module_function: FunctionFacts
     functions: list[FunctionFacts]
     classes: dict[str, ClassFacts]
+    star_imports: list[str] = field(default_factory=list)  # modules imported with `from m import *`
 
     def class_chain(self, cls: ClassFacts) -> list[ClassFacts]:
         """`cls` and its base classes defined in this module, nearest first (a simple MRO)."""
@@ -168,6 +169,7 @@ class _FactCollector:
         self.function_stack: list[FunctionFacts] = [self.module_function]
         self.class_stack: list[ClassFacts | None] = [None]
         self.branch_stack: list[tuple[int, int]] = []
+        self.star_imports: list[str] = []
         # `if`/`elif`/`else` chains: each block's (chain head, branch index); heads of chains ending in `else`.
         self.block_owner: dict[int, tuple[int, int]] = {}
         self.chain_of: dict[int, tuple[int, int]] = {}
@@ -239,6 +241,11 @@ class _FactCollector:
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         for local, qualified in import_bindings(node, self.package):
             self.function.scope.add_import(local, qualified)
+        if isinstance(node.names, cst.ImportStar) and self.function.is_module:
+            module = dotted_name(node.module) if node.module is not None else None
+            base = resolve_relative(module, len(node.relative), self.package)
+            if base is not None:
+                self.star_imports.append(base)
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -415,4 +422,4 @@ def collect_module_facts(module: cst.Module, path: str, table: PlatformDeviceTab
     collector = _FactCollector(module, package)
     collector.run(module)
     return ModuleFacts(module=module, path=path, table=table, module_function=collector.module_function,
-                       functions=collector.functions, classes=collector.classes)
+                       functions=collector.functions, classes=collector.classes, star_imports=collector.star_imports)

@@ -387,3 +387,27 @@ class ProjectFacts:
     def is_module_class(self, qualified_class: str) -> bool:
         found = self._find(qualified_class)
         return found is not None and found[1] in found[0].module_classes
+
+
+def star_names(project: ProjectFacts, modules: list[str]) -> dict[str, str]:
+    """Names that `from m import *` of the package's own modules bring: what each module imports (its own
+    `import torch` included) and the facts it defines, to the qualified name each stands for."""
+    found: dict[str, str] = {}
+    todo = [(m, 0) for m in modules]
+    seen: set[str] = set()
+    while todo:
+        module, hops = todo.pop(0)
+        if module in seen or hops > MAX_HOPS:
+            continue
+        seen.add(module)
+        summary = project.summary(module)
+        if summary is None:
+            continue
+        for name, qualified in summary.imports.items():
+            found.setdefault(name, qualified)
+        defined = (set(summary.platform_constants) | set(summary.platform_helpers) | summary.tensor_functions
+                   | summary.module_classes | set(summary.tensor_fields))
+        for name in defined:
+            found.setdefault(name, f"{module}.{name}")
+        todo.extend((star, hops + 1) for star in summary.star_imports)
+    return {name: qualified for name, qualified in found.items() if not name.startswith("_")}

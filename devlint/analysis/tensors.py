@@ -76,7 +76,8 @@ TENSOR_ONLY_METHODS = frozenset({
     "sqrt", "rsqrt", "masked_scatter_", "bmm", "matmul", "mm", "repeat_interleave", "chunk",
     "unbind", "t", "mul_", "add_", "sub_", "div_", "long", "int", "bool", "item", "tolist", "detach",
     "clone", "stride", "storage_offset", "untyped_storage", "pin_memory", "is_pinned", "nonzero", "topk",
-    "roll", "flip", "tril", "triu", "masked_select", "any", "all", "abs", "amax", "amin",
+    "roll", "flip", "tril", "triu", "masked_select", "any", "all", "abs", "amax", "amin", "isinf", "isnan",
+    "isfinite", "logical_or", "logical_and", "logical_not", "nan_to_num", "half_", "record_stream",
 })
 # A receiver of these is a module, a callable or a container, whatever else it is used as.
 CONTRA_TENSOR_METHODS = frozenset({

@@ -812,8 +812,8 @@ class ValueResolver:
             uses, contra = self._collect_uses(fn)
             self._uses[id(fn)] = uses
             self._contra[id(fn)] = contra
-        if text in self._contra[id(fn)]:
-            return None
+        if text in self._contra[id(fn)] or text == fn.self_name or text in ("self", "cls"):
+            return None  # `self.dtype` says nothing about `self`
         return uses.get(text)
 
     def _collect_uses(self, fn: FunctionFacts) -> tuple[dict[str, TensorEvidence], set[str]]:
