@@ -49,7 +49,7 @@ class AttrAssignment:
 
 @dataclass
 class FunctionFacts:
-    node: cst.FunctionDef | cst.Module
+    node: cst.FunctionDef | cst.Lambda | cst.Module
     name: str
     scope: Scope
     parent: FunctionFacts | None
@@ -293,8 +293,29 @@ class _FactCollector:
         self.function_stack.pop()
         self.class_stack.pop()
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False  # a lambda's body is its own little function; nothing we check lives there
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        # A lambda is a small function of its own: its parameters shadow, its calls are its events. It sees
+        # `self` of the method it is written in.
+        parent = self.function
+        facts = FunctionFacts(node=node, name="<lambda>", scope=Scope(parent.scope, is_function=True),
+                              parent=parent, complete_chains=self.complete_chains, cls=parent.cls,
+                              self_name=parent.self_name)
+        params = node.params
+        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            facts.params[param.name.value] = param
+            facts.scope.add_local(param.name.value)
+        for extra in (params.star_arg, params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                facts.params[extra.name.value] = extra
+                facts.scope.add_local(extra.name.value)
+        self.functions.append(facts)
+        self.function_stack.append(facts)
+        self.class_stack.append(None)
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self.function.return_values.append((self.next_seq(), node.body))
+        self.function_stack.pop()
+        self.class_stack.pop()
 
     # -- class bodies ----------------------------------------------------------------------------------
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
