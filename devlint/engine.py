@@ -81,7 +81,7 @@ class Checker:
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
-            analysis = analyse_module(module, path, self.table, package, tree)
+            analysis = analyse_module(module, path, self.table, package, tree, text)
             context = RuleContext(analysis, path, lines)
             for rule in self.rules:
                 rule.check(analysis, context)

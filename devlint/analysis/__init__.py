@@ -46,7 +46,8 @@ class ModuleAnalysis:
 
 
 def analyse_module(module: cst.Module, path: str, table: PlatformDeviceTable = DEFAULT_TABLE,
-                   package: str | None = None, tree: ast.Module | None = None) -> ModuleAnalysis:
+                   package: str | None = None, tree: ast.Module | None = None,
+                   text: str | None = None) -> ModuleAnalysis:
     """Analyse one module. `tree` is CPython's parse of the whole file when the caller has it: the module's
     own summary (functions the prefilter kept from LibCST included) is read from it."""
     facts = collect_module_facts(module, path, table, package)
@@ -55,7 +56,7 @@ def analyse_module(module: cst.Module, path: str, table: PlatformDeviceTable = D
     def own_summary() -> ModuleSummary | None:
         if source_tree is None:
             return None
-        return summarise(source_tree, package, table)
+        return summarise(source_tree, package, table, text)
 
     project = ProjectFacts.for_file(path, package, table)
     if project is not None and facts.star_imports:

@@ -65,8 +65,10 @@ def _resolve_relative(module: str | None, level: int, package: str | None) -> st
 
 
 class _Summariser:
-    def __init__(self, tree: ast.Module, package: str | None, table: PlatformDeviceTable) -> None:
+    def __init__(self, tree: ast.Module, package: str | None, table: PlatformDeviceTable,
+                 text: str | None = None) -> None:
         self.tree = tree
+        self.text = text
         self.package = package
         self.table = table
         self.pattern = table.device_string_pattern()
@@ -74,12 +76,18 @@ class _Summariser:
 
     def run(self) -> ModuleSummary:
         summary = self.summary
-        for node in self.tree.body:
-            self._imports(node)
-        for node in ast.walk(self.tree):  # imports inside `if TYPE_CHECKING:` / `try:` at module level
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and node not in self.tree.body:
+        todo: list[ast.stmt] = list(self.tree.body)
+        while todo:  # imports at module level, inside `if TYPE_CHECKING:` and `try:` blocks too
+            node = todo.pop(0)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._imports(node)
+            elif isinstance(node, (ast.If, ast.Try)):
+                todo.extend(node.body)
+                todo.extend(node.orelse)
+                todo.extend(stmt for handler in getattr(node, "handlers", ()) for stmt in handler.body)
         functions = {n.name: n for n in self.tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        helpers = self._helper_candidates(functions)
+        returns = {name: self._returns_of(functions[name]) for name in helpers}
         classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
         for name, function in functions.items():
             if function.returns is not None and self._is_tensor_annotation(function.returns):
@@ -108,10 +116,10 @@ class _Summariser:
                         if isinstance(target, ast.Name) and found and target.id not in summary.platform_constants:
                             summary.platform_constants[target.id] = found
                             changed = True
-            for name, function in functions.items():
-                if name in summary.platform_helpers:
+            for name, values in returns.items():
+                if name in summary.platform_helpers or values is None:
                     continue
-                found = self._helper_returns(function)
+                found = self._helper_returns(values)
                 if found:
                     summary.platform_helpers[name] = found[0]
                     if found[1]:
@@ -224,9 +232,25 @@ class _Summariser:
                     return f"`{entry}`"
         return None
 
-    def _helper_returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, bool] | None:
-        """`'cuda'` (or "a platform device or 'cpu'") when every `return` of the function names the platform
-        device, or the CPU as the other branch of a platform choice."""
+    def _helper_candidates(self, functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> list[str]:
+        """Functions that may return a platform device: those with a `return` line holding a platform token
+        (read from the text, so the bodies of all other functions are never walked)."""
+        if self.text is None:
+            return list(functions)
+        tokens = self.table.prefilter_tokens + tuple(functions)
+        rows = [row for row, line in enumerate(self.text.splitlines(), start=1)
+                if "return" in line and any(token in line for token in tokens)]
+        if not rows:
+            return []
+        spans = sorted((f.lineno, f.end_lineno or f.lineno, name) for name, f in functions.items())
+        found = []
+        for first, last, name in spans:
+            if any(first <= row <= last for row in rows):
+                found.append(name)
+        return found
+
+    @staticmethod
+    def _returns_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr] | None:
         returns: list[ast.expr] = []
         stack: list[ast.AST] = list(function.body)
         while stack:
@@ -237,9 +261,16 @@ class _Summariser:
                 if node.value is None:
                     return None
                 returns.append(node.value)
-            stack.extend(ast.iter_child_nodes(node))
-        if not returns:
-            return None
+            elif isinstance(node, ast.stmt):
+                stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)
+                             or isinstance(child, ast.excepthandler))
+            elif isinstance(node, ast.excepthandler):
+                stack.extend(node.body)
+        return returns or None
+
+    def _helper_returns(self, returns: list[ast.expr]) -> tuple[str, bool] | None:
+        """`'cuda'` (or "a platform device or 'cpu'") when every `return` of the function names the platform
+        device, or the CPU as the other branch of a platform choice."""
         platform: str | None = None
         cpu = False
         for value in returns:
@@ -261,8 +292,9 @@ def _continues(signature: str, entry: str) -> bool:
     return signature.startswith(entry) and re.fullmatch(r"(?:\.(?:device|device_type|type))", signature[len(entry):]) is not None
 
 
-def summarise(tree: ast.Module, package: str | None, table: PlatformDeviceTable) -> ModuleSummary:
-    return _Summariser(tree, package, table).run()
+def summarise(tree: ast.Module, package: str | None, table: PlatformDeviceTable,
+              text: str | None = None) -> ModuleSummary:
+    return _Summariser(tree, package, table, text).run()
 
 
 _CACHE: dict[tuple[str, str], ModuleSummary] = {}
@@ -296,7 +328,7 @@ def _summary_of_file(path: str, package: str | None, table: PlatformDeviceTable)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 _CACHE[cache_key] = ModuleSummary()
             else:
-                _CACHE[cache_key] = summarise(tree, package, table)
+                _CACHE[cache_key] = summarise(tree, package, table, data.decode("utf-8", "replace"))
         return _CACHE[cache_key]
     return _CACHE.get((digest, f"{package}|{sorted(table.signatures)}|{sorted(table.device_types)}"))
 

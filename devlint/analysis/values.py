@@ -15,6 +15,7 @@ use that only a tensor allows...), never because of its name, and unknown never 
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import enum
 from collections.abc import Callable, Iterator
@@ -108,6 +109,7 @@ class Value:
 
 
 UNKNOWN = Value()
+_BUILTINS = frozenset(dir(builtins))
 
 
 def describe_evidence(name: str, evidence: TensorEvidence, line: int | None) -> str:
@@ -713,6 +715,8 @@ class ValueResolver:
     def _function_call(self, expr: cst.Call, func: cst.Name, fn: FunctionFacts, seq: int, depth: int) -> Value:
         """A call of a function of this module or of another module of the package."""
         name = func.value
+        if name in _BUILTINS and fn.scope.qualified_of_name(name) is None and self.lookup(name, fn, seq) is None:
+            return UNKNOWN
         found = self.lookup(name, fn, seq)
         if found is not None:
             owner, binding = found
@@ -894,24 +898,25 @@ class ValueResolver:
         `x.to("cuda")`, `x.to(dtype=..., device=current_platform.device_type)` — the platform device and the
         argument that names it (None for `.cuda()`)."""
         func = call.func
-        if not isinstance(func, cst.Attribute) or not self.is_tensor(func.value, fn, seq):
+        if not isinstance(func, cst.Attribute):
             return None
         method = func.attr.value
+        found: tuple[PlatformDevice, cst.Arg | None] | None = None
         if method in self.facts.table.device_types:
-            return PlatformDevice(call), None
-        if method != "to":
-            return None
-        for position, arg in enumerate(call.args):
-            if arg.keyword is not None and arg.keyword.value != "device":
-                continue
-            if arg.keyword is None and position > 0:
-                break  # only the first positional argument can be a device
-            found = self.platform_device_of(arg.value, fn, seq)
-            if found is not None:
-                return found, arg
-            if arg.keyword is None:
+            found = PlatformDevice(call), None
+        elif method == "to":
+            for position, arg in enumerate(call.args):
+                if arg.keyword is not None and arg.keyword.value != "device":
+                    continue
+                if arg.keyword is None and position > 0:
+                    break  # only the first positional argument can be a device
+                platform = self.platform_device_of(arg.value, fn, seq)
+                if platform is not None:
+                    found = platform, arg
                 break
-        return None
+        if found is None or not self.is_tensor(func.value, fn, seq):
+            return None  # the receiver is asked about last: most calls are no move at all
+        return found
 
     def may_be_none(self, name: cst.Name, fn: FunctionFacts, seq: int) -> bool:
         """A parameter annotated `Optional[Tensor]`/`Tensor | None` or defaulting to None: `name.device`
