@@ -18,6 +18,18 @@ class Applicability(str, enum.Enum):
     DISPLAY_ONLY = "display-only"  # shown as a hint, never applied
 
 
+class FixAvailability(str, enum.Enum):
+    """Whether a rule offers a fix, in ruff's words (`devlint rule`, SARIF `fixAvailability`)."""
+
+    ALWAYS = "Always"
+    SOMETIMES = "Sometimes"
+    NONE = "None"
+
+    @property
+    def sentence(self) -> str:
+        return f"Fix is {self.value.lower()} available."
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """A 1-based line and 1-based column (in characters), as users and editors count them."""

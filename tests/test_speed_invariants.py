@@ -161,10 +161,10 @@ def test_cache_is_keyed_by_content_when_metadata_changes(tmp_path: Path) -> None
 
 
 def test_statement_positions_equal_whole_module_positions(monkeypatch) -> None:
-    from devlint.rules.base import RuleContext
+    from devlint.analysis.positions import NodePositions
 
     fast = lint_paths(ALL_FIXTURES, jobs=1)
-    monkeypatch.setattr(RuleContext, "_map_statements", lambda self, lines: None)
+    monkeypatch.setattr(NodePositions, "_map_statements", lambda self, lines: None)
     slow = lint_paths(ALL_FIXTURES, jobs=1)
     assert findings(fast) == findings(slow)
     assert [d.cover for d in fast.diagnostics] == [d.cover for d in slow.diagnostics]
