@@ -111,6 +111,10 @@ class RunResult:
     """The outcome of checking a set of paths."""
 
     files: list[FileResult] = field(default_factory=list)
+    # What the last stage did (devlint.api.finish): files written (fixes, `# noqa` comments; with standard
+    # input, the fixed text printed), and files whose writing failed.
+    written: list[str] = field(default_factory=list)
+    write_errors: list[FileError] = field(default_factory=list)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -124,6 +128,14 @@ class RunResult:
     @property
     def files_checked(self) -> int:
         return len(self.files)
+
+    @property
+    def internal_errors(self) -> list[FileError]:
+        return [e for e in self.errors if e.is_internal]
+
+    @property
+    def fixes_applied(self) -> int:
+        return sum(f.applied_fixes for f in self.files)
 
 
 @dataclass(frozen=True)

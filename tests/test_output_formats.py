@@ -100,9 +100,10 @@ def test_output_file_and_statistics(project: Path) -> None:
     code, out = output("-o", "report.json", "--output-format", "json")
     assert code == 1 and out == "" and len(json.loads((project / "report.json").read_text())) == 3
     code, out = output("--statistics")
-    assert out.splitlines() == ["    1\tDL001\t[*] platform-device-with-sibling-tensor",
-                                "    1\tDL004\t    platform-device-default-argument",
-                                "    1\tE999\t    syntax-error"]
+    assert out.splitlines() == ["1\tDL001\t[*] platform-device-with-sibling-tensor",
+                                "1\tDL004\t[ ] platform-device-default-argument",
+                                "1\tE999 \t[ ] syntax-error",
+                                "Found 2 findings in 1 file (1 fixable). 1 file could not be checked."]
 
 
 def test_stdin(project: Path) -> None:

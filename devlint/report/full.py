@@ -26,8 +26,8 @@ class FullReporter(ConciseReporter):
                 except SourceError:
                     texts[d.path] = None
             blocks.append(self._block(d, texts[d.path]))
-        summary = self.summary_line(self._summary(run))
-        return "\n".join(blocks) + ("\n" if blocks else "") + summary + "\n"
+        body = "\n".join(blocks) + ("\n" if blocks else "")
+        return body + self.summary_line(self._summary(run)) + "\n" if self.summary else body
 
     def _summary(self, run: RunResult) -> Summary:
         return Summary.of(run, self.fix_mode)
