@@ -385,6 +385,8 @@ def _ensure_parent(path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"cannot write {path}: a file is in the way of its folder") from None
     except OSError as exc:
         raise UsageError(f"cannot create the folder for {path}: {exc.strerror or exc}") from None
 
