@@ -8,6 +8,7 @@ baseline, `# noqa` comments) — and `exit_code()` says what the command would e
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -106,11 +107,11 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
         results = check(items)
     else:
         cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
-        missing = [item for item, hit in zip(items, cached) if hit is None]
+        missing = [item for item, hit in zip(items, cached, strict=True) if hit is None]
         stamps = [cache.stamp(path) for path, _, _ in missing]  # before reading: edits mid-run stay visible
-        fresh = iter(zip(check(missing), stamps))
+        fresh = iter(zip(check(missing), stamps, strict=True))
         results = []
-        for item, hit in zip(items, cached):
+        for item, hit in zip(items, cached, strict=True):
             if hit is None:
                 hit, stamp = next(fresh)
                 cache.store(item[0], item[2], hit, stamp)
@@ -139,7 +140,8 @@ def _check_items(paths: list[str], settings: Settings | None, resolver: ConfigRe
     return items, list(found.errors)
 
 
-def effective_settings(path: str, *, overrides: Overrides | None = None, config_file: str | None = None) -> dict:
+def effective_settings(path: str, *, overrides: Overrides | None = None,
+                       config_file: str | None = None) -> dict[str, Any]:
     """What `devlint check --show-settings PATH` prints: the settings that apply to one file, and why."""
     config = ConfigResolver(config_file).config_for(path)
     overrides = overrides or Overrides()
@@ -186,7 +188,7 @@ class WriteReport:
     errors: list[FileError] = field(default_factory=list)
 
 
-def _rewrite(path: str, expected_digest: str | None, transform) -> None:
+def _rewrite(path: str, expected_digest: str | None, transform: Callable[[str], str]) -> None:
     """Replace a file's text under an exclusive lock, atomically, in its own encoding and BOM, only if its
     bytes are still those devlint read (another process or an editor may have changed it meanwhile) and the
     new text parses."""
@@ -213,17 +215,27 @@ def write_fixes(run: RunResult) -> WriteReport:
             continue
         fixed = result.fixed_source
         try:
-            _rewrite(result.path, result.source_digest, lambda _text, fixed=fixed: fixed)
+            _rewrite(result.path, result.source_digest, functools.partial(_replaced_by, fixed))
             report.written.append(result.path)
         except (FixError, SourceError, OSError) as exc:
             report.errors.append(FileError(code="E902", path=result.path, reason=f"fixes not written: {exc}"))
     return report
 
 
+def _replaced_by(fixed: str, _current: str) -> str:
+    return fixed
+
+
+def _with_noqa_comments(found: list[Diagnostic], text: str) -> str:
+    from devlint.fix import apply_edits
+    from devlint.suppress import noqa_edits
+
+    return apply_edits(text, noqa_edits(text, found))
+
+
 def add_noqa(diagnostics: list[Diagnostic]) -> WriteReport:
     """Add `# noqa: CODE` comments for the given findings (gradual adoption on a large codebase)."""
-    from devlint.fix import FixError, apply_edits
-    from devlint.suppress import noqa_edits
+    from devlint.fix import FixError
 
     report = WriteReport()
     by_path: dict[str, list[Diagnostic]] = {}
@@ -231,7 +243,7 @@ def add_noqa(diagnostics: list[Diagnostic]) -> WriteReport:
         by_path.setdefault(diagnostic.path, []).append(diagnostic)
     for path, found in sorted(by_path.items()):
         try:
-            _rewrite(path, None, lambda text, found=found: apply_edits(text, noqa_edits(text, found)))
+            _rewrite(path, None, functools.partial(_with_noqa_comments, found))
             report.written.append(path)
         except (FixError, SourceError, OSError) as exc:
             report.errors.append(FileError(code="E902", path=path, reason=f"noqa comments not written: {exc}"))

@@ -10,10 +10,10 @@ Heavy modules (LibCST, the analysis) are imported inside the commands so that `d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -339,8 +339,7 @@ def _progress_bar() -> Callable[[int, int], None] | None:
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False), help="The cache folder to remove.")
 def clean(cache_dir: str | None) -> None:
     """Remove the result cache."""
-    from devlint.cache import DEFAULT_DIRECTORY
-    from devlint.cache import clean as remove
+    from devlint.cache import DEFAULT_DIRECTORY, clean as remove
 
     directory = cache_dir or DEFAULT_DIRECTORY
     click.echo(f"Removed {directory}." if remove(directory) else f"No cache at {directory}.")

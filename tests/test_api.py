@@ -13,7 +13,7 @@ from devlint import api
 from devlint.api import CheckOptions, UsageError, exit_code
 from devlint.cli import main
 from devlint.report.statistics import render_statistics
-from devlint.types import Diagnostic, FixMode, FileError, FileResult, Fix, Location, RunResult
+from devlint.types import Diagnostic, FileError, FileResult, Fix, FixMode, Location, RunResult
 
 from conftest import devlint_env
 

@@ -38,7 +38,7 @@ def test_reduction_keeps_lines_and_columns() -> None:
     source = (FIXTURES / "models" / "construction.py").read_text()
     reduced = relevant_source(source, tokens)
     assert reduced.count("\n") == source.count("\n")
-    for kept, original in zip(reduced.splitlines(), source.splitlines()):
+    for kept, original in zip(reduced.splitlines(), source.splitlines(), strict=True):
         assert kept in ("", original)
     assert "class CudaWorkspace" in reduced  # mentions "cuda
     assert 'scratch = torch.empty(hidden_states.shape[0], device="cuda")' in reduced

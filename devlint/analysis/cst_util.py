@@ -30,7 +30,8 @@ def contains_node(haystack: cst.CSTNode, needle: cst.CSTNode, *, enter_lambdas: 
     return False
 
 
-def top_level_statement_of(module: cst.Module, node: cst.CSTNode) -> cst.BaseStatement | None:
+def top_level_statement_of(module: cst.Module,
+                           node: cst.CSTNode) -> cst.SimpleStatementLine | cst.BaseCompoundStatement | None:
     """The statement of `module.body` that holds `node`, or None if it is in none of them (a header comment)."""
     return next((statement for statement in module.body if statement is node or contains_node(statement, node)),
                 None)

@@ -42,12 +42,13 @@ class NodePositions:
             index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         return first if index == len(lines) else None
 
-    def _statement_range(self, statement: cst.BaseStatement, node: cst.CSTNode) -> CodeRange:
+    def _statement_range(self, statement: cst.SimpleStatementLine | cst.BaseCompoundStatement,
+                         node: cst.CSTNode) -> CodeRange:
         assert self._first_lines is not None
         cached = self._statement_positions.get(id(statement))
         if cached is None:
             module = self.module
-            alone = cst.Module(body=[statement], header=[], footer=[], default_indent=module.default_indent,
+            alone = cst.Module(body=(statement,), header=[], footer=[], default_indent=module.default_indent,
                                default_newline=module.default_newline)
             positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
             offset = self._first_lines[id(statement)] - positions[statement].start.line
