@@ -14,7 +14,11 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
+from click.testing import CliRunner
+
+from devlint.cli import main
 
 from conftest import devlint_env, docs_block
 
@@ -102,7 +106,7 @@ def git(cwd: Path, *args: str) -> str:
                                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).stdout
 
 
-def test_the_workflow_commands_run_as_ci_runs_them(tmp_path: Path) -> None:
+def test_the_workflow_commands_run_as_ci_runs_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pull request's checkout: a clone of the base repository, the feature branch adding one finding."""
     upstream = tmp_path / "upstream"
     upstream.mkdir()
@@ -126,3 +130,8 @@ def test_the_workflow_commands_run_as_ci_runs_them(tmp_path: Path) -> None:
     assert gate.returncode == 1, gate.stderr  # the new finding fails the gate; the old one is not reported
     assert gate.stdout.count("::error") == 1 and "file=new.py,line=3" in gate.stdout
     assert sarif.returncode == 0 and (checkout / "devlint.sarif").read_text().count('"ruleId": "DL001"') == 2
+    # The same through click's runner: what a test of the command sees is what CI sees.
+    monkeypatch.chdir(checkout)
+    for command, done in zip(commands, results, strict=True):
+        result = CliRunner().invoke(main, shlex.split(command)[1:])
+        assert (result.exit_code, result.stdout) == (done.returncode, done.stdout)
