@@ -109,8 +109,8 @@ def apply_suppressions(diagnostics: list[Diagnostic], directives: list[Directive
 
 
 def unused_directives(directives: Sequence[Directive], enabled: Callable[[str], bool], text: str,
-                      path: str) -> list[Diagnostic]:
-    """DL100 findings for devlint suppressions that suppressed nothing. A blanket `# noqa` is shared with
+                      path: str, code: str) -> list[Diagnostic]:
+    """Findings with `code` (DL100's) for devlint suppressions that suppressed nothing. A blanket `# noqa` is shared with
     other linters, so only `# noqa: DL…` codes and `# devlint:` comments are judged."""
     found = []
     starts = line_starts(text)
@@ -128,7 +128,7 @@ def unused_directives(directives: Sequence[Directive], enabled: Callable[[str], 
         fix = _removal_fix(directive, keep, text, starts)
         words = "`# noqa`" if directive.kind == "noqa" else f"`# devlint: {directive.kind}`"
         found.append(Diagnostic(
-            code="DL100", path=path,
+            code=code, path=path,
             message=f"Unused {words} suppression (nothing to suppress: {', '.join(unused)})",
             start=Location(directive.row, directive.column + 1),
             end=Location(directive.row, directive.end_column + 1), fix=fix))

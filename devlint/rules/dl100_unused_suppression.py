@@ -61,4 +61,4 @@ class UnusedSuppression(Rule):
     def after_suppressions(self, suppressions: AppliedSuppressions) -> list[Diagnostic]:
         """Only once the other rules' findings were suppressed is it known which suppressions were used."""
         return unused_directives(suppressions.directives, suppressions.enabled, suppressions.text,
-                                 suppressions.path)
+                                 suppressions.path, self.code)
