@@ -197,7 +197,7 @@ _PATH_OPTION = click.Path(dir_okay=False)
 @click.option("--no-prefilter", is_flag=True, hidden=True,
               help="Parse every file completely (to show that the prefilter changes nothing).")
 @click.pass_context
-def check(ctx: click.Context, **params: Any) -> None:
+def check(ctx: click.Context, /, **params: Any) -> None:
     """Check PATHS (files or folders; default: the current folder; `-` reads standard input)."""
     from devlint import api
 

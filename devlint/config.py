@@ -159,7 +159,7 @@ def _codes(value: object, key: str, source: str) -> frozenset[str]:
     return check_selectors(_string_list(value, key, source), f"{source}: [tool.devlint] `{key}`")
 
 
-def parse_config(table: dict, path: str) -> ProjectConfig:
+def parse_config(table: dict[str, object], path: str) -> ProjectConfig:
     unknown = sorted(set(table) - set(KNOWN_KEYS))
     if unknown:
         allowed = ", ".join(sorted(KNOWN_KEYS))
