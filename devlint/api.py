@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
@@ -44,7 +44,7 @@ class CheckOptions:
     exit_zero: bool = False
     exit_non_zero_on_fix: bool = False
 
-    CONFLICTS = (
+    CONFLICTS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("fix", "add_noqa"), ("diff", "add_noqa"), ("exit_zero", "exit_non_zero_on_fix"),
         ("write_baseline", "baseline"), ("write_baseline", "add_noqa"), ("write_baseline", "fix"),
         ("write_baseline", "diff"),

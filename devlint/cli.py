@@ -11,6 +11,7 @@ Heavy modules (LibCST, the analysis) are imported inside the commands so that `d
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -204,7 +205,7 @@ def check(ctx: click.Context, /, **params: Any) -> None:
     params["stdin"] = "-" in params["paths"] or params["stdin_filename"] is not None
     _reject_conflicts(ctx, params)
     display = Display.resolve(params["quiet"], params["silent"], params["color"], params["output_file"])
-    options = api.CheckOptions(**{name: params[name] for name in api.CheckOptions.__dataclass_fields__})
+    options = api.CheckOptions(**{f.name: params[f.name] for f in dataclasses.fields(api.CheckOptions)})
     targets, from_stdin = _stdin_targets(ctx, params["paths"], params["stdin_filename"], display)
     with _user_errors():
         overrides = _overrides(params)
