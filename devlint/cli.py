@@ -27,6 +27,8 @@ from devlint.report.statistics import FORMATS as STATISTICS_FORMATS
 
 if TYPE_CHECKING:
     from devlint.api import CheckOptions
+    from devlint.cache import ResultCache
+    from devlint.rules.file_errors import Explained
     from devlint.config import Overrides
     from devlint.types import RunResult
 
@@ -238,7 +240,7 @@ def _user_errors() -> Iterator[None]:
         _fail(str(exc))
 
 
-def _cache(params: dict[str, Any]) -> Any:
+def _cache(params: dict[str, Any]) -> ResultCache | None:
     from devlint.cache import DEFAULT_DIRECTORY, ResultCache
 
     return None if params["no_cache"] else ResultCache(params["cache_dir"] or DEFAULT_DIRECTORY)
@@ -357,7 +359,7 @@ def rule(code: str | None, show_all: bool, output_format: str) -> None:
     from devlint.rules import ALL_RULES, KNOWN_CODES, RULES_BY_CODE
     from devlint.rules.file_errors import FILE_ERRORS
 
-    explained: list[Any]
+    explained: list[Explained]
     if show_all:
         explained = [*ALL_RULES, *FILE_ERRORS.values()]
     elif code:
@@ -374,11 +376,11 @@ def rule(code: str | None, show_all: bool, output_format: str) -> None:
         click.echo("\n".join(_rule_text(item) for item in explained), nl=False)
 
 
-def _rule_text(item: Any) -> str:
+def _rule_text(item: Explained) -> str:
     return f"# {item.name} ({item.code})\n\n{item.fix_availability.sentence}\n\n{item.documentation()}\n"
 
 
-def _rule_json(item: Any) -> dict[str, Any]:
+def _rule_json(item: Explained) -> dict[str, Any]:
     return {"name": item.name, "code": item.code, "linter": "devlint", "summary": item.summary,
             "fix": item.fix_availability.sentence, "fix_availability": item.fix_availability.value,
             "explanation": item.documentation() + "\n", "preview": False}

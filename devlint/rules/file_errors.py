@@ -8,8 +8,23 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from typing import Protocol
 
 from devlint.types import FixAvailability
+
+
+class Explained(Protocol):
+    """What `devlint rule` explains: a rule class, or a file-error code."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def fix_availability(self) -> FixAvailability: ...
+    def documentation(self) -> str: ...
 
 
 @dataclass(frozen=True)
