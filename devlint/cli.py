@@ -28,8 +28,8 @@ from devlint.report.statistics import FORMATS as STATISTICS_FORMATS
 if TYPE_CHECKING:
     from devlint.api import CheckOptions
     from devlint.cache import ResultCache
-    from devlint.rules.file_errors import Explained
     from devlint.config import Overrides
+    from devlint.rules.file_errors import Explained
     from devlint.types import RunResult
 
 EXIT_ERROR = 2
