@@ -7,6 +7,7 @@ folder holding the configuration file.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -56,9 +57,12 @@ class Overrides:
             return frozenset()
         found: set[str] = set()
         for glob, codes in self.per_file_ignores or ():
-            if glob_regex(glob).match(relative):
+            if _cached_glob_regex(glob).match(relative):
                 found |= codes
         return frozenset(found)
+
+
+_cached_glob_regex = functools.lru_cache(maxsize=256)(glob_regex)
 
 
 def parse_per_file_ignore(value: str, where: str = "--per-file-ignores") -> tuple[str, frozenset[str]]:
