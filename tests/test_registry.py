@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from devlint.cli import main
 from devlint.rules import ALL_RULES, KNOWN_CODES, RULE_CLASSES, RULES_BY_CODE
 from devlint.rules.file_errors import FILE_ERRORS
+from devlint.types import FixAvailability
 
 from conftest import REPO
 
@@ -38,6 +39,8 @@ def test_the_registry_names_each_rule_class_by_its_code() -> None:
 def test_the_readme_rule_table_matches_the_rule_classes() -> None:
     rows = readme_table("| code | name | what it flags | fix |")
     assert [(code, name) for code, name, *_ in rows] == [(rule.code, rule.name) for rule in ALL_RULES]
+    # The fix column says "none" exactly for the rules without a fix.
+    assert [fix == "none" for *_, fix in rows] == [r.fix_availability is FixAvailability.NONE for r in ALL_RULES]
 
 
 def test_the_readme_file_error_table_matches_the_codes() -> None:
