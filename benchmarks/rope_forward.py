@@ -16,6 +16,7 @@ Times are medians (CUDA events on the GPU, perf_counter on the CPU) after warm-u
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -78,7 +79,7 @@ def main() -> None:
                 positions = torch.randint(0, module.cos_sin_cache.shape[0], (tokens,), device=device, generator=generator)
                 query = torch.randn(tokens, args.heads, head_dim, device=device, generator=generator).to(torch.bfloat16)
                 for mode, forward in modes:
-                    seconds = time_call(lambda: forward(positions, query), device, warmup, reps)
+                    seconds = time_call(functools.partial(forward, positions, query), device, warmup, reps)
                     moved = minimum_bytes(tokens, args.heads, head_dim, torch.bfloat16, module.rotary_dim)
                     bandwidth = moved / seconds
                     print(f"{device:6} {mode:8} {head_dim:>4} {tokens:>6} {seconds * 1e6:>10.1f} "

@@ -73,7 +73,8 @@ class PlatformDeviceTable:
     @classmethod
     def from_entries(cls, entries: Iterable[str]) -> PlatformDeviceTable:
         """Build a table from user-facing entries: words are device types, dotted or called paths are signatures."""
-        types, signatures = set(), set()
+        types: set[str] = set()
+        signatures: set[str] = set()
         for entry in entries:
             (signatures if ("." in entry or entry.endswith("()")) else types).add(entry)
         return cls(frozenset(types), frozenset(signatures))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devlint.analysis import ModuleAnalysis
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
     call_label,
     choose_sibling,
@@ -111,7 +111,7 @@ class SiblingDevice(Rule):
     code = "DL001"
     name = "platform-device-with-sibling-tensor"
     summary = "Tensor factory uses the platform device where a sibling tensor's device is available"
-    fix_availability = "Sometimes"
+    fix_availability = FixAvailability.SOMETIMES
 
     VALID = (
         # Already follows its sibling.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, code_of
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
     choose_sibling,
     computed_source,
@@ -66,7 +66,7 @@ class PlatformMove(Rule):
     code = "DL002"
     name = "platform-move-with-sibling-tensor"
     summary = "Tensor moved to the platform device where a sibling tensor's device is available"
-    fix_availability = "Sometimes"
+    fix_availability = FixAvailability.SOMETIMES
 
     VALID = (
         # Moves to the sibling's device already.

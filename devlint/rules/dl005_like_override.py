@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from devlint.analysis import FactoryKind, ModuleAnalysis, SiblingRelation, code_of
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import call_label, delete_arg, describe_platform, platform_factory_calls
 
 
@@ -43,7 +43,7 @@ class LikeOverride(Rule):
     code = "DL005"
     name = "platform-device-overrides-like"
     summary = "`*_like` / `new_*` call overrides its input's device with the platform device"
-    fix_availability = "Always"
+    fix_availability = FixAvailability.ALWAYS
 
     VALID = (
         "import torch\n"
