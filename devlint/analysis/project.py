@@ -119,10 +119,10 @@ class _Summariser:
             for name, values in returns.items():
                 if name in summary.platform_helpers or values is None:
                     continue
-                found = self._helper_returns(values)
-                if found:
-                    summary.platform_helpers[name] = found[0]
-                    if found[1]:
+                helper = self._helper_returns(values)
+                if helper:
+                    summary.platform_helpers[name] = helper[0]
+                    if helper[1]:
                         summary.cpu_choices.add(name)
                     changed = True
         return summary
@@ -264,7 +264,7 @@ class _Summariser:
             elif isinstance(node, ast.stmt):
                 stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)
                              or isinstance(child, ast.excepthandler))
-            elif isinstance(node, ast.excepthandler):
+            elif isinstance(node, ast.ExceptHandler):
                 stack.extend(node.body)
         return returns or None
 

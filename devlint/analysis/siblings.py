@@ -195,7 +195,7 @@ class SiblingFinder:
             flags = [self._mentions_new(op, seq, origin, carried) for op in operands]
             if not any(flags):
                 continue
-            for operand, is_new in zip(operands, flags):
+            for operand, is_new in zip(operands, flags, strict=True):
                 if is_new:
                     continue
                 sibling = self._sibling(operand, seq, origin_seq, "combined with `{sibling}` in " + words

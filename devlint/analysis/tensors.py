@@ -6,12 +6,12 @@ reviewer can check them against torch's API in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import enum
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
-import enum
-
+from devlint.analysis.cst_util import code_of
 from devlint.analysis.walk import child_nodes
 
 TORCH_FACTORIES = frozenset({
@@ -96,14 +96,10 @@ class FactoryKind(str, enum.Enum):
     NEW = "new"  # x.new_zeros(...): follows x unless `device=` overrides it
 
 
-_CODEGEN = cst.Module([])
+__all__ = ["code_of"]  # re-exported: the analysis modules read their vocabulary and helpers from here
 
 
-def code_of(node: cst.CSTNode) -> str:
-    return _CODEGEN.code_for_node(node)
-
-
-def flatten_operands(args: tuple[cst.Arg, ...] | list[cst.Arg]) -> Iterator[cst.BaseExpression]:
+def flatten_operands(args: Sequence[cst.Arg]) -> Iterator[cst.BaseExpression]:
     """Argument values, with list/tuple displays opened up (`torch.cat((a, b))` meets a and b)."""
     for arg in args:
         if arg.star:

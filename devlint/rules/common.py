@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, SiblingRelation, code_of
+from devlint.analysis.module import Binding
 from devlint.analysis.siblings import strong_evidence
 from devlint.rules.base import RuleContext
 from devlint.types import Edit
@@ -120,7 +121,7 @@ def computed_source(receiver: cst.BaseExpression, fn: FunctionFacts, seq: int,
         if not isinstance(expression, cst.Name):
             break
         found = values.lookup(expression.value, fn, at)
-        if found is None or not hasattr(found[1], "value") or found[1].value is None or found[0] is not fn:
+        if found is None or not isinstance(found[1], Binding) or found[1].value is None or found[0] is not fn:
             return None
         expression, at = found[1].value, found[1].seq
     if not _is_computation(expression):
