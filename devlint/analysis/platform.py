@@ -65,6 +65,9 @@ FRAMEWORK_SIGNATURES: dict[str, tuple[str, ...]] = {
 DEFAULT_SIGNATURES: tuple[str, ...] = tuple(entry for group in FRAMEWORK_SIGNATURES.values() for entry in group)
 
 
+_GENERIC_NAMES = frozenset({"device", "type", "to", "get", "name"})
+
+
 @dataclass(frozen=True)
 class PlatformDeviceTable:
     device_types: frozenset[str]
@@ -93,9 +96,12 @@ class PlatformDeviceTable:
         tokens = {quote + word for word in self.device_types for quote in ('"', "'")}
         tokens.update(f".{word}(" for word in self.device_types)  # moves: `x.cuda()`, `x.xpu()`
         for signature in self.signatures:
-            # The last name of a signature survives any aliasing of its head (`cp.device_type`).
-            last = signature.rstrip("()").rsplit(".", 1)[-1].split("(")[0]
-            tokens.add(last)
+            # The last name of a signature survives any aliasing of its head (`cp.device_type`); a name too
+            # common to filter anything (`get_accelerator().device()`) gives way to the one before it.
+            names = re.findall(r"[A-Za-z_]\w*", signature)
+            while len(names) > 1 and names[-1] in _GENERIC_NAMES:
+                names.pop()
+            tokens.add(names[-1])
         return tuple(sorted(tokens))
 
     def device_string_pattern(self) -> re.Pattern[str]:
