@@ -18,6 +18,7 @@ row can never silently be an eager fallback.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -86,9 +87,9 @@ def main() -> None:
                     if mode == "compile":
                         forward(positions, query)  # compile outside the timed region...
                         with torch.compiler.set_stance("fail_on_recompile"):  # ...and never time eager by mistake
-                            seconds = time_call(lambda: forward(positions, query), device, warmup, reps)
+                            seconds = time_call(functools.partial(forward, positions, query), device, warmup, reps)
                     else:
-                        seconds = time_call(lambda: forward(positions, query), device, warmup, reps)
+                        seconds = time_call(functools.partial(forward, positions, query), device, warmup, reps)
                     moved = minimum_bytes(tokens, args.heads, head_dim, torch.bfloat16, module.rotary_dim)
                     bandwidth = moved / seconds
                     print(f"{device:6} {mode:8} {head_dim:>4} {tokens:>6} {seconds * 1e6:>10.1f} "

@@ -26,7 +26,7 @@ from devlint.prefilter import (
     statement_lines,
 )
 from devlint.source import SourceError, SourceText, decode_source, read_source
-from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
+from devlint.suppress import AppliedSuppressions, apply_suppressions, may_hold_devlint_directive, read_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
 
 if TYPE_CHECKING:  # for annotations only: importing these loads LibCST
@@ -81,7 +81,7 @@ class Checker:
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
-            analysis = analyse_module(module, path, self.table, package)
+            analysis = analyse_module(module, path, self.table, package, tree, text)
             context = RuleContext(analysis, path, lines)
             for rule in self.rules:
                 rule.check(analysis, context)
@@ -91,8 +91,9 @@ class Checker:
         directives = read_directives(text) if found or may_hold_devlint_directive(text) else []
         if directives:
             found = apply_suppressions(found, directives)
-            if self.settings.enabled("DL100"):
-                found = found + unused_directives(directives, self.settings.enabled, text, path)
+            applied = AppliedSuppressions(tuple(directives), text, path, self.settings.enabled)
+            for rule in self.rules:
+                found = found + rule.after_suppressions(applied)
         return sorted(found, key=lambda d: d.sort_key)
 
 

@@ -18,6 +18,18 @@ class Applicability(str, enum.Enum):
     DISPLAY_ONLY = "display-only"  # shown as a hint, never applied
 
 
+class FixAvailability(str, enum.Enum):
+    """Whether a rule offers a fix, in ruff's words (`devlint rule`, SARIF `fixAvailability`)."""
+
+    ALWAYS = "Always"
+    SOMETIMES = "Sometimes"
+    NONE = "None"
+
+    @property
+    def sentence(self) -> str:
+        return f"Fix is {self.value.lower()} available."
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """A 1-based line and 1-based column (in characters), as users and editors count them."""
@@ -121,6 +133,10 @@ class RunResult:
     """The outcome of checking a set of paths."""
 
     files: list[FileResult] = field(default_factory=list)
+    # What the last stage did (devlint.api.finish): files written (fixes, `# noqa` comments; with standard
+    # input, the fixed text printed), and files whose writing failed.
+    written: list[str] = field(default_factory=list)
+    write_errors: list[FileError] = field(default_factory=list)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -134,6 +150,14 @@ class RunResult:
     @property
     def files_checked(self) -> int:
         return len(self.files)
+
+    @property
+    def internal_errors(self) -> list[FileError]:
+        return [e for e in self.errors if e.is_internal]
+
+    @property
+    def fixes_applied(self) -> int:
+        return sum(f.applied_fixes for f in self.files)
 
 
 @dataclass(frozen=True)

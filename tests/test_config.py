@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from devlint.cli import main
+from devlint.rules import ALL_RULES
 
 from conftest import devlint_env
 
@@ -104,7 +105,7 @@ def test_show_settings(in_tmp: Path) -> None:
     assert result.exit_code == 0
     [settings] = json.loads(result.output)
     assert settings["config_file"].endswith("pyproject.toml")
-    assert settings["enabled_rules"] == ["DL001", "DL002", "DL005", "DL100"]
+    assert settings["enabled_rules"] == [r.code for r in ALL_RULES if r.code not in {"DL003", "DL004"}]
     assert settings["ignore"] == ["DL003", "DL004"]
 
 

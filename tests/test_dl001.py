@@ -323,12 +323,24 @@ def test_optional_sibling_makes_the_fix_unsafe() -> None:
     assert d.fix.applicability is Applicability.UNSAFE
 
 
-def test_sibling_assigned_after_the_call_gets_no_fix() -> None:
+def test_sibling_built_by_the_code_after_the_call_is_not_followed() -> None:
+    # Every tensor here is made by the function itself (a kernel test's inputs): nothing to follow.
     source = '''
     import torch
     def f(n: int):
         t = torch.arange(n, device="cuda")
         w = torch.randn(n)
+        return t * w
+    '''
+    assert findings(source) == []
+
+
+def test_sibling_assigned_after_the_call_from_an_input_gets_no_fix() -> None:
+    source = '''
+    import torch
+    def f(x: torch.Tensor, n: int):
+        t = torch.arange(n, device="cuda")
+        w = x * 2
         return t * w
     '''
     [d] = findings(source)

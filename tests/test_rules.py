@@ -202,8 +202,26 @@ def f(x: torch.Tensor):
 '''
 
 
+def test_framework_platform_apis_are_on_by_default_and_module_qualified() -> None:
+    assert [d.code for d in lint_source(SGLANG, "m.py", Settings()).diagnostics] == ["DL001"]
+    assert [d.code for d in lint_source(DEEPSPEED, "m.py", Settings()).diagnostics] == ["DL001"]
+    # The same names imported from elsewhere are not the framework's helpers.
+    elsewhere = SGLANG.replace("sglang.srt.utils", "mylib.utils")
+    assert lint_source(elsewhere, "m.py", Settings()).diagnostics == []
+    lmdeploy = ("import torch\nfrom lmdeploy.pytorch.devices import get_device_manager\n"
+                "def f(x: torch.Tensor):\n"
+                "    device = get_device_manager().current_context().device_type\n"
+                "    return x + torch.ones(4, device=device)\n")
+    assert [d.code for d in lint_source(lmdeploy, "m.py", Settings()).diagnostics] == ["DL001"]
+    npu = "import torch\ndef f(x: torch.Tensor):\n    return x + torch.ones(4, device=torch.npu.current_device())\n"
+    assert [d.code for d in lint_source(npu, "m.py", Settings()).diagnostics] == ["DL001"]
+
+
 def test_configured_platform_devices() -> None:
-    assert lint_source(SGLANG, "m.py", Settings()).diagnostics == []
+    mine = SGLANG.replace("sglang.srt.utils", "mylib.utils")
+    assert lint_source(mine, "m.py", Settings()).diagnostics == []
+    assert [d.code for d in lint_source(mine, "m.py", Settings(platform_devices=("get_device()",))).diagnostics] \
+        == ["DL001"]
     extended = Settings(platform_devices=("get_device()", "get_accelerator().current_device_name()"))
     assert [d.code for d in lint_source(SGLANG, "m.py", extended).diagnostics] == ["DL001"]
     assert [d.code for d in lint_source(DEEPSPEED, "m.py", extended).diagnostics] == ["DL001"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +12,6 @@ from devlint.cli import main
 from devlint.engine import Checker
 from devlint.rules import ALL_RULES, RULES_BY_CODE, RUNTIME_RULES
 from devlint.types import Settings
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.mark.parametrize("rule", RUNTIME_RULES, ids=[r.code for r in RUNTIME_RULES])
@@ -45,8 +42,3 @@ def test_a_runtime_suppression_is_no_unused_suppression() -> None:
               "x = 1  # noqa: DL001\n")
     result = lint_source(source, "model.py", Settings())
     assert [(d.code, d.start.row) for d in result.diagnostics] == [("DL100", 6)]
-
-
-def test_the_readme_rule_table_lists_every_rule() -> None:
-    rows = re.findall(r"^\| (DL\d+) \| ([a-z-]+) \|", README.read_text(), re.M)
-    assert rows == [(code, rule.name) for code, rule in RULES_BY_CODE.items()]

@@ -63,9 +63,10 @@ def rule_url(code: str) -> str | None:
 class Reporter:
     name: ClassVar[str]
 
-    def __init__(self, *, fix_mode: FixMode = FixMode.NONE, color: bool = False) -> None:
+    def __init__(self, *, fix_mode: FixMode = FixMode.NONE, color: bool = False, summary: bool = True) -> None:
         self.fix_mode = fix_mode
         self.color = color
+        self.summary = summary  # the closing counts, where a format has them (-q turns them off)
 
     def render(self, run: RunResult) -> str:
         raise NotImplementedError

@@ -11,8 +11,8 @@ from devlint.types import RunResult
 class ConciseReporter(Reporter):
     name = "concise"
 
-    def _style(self, text: str, **styles: object) -> str:
-        return click.style(text, **styles) if self.color else text
+    def _style(self, text: str, fg: str | None = None, bold: bool | None = None) -> str:
+        return click.style(text, fg=fg, bold=bold) if self.color else text
 
     def render(self, run: RunResult) -> str:
         lines = []
@@ -23,8 +23,9 @@ class ConciseReporter(Reporter):
             mark = self._style("[*] ", fg="cyan") if self.marks_fixable(d, self.fix_mode) else ""
             place = self._style(d.path, bold=True) + f":{d.start.row}:{d.start.column}:"
             lines.append(f"{place} {self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}")
-        lines.append(self.summary_line(Summary.of(run, self.fix_mode)))
-        return "\n".join(lines) + "\n"
+        if self.summary:
+            lines.append(self.summary_line(Summary.of(run, self.fix_mode)))
+        return "".join(line + "\n" for line in lines)
 
     @staticmethod
     def summary_line(summary: Summary) -> str:
@@ -38,6 +39,8 @@ class ConciseReporter(Reporter):
                 detail += f"; {summary.unsafe_fixable} more with --unsafe-fixes"
             parts.append(f"Found {summary.findings} finding{'s' if summary.findings != 1 else ''} in "
                          f"{files} file{'s' if files != 1 else ''} ({detail}).")
+        elif summary.errors and not summary.fixed:
+            parts.append("No findings in the files checked.")
         elif not summary.fixed:
             parts.append("All checks passed!")
         if summary.evidence:

@@ -36,7 +36,7 @@ class SarifReporter(Reporter):
                 "fullDescription": {"text": doc.split("## Why is this bad?")[0].replace("## What it does", "").strip()},
                 "help": {"text": doc, "markdown": doc},
                 "defaultConfiguration": {"level": "error"},
-                "properties": {"fixAvailability": rule.fix_availability},
+                "properties": {"fixAvailability": rule.fix_availability.value},
             })
         index = {rule["id"]: i for i, rule in enumerate(rules)}
         results = [self._result(d, index) for d in run.diagnostics]

@@ -9,7 +9,7 @@ from devlint.analysis.construction import (
     registered_methods,
     registration_targets,
 )
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import call_label, delete_arg, describe_platform, drop_call, platform_factory_calls
 
 
@@ -55,7 +55,7 @@ class ConstructionDevice(Rule):
     code = "DL003"
     name = "platform-device-at-construction"
     summary = "Tensor placed on the platform device during nn.Module construction"
-    fix_availability = "Always"
+    fix_availability = FixAvailability.ALWAYS
 
     VALID = (
         # Follows the default device: works under meta and any device context.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from devlint.analysis import ModuleAnalysis
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import describe_platform
 
 
@@ -44,7 +44,7 @@ class PlatformDefault(Rule):
     code = "DL004"
     name = "platform-device-default-argument"
     summary = "Parameter defaults to the platform device"
-    fix_availability = "None"
+    fix_availability = FixAvailability.NONE
 
     VALID = (
         "import torch\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from devlint.analysis import ModuleAnalysis, code_of
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.analysis import FactoryKind, ModuleAnalysis, SiblingRelation, code_of
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import call_label, delete_arg, describe_platform, platform_factory_calls
 
 
@@ -43,7 +43,7 @@ class LikeOverride(Rule):
     code = "DL005"
     name = "platform-device-overrides-like"
     summary = "`*_like` / `new_*` call overrides its input's device with the platform device"
-    fix_availability = "Always"
+    fix_availability = FixAvailability.ALWAYS
 
     VALID = (
         "import torch\n"
@@ -99,7 +99,7 @@ class LikeOverride(Rule):
                 # Staging copies (`gpu = torch.empty_like(cpu_tensor, device="cuda"); gpu.copy_(cpu_tensor)`,
                 # CPU offload) override the device on purpose. Only a result that is then combined with
                 # tensors — which must share its device — shows the override is a bug.
-                if not any(s.kind == "combine" for s in analysis.siblings(fn).siblings_of(call, seq)):
+                if not any(s.kind is SiblingRelation.COMBINE for s in analysis.siblings(fn).siblings_of(call, seq)):
                     continue
                 context.report(
                     self.code, device_arg,
@@ -113,7 +113,7 @@ class LikeOverride(Rule):
 
 def _inherited_from(call: cst.Call, kind: str | None) -> cst.BaseExpression | None:
     """The tensor a `*_like` call (its first argument) or a `new_*` call (its receiver) copies its device from."""
-    if kind == "new":
+    if kind is FactoryKind.NEW:
         return call.func.value if isinstance(call.func, cst.Attribute) else None
     first = call.args[0] if call.args else None
     if first is None or first.star:
