@@ -38,7 +38,7 @@ class SarifReporter(Reporter):
                 "defaultConfiguration": {"level": "error"},
                 "properties": {"fixAvailability": rule.fix_availability.value},
             })
-        index = {rule["id"]: i for i, rule in enumerate(rules)}
+        index = {rule.code: i for i, rule in enumerate(RULES_BY_CODE.values())}
         results = [self._result(d, index) for d in run.diagnostics]
         notifications = [{
             "level": "error",

@@ -106,7 +106,8 @@ class SourceIndex:
                 calls = {}
                 for node in ast.walk(tree):  # outer calls first: `a(x).to(d)` and `a(x)` start at one place
                     if isinstance(node, ast.Call):
-                        calls[(node.lineno, node.col_offset + 1, node.end_lineno, node.end_col_offset + 1)] = node
+                        end = (node.end_lineno or node.lineno, (node.end_col_offset or 0) + 1)
+                        calls[(node.lineno, node.col_offset + 1, *end)] = node
                         calls.setdefault((node.lineno, node.col_offset + 1), node)
             self._calls[path] = calls
         return self._calls[path]
@@ -296,7 +297,7 @@ class RuntimeReport:
         return "no device argument"
 
     def _map(self) -> list[Finding]:
-        found: list[Finding] = []
+        found: list[Finding | None] = []
         states_by_id = {s.id: s for s in self.states}
         mixes_by_id = {m.id: m for m in self.mixes}
         for p in self.placements:
@@ -344,7 +345,7 @@ class RuntimeReport:
                                f"(on {o.device}) was made where the watch could not see")
                     found.append(self._finding(UNATTRIBUTED_CODE, m.site, message, (f"mix:{m.id}",)))
         # One finding per place and code: a layer built N times reports its bug once, saying how often.
-        merged: dict[tuple[str, str, int, int], list[Finding]] = {}
+        merged: dict[tuple[str, int, int, str], list[Finding]] = {}
         for f in found:
             if f is not None:
                 merged.setdefault((f.path, f.line, f.column, f.code), []).append(f)
@@ -391,7 +392,7 @@ def combined_json(reports: list[RuntimeReport]) -> dict:
     exercised: dict[str, set[tuple[int, int]]] = {}
     for report in reports:
         for path, spans in report.exercised().items():
-            exercised.setdefault(path, set()).update(tuple(s) for s in spans)
+            exercised.setdefault(path, set()).update((s[0], s[1]) for s in spans)
     return {
         "format": FORMAT,
         "expect": sorted({r.expect for r in reports}),

@@ -15,8 +15,8 @@ import sys
 import sysconfig
 import weakref
 from collections.abc import Callable, Iterable
-from types import CodeType, TracebackType
-from typing import Any
+from types import CodeType, FrameType, TracebackType
+from typing import Any, Literal
 
 import torch
 from torch.multiprocessing.reductions import StorageWeakRef
@@ -191,7 +191,7 @@ class WatchDevices:
         return self.report
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 tb: TracebackType | None) -> Literal[False]:
         self._active = False
         self._remove_hooks()
         problem = self._leave_mode_stack()
@@ -365,8 +365,8 @@ class WatchDevices:
         return origin
 
     def _site(self, depth: int = _USER_FRAMES) -> RawSite:
-        frame = sys._getframe(2)
-        found = []
+        frame: FrameType | None = sys._getframe(2)
+        found: list[tuple[CodeType, int]] = []
         fallback = None
         user_code = self._user_code
         while frame is not None and len(found) < depth:

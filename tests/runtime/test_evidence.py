@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 from pathlib import Path
 
 import jsonschema
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
-from runtime_support import FIXTURES, REPO, TWIN, line_of, models, twin  # noqa: E402,F401 (fixtures)
+from runtime_support import FIXTURES, REPO, TWIN, line_of, models, twin  # noqa: E402, F401
 
 from devlint.cli import main  # noqa: E402
 from devlint.runtime import build_on_meta, watch_devices  # noqa: E402

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from runtime_support import REPO
 
 pytest.importorskip("torch")

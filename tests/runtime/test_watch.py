@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from runtime_support import FIXTURES, TWIN, line_of, models, twin  # noqa: E402,F401 (fixtures)
+from runtime_support import FIXTURES, TWIN, line_of, models, twin  # noqa: E402, F401
 
 from devlint.runtime import build_on_meta, watch_devices  # noqa: E402
 
