@@ -19,6 +19,7 @@ from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
     TooNested,
+    imported_device_names,
     might_hold_finding,
     parse_guard,
     quiet_parse,
@@ -65,7 +66,13 @@ class Checker:
 
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
         found: list[Diagnostic] = []
-        if self.might_find_something(text):
+        tokens = self.required_tokens
+        candidate = self.might_find_something(text)
+        if self.rules and package and self.settings.prefilter:
+            extra = imported_device_names(text)  # `device=DEVICE` imported from a sibling module
+            if extra:
+                tokens, candidate = tokens + extra, True
+        if candidate:
             import libcst as cst
 
             from devlint.analysis import analyse_module
@@ -77,7 +84,7 @@ class Checker:
             if tree is not None:
                 lines = []
                 if self.settings.prefilter:
-                    parsed = relevant_source(text, self.required_tokens, tree, lines)
+                    parsed = relevant_source(text, tokens, tree, lines)
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)

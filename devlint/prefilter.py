@@ -282,3 +282,24 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
         return text
     return "".join(line if kept_lines[row] else line[len(line.rstrip("\r\n")):]
                    for row, line in enumerate(lines, start=1))
+
+
+_DEVICE_NAME_USE = re.compile(r"\bdevice\s*=\s*([A-Za-z_]\w*)|\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)$", re.MULTILINE)
+
+
+def imported_device_names(text: str) -> tuple[str, ...]:
+    """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`) that the file imports with
+    `from ... import` (or may get from a `from ... import *`): another module of the package may bind them
+    to the platform device, which no token in this file shows."""
+    used = {first or second for first, second in _DEVICE_NAME_USE.findall(text)}
+    used.discard("")
+    if not used:
+        return ()
+    imported: set[str] = set()
+    star = False
+    for _module, names in _FROM_IMPORT.findall(text):
+        if names.strip().startswith("*"):
+            star = True
+        imported.update(re.findall(r"[A-Za-z_]\w*", names))
+    return tuple(sorted(used if star else used & imported))

@@ -27,7 +27,7 @@ def platform_factory_calls(analysis: ModuleAnalysis, fn: FunctionFacts,
     for seq, call in fn.calls:
         if analysis.tensors.factory_kind(call, fn) not in kinds:
             continue
-        device_arg = keyword_arg(call, "device")
+        device_arg = analysis.values.device_argument(call, fn)  # `device=`, or a positional device slot
         if device_arg is None:
             continue
         platform = analysis.devices.platform_device_of(device_arg.value, fn, seq)
@@ -55,7 +55,7 @@ def describe_siblings(siblings: list[Sibling], chosen: Sibling, context: RuleCon
         text += f"; it meets {len(siblings)} tensors ({others}), `{chosen.text}` first"
     evidence = chosen.evidence
     if evidence is not None:
-        line = context.line_if_known(evidence.node)
+        line = context.line_if_known(evidence.node) if evidence.node is not None else evidence.line
         where = f" (line {line})" if line is not None else ""
         text += f"; `{chosen.text}` is a tensor: {evidence.detail}{where}"
     return text
@@ -95,9 +95,15 @@ def delete_arg(context: RuleContext, call: cst.Call, arg: cst.Arg) -> Edit:
 
 
 def drop_call(context: RuleContext, call: cst.Call) -> Edit:
-    """`x.cuda()` → `x`: delete from the end of the receiver to the end of the call."""
+    """`x.cuda()` → `x`: delete from the dot before the method to the end of the call (a parenthesised
+    receiver, `(a / b).cuda()`, keeps its closing parenthesis)."""
     assert isinstance(call.func, cst.Attribute)
-    return Edit(content="", start=context.span(call.func.value)[1], end=context.span(call)[1])
+    attr_start = context.span(call.func.attr)[0]
+    dot_width = len(code_of(call.func.dot)) if isinstance(call.func.dot, cst.Dot) else 1
+    start = type(attr_start)(attr_start.row, attr_start.column - dot_width)
+    if start.column < 1 or "\n" in code_of(call.func.dot):
+        start = context.span(call.func.value)[1]
+    return Edit(content="", start=start, end=context.span(call)[1])
 
 
 # Methods that only view or convert a tensor: onloading a view of a weight is still onloading the weight.

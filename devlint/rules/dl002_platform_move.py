@@ -167,21 +167,21 @@ class PlatformMove(Rule):
         source_text, evidence_text = source
         method = call.func.attr.value
         where = "the platform device" + (f" {describe_platform(platform, context)}" if device_arg is not None else "")
-        edit = self._drop_device_edit(call, device_arg, context)
+        edit, whole = self._drop_device_edit(call, device_arg, context)
         message = (f"`.{method}()` moves a tensor computed from `{source_text}` to {where}; {evidence_text}; "
-                   f"leave it on `{source_text}`'s device (drop the move)")
-        fix = self.fix("Drop the move", [edit], safe=False) if edit is not None else None
+                   f"leave it on `{source_text}`'s device (drop the {'move' if whole else 'device'})")
+        fix = self.fix("Drop the move" if whole else "Drop the device argument", [edit], safe=False)
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
                        function=fn.name, cover=call)
 
     @staticmethod
-    def _drop_device_edit(call: cst.Call, device_arg: cst.Arg | None, context: RuleContext) -> Edit | None:
-        """`.cuda(...)` and a `.to()` whose only argument is the device go; otherwise only the device does
-        (`.to(device=d, dtype=t)` → `.to(dtype=t)`, `.to(d, t)` → `.to(t)`)."""
+    def _drop_device_edit(call: cst.Call, device_arg: cst.Arg | None, context: RuleContext) -> tuple[Edit, bool]:
+        """`.cuda(...)` and a `.to()` whose only argument is the device go (True: the whole move); otherwise
+        only the device does (`.to(device=d, dtype=t)` → `.to(dtype=t)`, `.to(d, t)` → `.to(t)`)."""
         others = [a for a in call.args if a is not device_arg and not (a.keyword is not None and a.keyword.value == "non_blocking")]
         if device_arg is None or not others:
-            return drop_call(context, call)
-        return delete_arg(context, call, device_arg)
+            return drop_call(context, call), True
+        return delete_arg(context, call, device_arg), False
 
     @staticmethod
     def _edit(call: cst.Call, device_arg: cst.Arg | None, sibling: str, context: RuleContext) -> Edit:
