@@ -359,7 +359,7 @@ def module_prefix(names: Iterable[str], module: str) -> str | None:
 def extract(release: Release, archive: Path, cache: Path, extra_roots: Iterable[str] = ()) -> Path:
     """`<cache>/src/<package>-<version>/`, holding `<module>/...` (and any other top folder a row points into)."""
     root = cache / "src" / release.key
-    marker = root / ".complete"
+    marker = root.with_name(root.name + ".complete")  # beside the folder: it holds nothing but the release
     roots = {release.project.module, *extra_roots}
     if marker.is_file() and set(marker.read_text().split()) >= roots:
         return root
@@ -424,7 +424,8 @@ def _innermost_statement(tree: ast.AST, line: int) -> ast.stmt | None:
     best: ast.stmt | None = None
     for node in ast.walk(tree):
         if isinstance(node, ast.stmt) and _statement_first_line(node) <= line <= (node.end_lineno or node.lineno):
-            if best is None or (node.lineno, -(node.end_lineno or 0)) > (best.lineno, -(best.end_lineno or 0)):
+            # the latest start, then the earliest end; on a tie the node walked later (the inner one) wins
+            if best is None or (node.lineno, -(node.end_lineno or 0)) >= (best.lineno, -(best.end_lineno or 0)):
                 best = node
     return best
 
