@@ -367,3 +367,16 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert "unknown project 'nope' (known: toy)" in capsys.readouterr().err
     assert score.main(["--cases", str(tmp_path / "missing.jsonl")]) == 2
     assert score.main(["--cases", str(rows), "--validate"]) == 0
+
+
+def test_pip_failure_and_sdist_names() -> None:
+    pip_output = ("Collecting gptqmodel==1.7.3\nerror: subprocess-exited-with-error\n\n"
+                  "× Getting requirements to build wheel did not run successfully.\n│ exit code: 1\n"
+                  "note: This error originates from a subprocess, and is likely not a problem with pip.\n")
+    assert score.pip_failure(pip_output, 1) == "× Getting requirements to build wheel did not run successfully."
+    assert score.pip_failure("ERROR: No matching distribution found for x==9\n", 1) == \
+        "ERROR: No matching distribution found for x==9"
+    assert score.pip_failure("", 3) == "exit 3"
+    assert score.sdist_version("gptqmodel-1.7.3.tar.gz") == "1.7.3"
+    assert score.sdist_version("megatron_core-0.8.0.zip") == "0.8.0"
+    assert score.sdist_version("lightning-2.1.0-py3-none-any.whl") is None

@@ -307,7 +307,10 @@ def archive_in(folder: Path) -> Path | None:
 
 
 def download(release: Release, cache: Path, *, offline: bool) -> Path:
-    """The release's archive in the cache, downloaded the first time it is needed."""
+    """The release's archive in the cache, downloaded the first time it is needed.
+
+    pip builds an sdist's metadata before it saves the file, which fails for projects whose setup.py needs
+    torch or a compiler; then the sdist is fetched by the URL and SHA-256 that PyPI's JSON API lists for it."""
     folder = cache / "dl" / release.key / release.project.dist
     if folder.is_dir() and (found := archive_in(folder)):
         return found
@@ -316,10 +319,66 @@ def download(release: Release, cache: Path, *, offline: bool) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(pip_download_command(release, folder), capture_output=True, text=True)
     found = archive_in(folder)
-    if done.returncode != 0 or found is None:
-        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        raise ReleaseError(f"pip download failed: {lines[-1].strip() if lines else f'exit {done.returncode}'}")
-    return found
+    if done.returncode == 0 and found is not None:
+        return found
+    reason = pip_failure(done.stderr or done.stdout, done.returncode)
+    if release.project.dist == "sdist":
+        try:
+            return download_sdist_from_pypi(release, folder)
+        except ReleaseError as exc:
+            raise ReleaseError(f"pip download failed ({reason}); {exc}") from None
+    raise ReleaseError(f"pip download failed: {reason}")
+
+
+def pip_failure(output: str, returncode: int) -> str:
+    """The most telling line of pip's complaint (`ERROR: ...` over the generic notes that follow it)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in ("ERROR:", "×", "error:"):
+        found = [line for line in lines if line.startswith(marker)]
+        if found:
+            return found[0]
+    return lines[-1] if lines else f"exit {returncode}"
+
+
+SIMPLE_INDEX = "https://pypi.org/simple/"
+
+
+def download_sdist_from_pypi(release: Release, folder: Path) -> Path:
+    """The sdist's URL and SHA-256 from PyPI's simple index (its JSON form, PEP 691), then the file."""
+    import hashlib
+    import re
+    import urllib.error
+    import urllib.request
+
+    name = re.sub(r"[-_.]+", "-", release.project.package).lower()
+    request = urllib.request.Request(SIMPLE_INDEX + name + "/",
+                                     headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            listing = json.load(response)
+        sdists = [f for f in listing.get("files", []) if sdist_version(f.get("filename", "")) == release.version]
+        if not sdists:
+            raise ReleaseError(f"PyPI lists no sdist of {release.key}")
+        chosen = sdists[0]
+        with urllib.request.urlopen(chosen["url"], timeout=300) as response:
+            data = response.read()
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise ReleaseError(f"PyPI download failed: {exc}") from None
+    expected = chosen.get("hashes", {}).get("sha256")
+    if expected and hashlib.sha256(data).hexdigest() != expected:
+        raise ReleaseError(f"{chosen['filename']}: SHA-256 differs from PyPI's")
+    target = folder / Path(chosen["filename"]).name
+    target.write_bytes(data)
+    return target
+
+
+def sdist_version(filename: str) -> str | None:
+    """`1.7.3` for `gptqmodel-1.7.3.tar.gz`; None for a wheel or anything else."""
+    for suffix in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
+        if filename.endswith(suffix):
+            stem = filename[: -len(suffix)]
+            return stem.rsplit("-", 1)[1] if "-" in stem else None
+    return None
 
 
 def archive_members(archive: Path) -> Iterator[tuple[str, bytes]]:
