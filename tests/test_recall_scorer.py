@@ -174,7 +174,7 @@ def test_read_rows_reports_each_bad_row_and_keeps_the_good_ones(tmp_path: Path) 
             {**case_row("toy-003", 3, "a", 3, "b"), "trigger": "sometimes"},
             {**case_row("toy-004", 3, "a", 3, "b"), "project": "nobody"},
             {k: v for k, v in ok_row("toy-ok-001", 2, "x").items() if k != "reason"},
-            ok_row("toy-ok-002", 2, "x")]
+            ok_row("toy-ok-002", 2, "x"), ok_row("toy-ok-003", 3, "b")]
     loaded, problems = score.read_rows(write_rows(tmp_path / "cases.jsonl", rows))
     assert [c.id for c in loaded.cases] == ["toy-001"] and [o.id for o in loaded.oks] == ["toy-ok-002"]
     assert loaded.projects["toy"].platform_devices == ("toy.accel.get_device()",)
@@ -185,6 +185,8 @@ def test_read_rows_reports_each_bad_row_and_keeps_the_good_ones(tmp_path: Path) 
         "cases.jsonl:7: toy-ok-001: missing field 'reason'",
         "cases.jsonl:3: id 'toy-001' used twice",
         "cases.jsonl:6: toy-004: project 'nobody' has no project row",
+        "cases.jsonl:9: toy-ok-003: is the fixed twin of toy-001 (scored as its twin already; an ok site must be "
+        "another line)",
     ]
 
 

@@ -202,6 +202,9 @@ def read_rows(path: Path) -> tuple[Rows, list[str]]:
             values = {**row, "platform_devices": tuple(row["platform_devices"])}
             del values["kind"]
             rows.projects[row["project"]] = Project(**values)
+    twin_at = {(r["project"], r["fixed"], r["fixed_path"], r["fixed_line"]): r["id"] for _, r in raw
+               if r["kind"] == "case"}
+    bug_at = {(r["project"], r["buggy"], r["path"], r["line"]): r["id"] for _, r in raw if r["kind"] == "case"}
     for number, row in raw:
         if row["kind"] == "project":
             continue
@@ -210,6 +213,13 @@ def read_rows(path: Path) -> tuple[Rows, list[str]]:
             continue
         if row["project"] not in rows.projects:
             problems.append(f"{path.name}:{number}: {row['id']}: project {row['project']!r} has no project row")
+            continue
+        if row["kind"] == "ok" and (twin := twin_at.get((row["project"], row["version"], row["path"], row["line"]))):
+            problems.append(f"{path.name}:{number}: {row['id']}: is the fixed twin of {twin} (scored as its twin "
+                            "already; an ok site must be another line)")
+            continue
+        if row["kind"] == "ok" and (case := bug_at.get((row["project"], row["version"], row["path"], row["line"]))):
+            problems.append(f"{path.name}:{number}: {row['id']}: is the buggy line of {case}")
             continue
         seen_ids.add(row["id"])
         values = {k: v for k, v in row.items() if k != "kind"}
