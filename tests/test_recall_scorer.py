@@ -121,6 +121,9 @@ def test_fix_verdict() -> None:
     fix = score.Finding("DL001", "m", "p.py", 5, 5, (score.FixEdit("x.device", (5, literal), (5, literal + 6)),))
     assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=x.device)") == "same"
     assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=y.device)") == "different"
+    # upstream went through a local `device = x.device`: not the same text, the same sibling
+    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=device)", "x") == "same sibling"
+    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=device)", "ctx.x") == "different"
     assert score.fix_verdict(buggy, 5, [score.Finding("DL001", "m", "p.py", 5, 5)], "anything") == "no fix"
     comma = buggy.index(", device") + 1
     drop = score.Finding("DL005", "m", "p.py", 5, 5, (score.FixEdit("", (5, comma), (5, literal + 6)),))

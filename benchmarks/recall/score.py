@@ -34,6 +34,7 @@ import ast
 import io
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -634,14 +635,25 @@ def normalised_code(text: str) -> str:
     return " ".join(kept)
 
 
-def fix_verdict(buggy_statement: str, first_line: int, fixes: list[Finding], upstream_statement: str) -> str:
-    """"same", "different" or "no fix": devlint's fix on the buggy statement against the upstream statement."""
+def fixed_by_devlint(buggy_statement: str, first_line: int, fixes: list[Finding]) -> str | None:
+    """The buggy statement with the edits of devlint's fixes applied; None without edits (or if they clash)."""
     edits = [e for f in fixes for e in f.edits]
-    if not edits:
+    return apply_edits(buggy_statement, first_line, edits) if edits else None
+
+
+def fix_verdict(buggy_statement: str, first_line: int, fixes: list[Finding], upstream_statement: str,
+                sibling: str = "") -> str:
+    """devlint's fix on the buggy statement against the upstream statement: "same" (equal once normalised),
+    "same sibling" (not equal, but devlint's edits follow the case's sibling: `sibling.device` where upstream
+    wrote a local `device = sibling.device`), "different", or "no fix"."""
+    if not any(f.edits for f in fixes):
         return "no fix"
-    fixed = apply_edits(buggy_statement, first_line, edits)
+    fixed = fixed_by_devlint(buggy_statement, first_line, fixes)
     if fixed is not None and normalised_code(fixed) == normalised_code(upstream_statement):
         return "same"
+    contents = " ".join(e.content for f in fixes for e in f.edits)
+    if sibling and re.search(rf"(?<![\w.]){re.escape(sibling)}\.device\b", contents):
+        return "same sibling"
     return "different"
 
 
@@ -717,7 +729,9 @@ class SiteResult:
     verified: bool = False
     problem: str = ""  # why it could not be scored (release missing, text mismatch, ...)
     findings: list[dict] = field(default_factory=list)
-    fix: str = ""  # for caught cases: same / different / no fix
+    fix: str = ""  # for caught cases: same / same sibling / different / no fix
+    fixed_by_devlint: str = ""  # the buggy statement with devlint's fix applied (whitespace collapsed)
+    fixed_upstream: str = ""  # the upstream fixed statement (whitespace collapsed)
 
     @property
     def scored(self) -> bool:
@@ -801,6 +815,7 @@ def score_sites(rows: Rows, states: dict[tuple[str, str], ReleaseState], config:
 
 def case_fix_verdict(case: Case, buggy: SiteResult, twin: SiteResult, states: dict[tuple[str, str], ReleaseState],
                      config: str) -> str:
+    """The verdict on devlint's fix; also records both fixed statements on `buggy` for the report."""
     state = states[(case.project, case.buggy)]
     twin_state = states.get((case.project, case.fixed))
     if twin.span is None or twin_state is None or twin.problem:
@@ -812,7 +827,10 @@ def case_fix_verdict(case: Case, buggy: SiteResult, twin: SiteResult, states: di
     statement = "".join(source_lines[span.first - 1:span.last])
     twin_lines = (twin_state.source(case.fixed_path) or "").splitlines(keepends=True)
     upstream = "".join(twin_lines[twin.span[0] - 1:twin.span[1]])
-    return fix_verdict(statement, span.first, fixes, upstream)
+    mine = fixed_by_devlint(statement, span.first, fixes)
+    buggy.fixed_by_devlint = " ".join(mine.split()) if mine is not None else ""
+    buggy.fixed_upstream = " ".join(upstream.split())
+    return fix_verdict(statement, span.first, fixes, upstream, case.sibling)
 
 
 @dataclass
@@ -830,6 +848,7 @@ class Tally:
     findings_on_oks: int = 0
     findings_on_twins: int = 0
     fix_same: int = 0
+    fix_same_sibling: int = 0
     fix_different: int = 0
     fix_none: int = 0
 
@@ -843,6 +862,7 @@ class Tally:
             self.caught += site.flagged
             self.findings_on_cases += count
             self.fix_same += site.fix == "same"
+            self.fix_same_sibling += site.fix == "same sibling"
             self.fix_different += site.fix == "different"
             self.fix_none += site.fix == "no fix"
         elif site.role == "twin":
@@ -888,7 +908,7 @@ def percent(value: float | None) -> str:
 
 def table(by_config: dict[str, dict[str, Tally]], projects: list[str]) -> str:
     header = ("| project | cases | caught (default) | caught (project config) | recall default / config | "
-              "twins flagged | ok sites flagged | precision (config) | fix same / different / none |")
+              "twins flagged | ok sites flagged | precision (config) | fix same / same sibling / different / none |")
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name in [*projects, "(all)"]:
         d = by_config[DEFAULT_CONFIG].get(name, Tally())
@@ -896,7 +916,7 @@ def table(by_config: dict[str, dict[str, Tally]], projects: list[str]) -> str:
         label = "**all**" if name == "(all)" else name
         lines.append(f"| {label} | {p.cases} | {d.caught} | {p.caught} | {percent(d.recall)} / {percent(p.recall)} | "
                      f"{p.twins_flagged} of {p.twins} | {p.oks_flagged} of {p.oks} | {percent(p.precision)} | "
-                     f"{p.fix_same} / {p.fix_different} / {p.fix_none} |")
+                     f"{p.fix_same} / {p.fix_same_sibling} / {p.fix_different} / {p.fix_none} |")
     return "\n".join(lines)
 
 
@@ -928,8 +948,8 @@ def report(rows: Rows, by_config: dict[str, list[SiteResult]], misses: dict[str,
                f"{all_p.oks_flagged} of {all_p.oks} (project config)")
     out.append(precision_parts(all_p) + " (project config)")
     out.append(precision_parts(all_d) + " (defaults)")
-    out.append(f"fix of caught cases: {all_p.fix_same} same as upstream, {all_p.fix_different} different, "
-               f"{all_p.fix_none} without a fix (project config)")
+    out.append(f"fix of caught cases: {all_p.fix_same} same as upstream, {all_p.fix_same_sibling} following the same "
+               f"sibling, {all_p.fix_different} different, {all_p.fix_none} without a fix (project config)")
     out.append(f"verified by script: {verification[0]} of {verification[1]} labelled lines")
     sites = by_config[PROJECT_CONFIG]
     missed = [s for s in sites if s.role == "case" and s.scored and not s.flagged]
@@ -940,6 +960,12 @@ def report(rows: Rows, by_config: dict[str, list[SiteResult]], misses: dict[str,
     for cause in sorted(groups, key=lambda c: (-len(groups[c]), c)):
         out.append(f"  {cause} ({len(groups[cause])})")
         out += [f"    {s.id}  {s.release}/{s.path}:{s.line}  {s.text}" for s in groups[cause]]
+    caught = [s for s in sites if s.role == "case" and s.scored and s.flagged]
+    out += ["", f"fixes of caught cases ({len(caught)}):"]
+    for s in caught:
+        out.append(f"  {s.id}  {s.fix}")
+        if s.fix in ("different", "same sibling"):
+            out += [f"    devlint:  {s.fixed_by_devlint}", f"    upstream: {s.fixed_upstream}"]
     wrong = [s for s in sites if s.role in ("twin", "ok") and s.scored and s.flagged]
     out += ["", f"false positives ({len(wrong)}: flagged twins and ok sites):"]
     for s in wrong:
