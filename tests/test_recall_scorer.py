@@ -303,6 +303,7 @@ FAKE_DEVLINT = textwrap.dedent('''\
                       "end_location": {"row": line, "column": 9}, "fix": None})
     if version == "toy-pkg-1.0":
         add(5)
+        add(8)  # on no labelled line
         if with_config:
             add(6)
     print(json.dumps(found)); sys.exit(1 if found else 0)
@@ -355,6 +356,7 @@ def test_offline_run_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "recall: 1 of 2 (50%) with the defaults, 2 of 2 (100%) with each project's platform devices" in out.out
     assert "twins still flagged: 0 of 2; ok sites flagged: 0 of 1 (project config)" in out.out
     assert "verified by script: 5 of 6 labelled lines" in out.out
+    assert "findings on no labelled line (in no figure): 1 with the defaults, 1 with the project config" in out.out
     assert "release gone-pkg-1.1: not in the cache and --offline was given" in out.err
     results = json.loads(out_json.read_text())
     assert results["tallies"]["default"]["(all)"]["caught"] == 1

@@ -936,8 +936,40 @@ def load_misses(path: Path) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
 
 
-def report(rows: Rows, by_config: dict[str, list[SiteResult]], misses: dict[str, str],
-           release_problems: list[str], verification: tuple[int, int]) -> str:
+@dataclass
+class Outcome:
+    """Everything one run found: what the report prints and `--json` writes."""
+
+    devlint: str
+    rows: Rows
+    by_config: dict[str, list[SiteResult]]  # "default" / "project" -> every labelled site
+    misses: dict[str, str]  # case id -> root cause
+    release_problems: list[str]
+    verification: tuple[int, int]  # labelled lines verified, labelled lines
+    unlabelled: dict[str, int]  # config -> findings on no labelled statement
+    wall: float = 0.0
+
+
+def unlabelled_findings(states: dict[tuple[str, str], ReleaseState], sites: list[SiteResult], config: str) -> int:
+    """Findings (of the given configuration's runs) that lie on no labelled statement: counted in no figure."""
+    spans: dict[tuple[str, str], list[Span]] = defaultdict(list)
+    for site in sites:
+        if site.span is not None:
+            spans[(site.release, site.path)].append(Span(*site.span))
+    count = 0
+    for state in states.values():
+        run = state.runs.get(config) or state.runs.get(DEFAULT_CONFIG)
+        if run is None:
+            continue
+        for finding in run.findings:
+            if not any(finding.on(span) for span in spans.get((state.release.key, finding.path), ())):
+                count += 1
+    return count
+
+
+def report(outcome: Outcome) -> str:
+    rows, by_config, misses = outcome.rows, outcome.by_config, outcome.misses
+    release_problems, verification = outcome.release_problems, outcome.verification
     tallies = {config: tally(sites) for config, sites in by_config.items()}
     projects = sorted(rows.projects)
     out = [table(tallies, projects), ""]
@@ -951,6 +983,8 @@ def report(rows: Rows, by_config: dict[str, list[SiteResult]], misses: dict[str,
     out.append(f"fix of caught cases: {all_p.fix_same} same as upstream, {all_p.fix_same_sibling} following the same "
                f"sibling, {all_p.fix_different} different, {all_p.fix_none} without a fix (project config)")
     out.append(f"verified by script: {verification[0]} of {verification[1]} labelled lines")
+    out.append(f"findings on no labelled line (in no figure): {outcome.unlabelled.get(DEFAULT_CONFIG, 0)} with the "
+               f"defaults, {outcome.unlabelled.get(PROJECT_CONFIG, 0)} with the project config")
     sites = by_config[PROJECT_CONFIG]
     missed = [s for s in sites if s.role == "case" and s.scored and not s.flagged]
     out += ["", f"missed cases ({len(missed)}), grouped by root cause (misses.json):"]
@@ -1085,24 +1119,26 @@ def run(args: argparse.Namespace) -> int:
     by_config = {config: score_sites(rows, states, config) for config in (DEFAULT_CONFIG, PROJECT_CONFIG)}
     labelled = [s for s in by_config[DEFAULT_CONFIG]]
     verification = (sum(s.verified for s in labelled), len(labelled))
-    misses = load_misses(args.misses)
-    print(report(rows, by_config, misses, release_problems, verification))
-    wall = time.monotonic() - started
-    print(f"\nwall time {wall:.0f}s (devlint {lint_seconds:.0f}s) over {len(states)} releases")
+    unlabelled = {config: unlabelled_findings(states, sites, config) for config, sites in by_config.items()}
+    outcome = Outcome(version, rows, by_config, load_misses(args.misses), release_problems, verification, unlabelled)
+    print(report(outcome))
+    outcome.wall = time.monotonic() - started
+    print(f"\nwall time {outcome.wall:.0f}s (devlint {lint_seconds:.0f}s) over {len(states)} releases")
     if args.json:
-        write_json(args.json, version, rows, by_config, misses, release_problems, verification, wall)
+        write_json(args.json, outcome)
     return 0
 
 
-def write_json(path: Path, version: str, rows: Rows, by_config: dict[str, list[SiteResult]], misses: dict[str, str],
-               release_problems: list[str], verification: tuple[int, int], wall: float) -> None:
+def write_json(path: Path, outcome: Outcome) -> None:
+    misses = outcome.misses
     tallies = {config: {name: {**asdict(t), "recall": t.recall, "precision": t.precision}
-                        for name, t in tally(sites).items()} for config, sites in by_config.items()}
+                        for name, t in tally(sites).items()} for config, sites in outcome.by_config.items()}
     sites = {config: [{**asdict(s), "root_cause": misses.get(s.id) if s.role == "case" and s.scored
-                       and not s.flagged else None} for s in found] for config, found in by_config.items()}
-    document = {"devlint": version, "projects": sorted(rows.projects), "tallies": tallies, "sites": sites,
-                "release_problems": release_problems, "verified": verification[0], "labelled": verification[1],
-                "wall_seconds": round(wall, 1)}
+                       and not s.flagged else None} for s in found] for config, found in outcome.by_config.items()}
+    document = {"devlint": outcome.devlint, "projects": sorted(outcome.rows.projects), "tallies": tallies,
+                "sites": sites, "release_problems": outcome.release_problems, "verified": outcome.verification[0],
+                "labelled": outcome.verification[1], "unlabelled_findings": outcome.unlabelled,
+                "wall_seconds": round(outcome.wall, 1)}
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
