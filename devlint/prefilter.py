@@ -25,6 +25,7 @@ _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_paramet
 _SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
 _SELF_ATTR_SET = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 _SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
@@ -261,6 +262,18 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
         if not more:
             break
         kept_methods |= more
+    # Module-level functions a kept function or method calls by name: a device handed to a helper may be
+    # placed there (DL004), and construction may build its buffers in one (DL003).
+    functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    kept_ids = {id(node) for node in keep}
+    callers = [node for node in keep if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    callers += [m for _, m in methods if id(m) in kept_methods]
+    while callers and functions:
+        called_names = {name for node in callers for name in _CALL.findall(chunk_of(node))}
+        callers = [functions[name] for name in called_names if name in functions and id(functions[name]) not in kept_ids]
+        for node in callers:
+            kept_ids.add(id(node))
+            keep.append(node)
     kept_lines = [False] * (len(lines) + 1)
     for node in keep:
         first, last = span(node)

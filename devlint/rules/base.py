@@ -17,7 +17,7 @@ from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionPr
 
 from devlint.analysis import ModuleAnalysis, code_of
 from devlint.analysis.tensors import contains_node
-from devlint.types import Applicability, Diagnostic, Edit, Fix, Location
+from devlint.types import Applicability, Diagnostic, Edit, Fix, Location, UnsafeReason
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,10 @@ class Rule:
         return inspect.cleandoc(cls.__doc__ or "")
 
     @staticmethod
-    def fix(message: str, edits: list[Edit], safe: bool) -> Fix:
-        return Fix(message=message, edits=tuple(edits),
-                   applicability=Applicability.SAFE if safe else Applicability.UNSAFE)
+    def fix(message: str, edits: list[Edit], unsafe: UnsafeReason | None) -> Fix:
+        """A fix that is safe when `unsafe` is None; otherwise unsafe for that reason, which its message
+        then states (`Drop the device argument (unsafe: removes a placement the caller may rely on)`)."""
+        if unsafe is None:
+            return Fix(message=message, edits=tuple(edits))
+        return Fix(message=f"{message} (unsafe: {unsafe.value})", edits=tuple(edits),
+                   applicability=Applicability.UNSAFE, reason=unsafe)

@@ -8,7 +8,7 @@ import libcst as cst
 
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, code_of
 from devlint.rules.base import RuleContext
-from devlint.types import Edit
+from devlint.types import Edit, Location, UnsafeReason
 
 
 def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
@@ -54,12 +54,30 @@ def describe_siblings(siblings: list[Sibling], chosen: Sibling, context: RuleCon
     return text
 
 
-def sibling_fix_is_safe(siblings: list[Sibling], chosen: Sibling, platform: PlatformDevice) -> bool:
-    """Safe only for one provable sibling the new tensor is *combined* with (the two must share a device,
-    so where the code ran they did), and an unconditional platform device (a conditional's other branch
-    may be the intended one). A sibling it is only copied from or shaped after may sit on another device
-    on purpose: `torch.empty(cpu_tensor.shape, device="xpu")` makes an accelerator copy."""
-    return chosen.provable and chosen.kind == "combine" and len(siblings) == 1 and not platform.conditional
+def sibling_fix_risk(siblings: list[Sibling], chosen: Sibling, platform: PlatformDevice,
+                     analysis: ModuleAnalysis, fn: FunctionFacts) -> UnsafeReason | None:
+    """Why following `chosen`'s device is unsafe, or None when it is safe. Safe only for one provable
+    sibling the new tensor is *combined* with (the two must share a device, so where the code ran they
+    did), and an unconditional platform device (a conditional's other branch may be the intended one). A
+    sibling it is only copied from or shaped after may sit on another device on purpose:
+    `torch.empty(cpu_tensor.shape, device="xpu")` makes an accelerator copy."""
+    if platform.conditional:
+        return UnsafeReason.CONDITIONAL_DEVICE
+    if len(siblings) > 1:
+        return UnsafeReason.SEVERAL_SIBLINGS
+    if not chosen.provable:
+        if not chosen.text.isidentifier():
+            return UnsafeReason.SIBLING_ATTRIBUTE
+        seq = fn.seq_of.get(chosen.site, 1 << 62)
+        found = analysis.tensors.lookup(chosen.text, fn, seq)
+        if found is not None and found[0] is not fn:
+            return UnsafeReason.SIBLING_NOT_LOCAL
+        if analysis.tensors.may_be_none(cst.Name(chosen.text), fn, seq):
+            return UnsafeReason.SIBLING_MAY_BE_NONE
+        return UnsafeReason.SIBLING_UNPROVEN
+    if chosen.kind != "combine":
+        return UnsafeReason.SIBLING_NOT_COMBINED
+    return None
 
 
 def call_label(call: cst.Call, analysis: ModuleAnalysis, fn: FunctionFacts) -> str:
@@ -90,3 +108,11 @@ def drop_call(context: RuleContext, call: cst.Call) -> Edit:
     """`x.cuda()` → `x`: delete from the end of the receiver to the end of the call."""
     assert isinstance(call.func, cst.Attribute)
     return Edit(content="", start=context.span(call.func.value)[1], end=context.span(call)[1])
+
+
+def delete_statement(context: RuleContext, statement: cst.CSTNode) -> Edit:
+    """Remove a statement that sits on lines of its own, whole lines and their line breaks included."""
+    start, end = context.span(statement)
+    first = Location(start.row, 1)
+    last = Location(end.row + 1, 1) if end.column > 1 else Location(end.row, 1)
+    return Edit(content="", start=first, end=last)

@@ -10,7 +10,7 @@ from devlint.rules.common import (
     describe_platform,
     describe_siblings,
     platform_factory_calls,
-    sibling_fix_is_safe,
+    sibling_fix_risk,
 )
 
 
@@ -125,7 +125,7 @@ class SiblingDevice(Rule):
                 if chosen.fix_blocker is None:
                     fix = self.fix(f"Use `device={chosen.text}.device`",
                                    [context.replace(device_arg.value, f"{chosen.text}.device")],
-                                   safe=sibling_fix_is_safe(siblings, chosen, platform))
+                                   unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
                 else:
                     message += f" (no fix: {chosen.fix_blocker})"
                 context.report(self.code, device_arg, message, fix=fix, function=fn.name, cover=call)

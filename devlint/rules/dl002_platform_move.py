@@ -11,9 +11,9 @@ from devlint.rules.common import (
     describe_platform,
     describe_siblings,
     keyword_arg,
-    sibling_fix_is_safe,
+    sibling_fix_risk,
 )
-from devlint.types import Edit
+from devlint.types import Edit, UnsafeReason
 
 
 class PlatformMove(Rule):
@@ -111,7 +111,7 @@ class PlatformMove(Rule):
                         f"`.{move.func.attr.value}()` runs only when `{guard_tensor}.is_cuda`; on XPU, NPU or "  # type: ignore[union-attr]
                         f"other accelerators the tensor stays behind; use `{replacement}`",
                         fix=self.fix(f"Use `{replacement}` without the guard", [context.replace(node, replacement)],
-                                     safe=False),
+                                     unsafe=UnsafeReason.GUARD_DROPPED),
                         function=fn.name, cover=node)
         for fn in analysis.facts.functions:
             for seq, call in fn.calls:
@@ -137,9 +137,8 @@ class PlatformMove(Rule):
                    f"{describe_siblings(siblings, chosen, context)}; move it to `{chosen.text}.device`")
         fix = None
         if chosen.fix_blocker is None:
-            safe = sibling_fix_is_safe(siblings, chosen, platform)
             fix = self.fix(f"Move to `{chosen.text}.device`", [self._edit(call, device_arg, chosen.text, context)],
-                           safe=safe)
+                           unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
         else:
             message += f" (no fix: {chosen.fix_blocker})"
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from devlint.analysis import ModuleAnalysis
+import libcst as cst
+
+from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice
+from devlint.analysis.placement import CallerDefault, Placements, reads_only_as_device_argument
 from devlint.analysis.construction import (
     construction_methods,
     is_module_class,
     registered_methods,
     registration_targets,
 )
+from devlint.types import UnsafeReason
 from devlint.rules.base import Invalid, Rule, RuleContext
-from devlint.rules.common import call_label, delete_arg, describe_platform, drop_call, platform_factory_calls
+from devlint.rules.common import call_label, delete_arg, delete_statement, describe_platform, drop_call, keyword_arg
 
 
 class ConstructionDevice(Rule):
@@ -123,7 +127,9 @@ class ConstructionDevice(Rule):
 
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
         facts, devices = analysis.facts, analysis.devices
+        placements = Placements(facts, analysis.tensors, devices)
         seen: set[int] = set()
+        fallbacks: dict[int, tuple[CallerDefault, list[tuple[cst.Call, FunctionFacts]], str]] = {}
         for cls in facts.classes.values():
             if not is_module_class(facts, cls):
                 continue
@@ -140,28 +146,91 @@ class ConstructionDevice(Rule):
                 state = registration_targets(facts, method) + (method.return_values if method.name in registered else [])
                 if not state:
                     continue
-                where = f"`{cls.name}.{method.name}` runs while the module is built and"
-                for seq, call, device_arg, platform in platform_factory_calls(analysis, method, ("factory",)):
-                    if finder.siblings_of(call, seq, call) or not finder.flows_into(call, state):
-                        continue
-                    context.report(
-                        self.code, device_arg,
-                        f"`{call_label(call, analysis, method)}` in {where} pins its result to the platform "
-                        f"device {describe_platform(platform, context)}; drop `device=` to follow the default device",
-                        fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], safe=False),
-                        function=method.name, cover=call)
+                where = (f"`{cls.name}.{method.name}`" if method.cls is not None
+                         else f"`{method.name}` (called while `{cls.name}` is built)")
                 for seq, call in method.calls:
-                    move = devices.platform_move_of(call, method, seq)
-                    if move is None or finder.siblings_of(call, seq) or not finder.flows_into(call, state):
+                    device_arg = keyword_arg(call, "device") if analysis.tensors.factory_kind(call, method) == "factory" else None
+                    move = None if device_arg is not None else devices.platform_move_of(call, method, seq)
+                    if device_arg is None and move is None:
                         continue
-                    platform, arg = move
-                    if arg is not None and len(call.args) > 1:
-                        continue  # `.to("cuda", torch.float16)`: dropping the call would drop the dtype too
-                    what = call_label(call, analysis, method)
-                    target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
-                    context.report(
-                        self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
-                        f"`{what}` in {where} moves the tensor to {target}; drop the move to follow the default "
-                        "device",
-                        fix=self.fix(f"Drop `{what}`", [drop_call(context, call)], safe=False),
-                        function=method.name, cover=call)
+                    if finder.siblings_of(call, seq, call if device_arg is not None else None) \
+                            or not finder.flows_into(call, state):
+                        continue
+                    device_expr = device_arg.value if device_arg is not None else (move[1].value if move[1] else None)
+                    # The caller's device (a parameter) that falls back to the platform device: the fallback is
+                    # the finding, and the caller's `device=device` stays.
+                    caller = placements.caller_default(device_expr, method, seq) if device_expr is not None else None
+                    if caller is not None:
+                        if caller.fallback is not None:  # a parameter's own default value is DL004's
+                            entry = fallbacks.setdefault(id(caller.fallback), (caller, [], where))
+                            entry[1].append((call, method))
+                        continue
+                    if device_arg is not None:
+                        platform = devices.platform_device_of(device_arg.value, method, seq)
+                        if platform is not None:
+                            self._report_factory(call, device_arg, platform, method, where, analysis, context)
+                    elif move is not None:
+                        self._report_move(call, move, method, where, analysis, context)
+        for caller, reached, where in fallbacks.values():
+            self._report_fallback(caller, reached, where, analysis, context)
+
+    def _report_factory(self, call: cst.Call, device_arg: cst.Arg, platform: PlatformDevice, method: FunctionFacts,
+                        where: str, analysis: ModuleAnalysis, context: RuleContext) -> None:
+        context.report(
+            self.code, device_arg,
+            f"`{call_label(call, analysis, method)}` in {where} runs while the module is built and pins its result "
+            f"to the platform device {describe_platform(platform, context)}; drop `device=` to follow the default "
+            "device",
+            fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)],
+                         unsafe=UnsafeReason.REMOVES_PLACEMENT),
+            function=method.name, cover=call)
+
+    def _report_move(self, call: cst.Call, move: tuple[PlatformDevice, cst.Arg | None], method: FunctionFacts,
+                     where: str, analysis: ModuleAnalysis, context: RuleContext) -> None:
+        platform, arg = move
+        what = call_label(call, analysis, method)
+        fix = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=UnsafeReason.REMOVES_PLACEMENT)
+        advice = "drop the move"
+        rest = [a for a in call.args if a is not arg]
+        if arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
+            # `.to(dtype=..., device="cuda")`, `.to("cuda", torch.float16)`: keep the rest of the move.
+            fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)],
+                           unsafe=UnsafeReason.REMOVES_PLACEMENT)
+            advice = "drop the device"
+        target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
+        context.report(
+            self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
+            f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice} "
+            "to follow the default device",
+            fix=fix, function=method.name, cover=call)
+
+    def _report_fallback(self, caller: CallerDefault, reached: list[tuple[cst.Call, FunctionFacts]], where: str,
+                         analysis: ModuleAnalysis, context: RuleContext) -> None:
+        call, method = reached[0]
+        label = call_label(call, analysis, method)
+        more = len(reached) - 1
+        reach = f"`{label}` (line {context.line_of(call)})" + (f" and {more} more" if more else "")
+        fix = None
+        fallback = caller.fallback
+        if isinstance(fallback, cst.If) and _removable_if(fallback, caller) \
+                and reads_only_as_device_argument(caller.owner, caller.param, fallback):
+            fix = self.fix("Drop the platform fallback", [delete_statement(context, fallback)],
+                           unsafe=UnsafeReason.CHANGES_DEFAULT)
+        context.report(
+            self.code, caller.platform_node,
+            f"`{caller.param}` falls back to the platform device {describe_platform(caller.platform, context)} when "
+            f"the caller passes none, and reaches {reach} in {where} while the module is built; drop the fallback "
+            "so that None follows the default device",
+            fix=fix, function=caller.owner.name, cover=fallback)
+
+
+def _removable_if(node: cst.If, caller: CallerDefault) -> bool:
+    """`if device is None: device = "cuda"` alone: no `else`, one statement, directly in the function body
+    beside others (so removing it leaves a body)."""
+    if node.orelse is not None:
+        return False
+    body = node.body.body
+    if len(body) != 1:
+        return False
+    statements = list(getattr(caller.owner.node.body, "body", ()))
+    return any(s is node for s in statements) and len(statements) > 1

@@ -6,6 +6,7 @@ import libcst as cst
 
 from devlint.analysis import ModuleAnalysis, code_of
 from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.types import UnsafeReason
 from devlint.rules.common import call_label, delete_arg, describe_platform, platform_factory_calls
 
 
@@ -107,7 +108,7 @@ class LikeOverride(Rule):
                     f"`device=` overrides it with the platform device {describe_platform(platform, context)}; "
                     "drop `device=`",
                     fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)],
-                                 safe=not platform.conditional),
+                                 unsafe=UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else None),
                     function=fn.name, cover=call)
 
 
