@@ -95,7 +95,6 @@ class SiblingDevice(Rule):
             "    t = torch.arange(n, device=current_platform.device_type, dtype=torch.float32)\n"
             "    return torch.einsum('i,j -> ij', t, inv_freq)\n",
             "import torch\n"
-            "from vllm.platforms import current_platform\n"
             "def cache(inv_freq: torch.Tensor, n: int):\n"
             "    t = torch.arange(n, device=inv_freq.device, dtype=torch.float32)\n"
             "    return torch.einsum('i,j -> ij', t, inv_freq)\n",

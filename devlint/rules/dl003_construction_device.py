@@ -101,7 +101,6 @@ class ConstructionDevice(Rule):
             "        return torch.arange(dim, dtype=torch.float32, device=current_platform.device_type)\n",
             "import torch\n"
             "from torch import nn\n"
-            "from vllm.platforms import current_platform\n"
             "class Rope(nn.Module):\n"
             "    def __init__(self, dim: int):\n"
             "        super().__init__()\n"

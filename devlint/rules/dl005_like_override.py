@@ -82,7 +82,6 @@ class LikeOverride(Rule):
             "        device=current_platform.device_type,\n"
             "    )\n",
             "import torch\n"
-            "from vllm.platforms import current_platform\n"
             "def f(x: torch.Tensor, n: int):\n"
             "    return x + x.new_zeros(\n"
             "        n,\n"
