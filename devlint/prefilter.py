@@ -193,8 +193,11 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
     aliases: set[str] = set()
     alias_pattern: re.Pattern[str] | None = None
 
+    helper_pattern: re.Pattern[str] | None = None
+
     def mentions_token(node: ast.stmt) -> bool:
-        return mentions_plain_token(node) or bool(alias_pattern and alias_pattern.search(chunk_of(node)))
+        return (mentions_plain_token(node) or bool(alias_pattern and alias_pattern.search(chunk_of(node)))
+                or bool(helper_pattern and helper_pattern.search(chunk_of(node))))
 
     binders = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom))]
     while True:  # to a fixed point: `DEVICE = "cuda"`, then `DEV = torch.device(DEVICE)`
@@ -211,6 +214,13 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
             break
         aliases |= found
         alias_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(aliases))) + r")\b")
+
+    # A top-level function that mentions a token is one too where it is called (`_inv_freq(dim)` in a
+    # constructor registers what the helper pins to the platform device).
+    helpers = sorted(node.name for node in tree.body
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and mentions_token(node))
+    if helpers:
+        helper_pattern = re.compile(r"(?<![.\w])(?:" + "|".join(map(re.escape, helpers)) + r")\s*\(")
 
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     keep: list[ast.stmt] = []

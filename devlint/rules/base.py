@@ -109,9 +109,17 @@ class Rule:
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
         raise NotImplementedError
 
+    # Why this rule's unsafe fixes are unsafe; each fix states its own (`fix.message`, `Fix.reason`).
+    UNSAFE_REASONS: ClassVar[tuple[UnsafeReason, ...]] = ()
+
     @classmethod
     def documentation(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        """The class docstring, its *Fix safety* section ending with the reasons an unsafe fix gives."""
+        text = inspect.cleandoc(cls.__doc__ or "")
+        if cls.UNSAFE_REASONS:
+            reasons = "\n".join(f"- {reason.value}" for reason in cls.UNSAFE_REASONS)
+            text += f"\n\nAn unsafe fix says why in its message (`(unsafe: ...)`), one of:\n{reasons}"
+        return text
 
     @staticmethod
     def fix(message: str, edits: list[Edit], unsafe: UnsafeReason | None) -> Fix:

@@ -116,3 +116,17 @@ def delete_statement(context: RuleContext, statement: cst.CSTNode) -> Edit:
     first = Location(start.row, 1)
     last = Location(end.row + 1, 1) if end.column > 1 else Location(end.row, 1)
     return Edit(content="", start=first, end=last)
+
+
+def callers_device(analysis: ModuleAnalysis, expr: cst.BaseExpression | None, fn: FunctionFacts,
+                   seq: int) -> str | None:
+    """A note for a finding whose device is the caller's (a parameter that falls back to the platform
+    device when the caller passes none): its fix must not remove or replace what the caller passed."""
+    if expr is None:
+        return None
+    from devlint.analysis.placement import Placements
+
+    caller = Placements(analysis.facts, analysis.tensors, analysis.devices).caller_default(expr, fn, seq)
+    if caller is None:
+        return None
+    return f" (no fix: `{caller.param}` is the caller's; its platform default is what to change)"

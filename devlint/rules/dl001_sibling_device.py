@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from devlint.analysis import ModuleAnalysis
+from devlint.types import UnsafeReason
 from devlint.rules.base import Invalid, Rule, RuleContext
 from devlint.rules.common import (
     call_label,
@@ -10,6 +11,7 @@ from devlint.rules.common import (
     describe_platform,
     describe_siblings,
     platform_factory_calls,
+    callers_device,
     sibling_fix_risk,
 )
 
@@ -63,6 +65,9 @@ class SiblingDevice(Rule):
     name = "platform-device-with-sibling-tensor"
     summary = "Tensor factory uses the platform device where a sibling tensor's device is available"
     fix_availability = "Sometimes"
+    UNSAFE_REASONS = (UnsafeReason.SIBLING_ATTRIBUTE, UnsafeReason.SIBLING_NOT_LOCAL, UnsafeReason.SIBLING_MAY_BE_NONE,
+                      UnsafeReason.SIBLING_UNPROVEN, UnsafeReason.SEVERAL_SIBLINGS, UnsafeReason.SIBLING_NOT_COMBINED,
+                      UnsafeReason.CONDITIONAL_DEVICE)
 
     VALID = (
         # Already follows its sibling.
@@ -121,7 +126,10 @@ class SiblingDevice(Rule):
                            f"{describe_platform(platform, context)}, but it is "
                            f"{describe_siblings(siblings, chosen, context)}; use `device={chosen.text}.device`")
                 fix = None
-                if chosen.fix_blocker is None:
+                note = callers_device(analysis, device_arg.value, fn, seq)
+                if note:
+                    message += note
+                elif chosen.fix_blocker is None:
                     fix = self.fix(f"Use `device={chosen.text}.device`",
                                    [context.replace(device_arg.value, f"{chosen.text}.device")],
                                    unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))

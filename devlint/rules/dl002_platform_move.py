@@ -11,6 +11,7 @@ from devlint.rules.common import (
     describe_platform,
     describe_siblings,
     keyword_arg,
+    callers_device,
     sibling_fix_risk,
 )
 from devlint.types import Edit, UnsafeReason
@@ -55,6 +56,9 @@ class PlatformMove(Rule):
     name = "platform-move-with-sibling-tensor"
     summary = "Tensor moved to the platform device where a sibling tensor's device is available"
     fix_availability = "Sometimes"
+    UNSAFE_REASONS = (UnsafeReason.SIBLING_ATTRIBUTE, UnsafeReason.SIBLING_NOT_LOCAL, UnsafeReason.SIBLING_MAY_BE_NONE,
+                      UnsafeReason.SIBLING_UNPROVEN, UnsafeReason.SEVERAL_SIBLINGS, UnsafeReason.SIBLING_NOT_COMBINED,
+                      UnsafeReason.CONDITIONAL_DEVICE, UnsafeReason.GUARD_DROPPED)
 
     VALID = (
         # Moves to the sibling's device already.
@@ -136,7 +140,10 @@ class PlatformMove(Rule):
         message = (f"`.{method}()` moves the tensor to {where}, but it is "
                    f"{describe_siblings(siblings, chosen, context)}; move it to `{chosen.text}.device`")
         fix = None
-        if chosen.fix_blocker is None:
+        note = callers_device(analysis, device_arg.value if device_arg is not None else None, fn, seq)
+        if note:
+            message += note
+        elif chosen.fix_blocker is None:
             fix = self.fix(f"Move to `{chosen.text}.device`", [self._edit(call, device_arg, chosen.text, context)],
                            unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
         else:

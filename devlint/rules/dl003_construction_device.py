@@ -20,14 +20,21 @@ from devlint.rules.common import call_label, delete_arg, delete_statement, descr
 class ConstructionDevice(Rule):
     """
     ## What it does
-    Checks `nn.Module` construction — `__init__`, `reset_parameters`, `_init_weights` and the methods of the
-    class they call (such as `_compute_cos_sin_cache`) — for tensors placed on the *platform's* device (a
-    factory call with a platform `device=`, or a move with `.cuda()`/`.to("cuda")`) that become module state:
-    an `nn.Parameter`, or a buffer or parameter registered with `register_buffer`/`register_parameter` —
-    directly, through a local name, or as the result of a method whose result is registered. Cases with a
-    sibling tensor are DL001's and DL002's; this rule covers tensors with nothing to follow. Workspaces
-    and scratch tensors kept as plain attributes are left alone: `module.to()` does not move them and a
-    meta build does not materialise them, so the platform device may be exactly right for them.
+    Checks `nn.Module` construction — `__init__`, `reset_parameters`, `_init_weights`, the methods of the
+    class they call (such as `_compute_cos_sin_cache`) and the module-level helpers of the same file they
+    call — for tensors placed on the *platform's* device (a factory call with a platform `device=`, or a
+    move with `.cuda()`/`.to("cuda")`/`.to(dtype=..., device="cuda")`) that become module state: an
+    `nn.Parameter`, or a buffer or parameter registered with `register_buffer`/`register_parameter` —
+    directly, through a local name (tuple unpacking included: `cos, sin = self._cache()`), or as the result
+    of a method or helper whose result is registered. Cases with a sibling tensor are DL001's and DL002's;
+    this rule covers tensors with nothing to follow. Workspaces and scratch tensors kept as plain
+    attributes are left alone: `module.to()` does not move them and a meta build does not materialise
+    them, so the platform device may be exactly right for them.
+
+    When the device is the caller's — a `device` parameter that falls back to the platform device only when
+    the caller passes none (`if device is None: device = "cuda"`, `self.device = device or "cuda"`) — the
+    finding points at the fallback and names the factory it reaches; the caller's `device=device` is never
+    removed. (A parameter whose own default is the platform device is DL004's.)
 
     ## Why is this bad?
     vLLM and Hugging Face build large models under `with torch.device("meta")` (or a default-device
@@ -50,16 +57,20 @@ class ConstructionDevice(Rule):
     ```
 
     ## Fix safety
-    The fix drops the device argument (or the `.cuda()` / `.to(...)` move), so the tensor follows the
-    ambient default device. It is unsafe: outside a device context the tensor now lands on the CPU, so a
-    caller that relied on construction placing it on the GPU must move the module (`model.cuda()`) or build
-    it under `with torch.device(...)`.
+    The fix drops the device argument (or the `.cuda()` / `.to(...)` move, or only its device when it also
+    converts the dtype), so the tensor follows the ambient default device. It is unsafe: outside a device
+    context the tensor now lands on the CPU, so a caller that relied on construction placing it on the GPU
+    must move the module (`model.cuda()`) or build it under `with torch.device(...)`. For a caller's device
+    the fix drops the `if device is None: device = ...` fallback, and only when the parameter is used
+    solely as `device=` arguments (None then means the default device everywhere it goes); it is unsafe
+    too, since callers that pass nothing now get the default device.
     """
 
     code = "DL003"
     name = "platform-device-at-construction"
     summary = "Tensor placed on the platform device during nn.Module construction"
     fix_availability = "Always"
+    UNSAFE_REASONS = (UnsafeReason.REMOVES_PLACEMENT, UnsafeReason.CHANGES_DEFAULT)
 
     VALID = (
         # Follows the default device: works under meta and any device context.
@@ -211,16 +222,17 @@ class ConstructionDevice(Rule):
         reach = f"`{label}` (line {context.line_of(call)})" + (f" and {more} more" if more else "")
         fix = None
         fallback = caller.fallback
-        if isinstance(fallback, cst.If) and _removable_if(fallback, caller) \
-                and reads_only_as_device_argument(caller.owner, caller.param, fallback):
+        message = (f"`{caller.param}` falls back to the platform device {describe_platform(caller.platform, context)} "
+                   f"when the caller passes none, and reaches {reach} in {where} while the module is built; drop the "
+                   "fallback so that None follows the default device")
+        if not isinstance(fallback, cst.If) or not _removable_if(fallback, caller):
+            message += " (no fix: the fallback is not a lone `if ... is None:` assignment)"
+        elif not reads_only_as_device_argument(caller.owner, caller.param, fallback):
+            message += f" (no fix: `{caller.param}` is used other than as a `device=` argument, where None may not do)"
+        else:
             fix = self.fix("Drop the platform fallback", [delete_statement(context, fallback)],
                            unsafe=UnsafeReason.CHANGES_DEFAULT)
-        context.report(
-            self.code, caller.platform_node,
-            f"`{caller.param}` falls back to the platform device {describe_platform(caller.platform, context)} when "
-            f"the caller passes none, and reaches {reach} in {where} while the module is built; drop the fallback "
-            "so that None follows the default device",
-            fix=fix, function=caller.owner.name, cover=fallback)
+        context.report(self.code, caller.platform_node, message, fix=fix, function=caller.owner.name, cover=fallback)
 
 
 def _removable_if(node: cst.If, caller: CallerDefault) -> bool:

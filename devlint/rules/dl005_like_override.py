@@ -7,7 +7,7 @@ import libcst as cst
 from devlint.analysis import ModuleAnalysis, code_of
 from devlint.rules.base import Invalid, Rule, RuleContext
 from devlint.types import UnsafeReason
-from devlint.rules.common import call_label, delete_arg, describe_platform, platform_factory_calls
+from devlint.rules.common import call_label, callers_device, delete_arg, describe_platform, platform_factory_calls
 
 
 class LikeOverride(Rule):
@@ -45,6 +45,7 @@ class LikeOverride(Rule):
     name = "platform-device-overrides-like"
     summary = "`*_like` / `new_*` call overrides its input's device with the platform device"
     fix_availability = "Always"
+    UNSAFE_REASONS = (UnsafeReason.CONDITIONAL_DEVICE,)
 
     VALID = (
         "import torch\n"
@@ -101,13 +102,15 @@ class LikeOverride(Rule):
                 # tensors — which must share its device — shows the override is a bug.
                 if not any(s.kind == "combine" for s in analysis.siblings(fn).siblings_of(call, seq)):
                     continue
+                note = callers_device(analysis, device_arg.value, fn, seq)
                 context.report(
                     self.code, device_arg,
                     f"`{call_label(call, analysis, fn)}` would follow `{code_of(source)}`'s device, but "
                     f"`device=` overrides it with the platform device {describe_platform(platform, context)}; "
-                    "drop `device=`",
-                    fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)],
-                                 unsafe=UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else None),
+                    "drop `device=`" + (note or ""),
+                    fix=None if note else self.fix(
+                        "Drop the device argument", [delete_arg(context, call, device_arg)],
+                        unsafe=UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else None),
                     function=fn.name, cover=call)
 
 
