@@ -1,5 +1,6 @@
 """Do devlint's fixes leave debris? ruff's unused-import (F401) and unused-variable (F841) counts on real
-corpora, before and after `devlint check --fix --unsafe-fixes`.
+corpora, before and after `devlint check --fix --unsafe-fixes` (and undefined names, F821: an import removed
+while still used).
 
     python benchmarks/fix_debris.py --work /tmp/debris [--devlint PATH] [--ruff PATH]
 
@@ -61,9 +62,9 @@ def unpack(work: Path, requirement: str, extra: list[str]) -> Path:
 
 
 def ruff_counts(ruff: str, folder: Path) -> dict[str, int]:
-    done = subprocess.run([ruff, "check", "--isolated", "--no-cache", "--select", "F401,F841",
+    done = subprocess.run([ruff, "check", "--isolated", "--no-cache", "--select", "F401,F841,F821",
                            "--output-format", "json", "--exit-zero", str(folder)], capture_output=True, text=True)
-    counts = {"F401": 0, "F841": 0}
+    counts = {"F401": 0, "F841": 0, "F821": 0}
     for item in json.loads(done.stdout or "[]"):
         counts[item["code"]] = counts.get(item["code"], 0) + 1
     return counts
@@ -93,9 +94,9 @@ def main() -> int:
         after = ruff_counts(args.ruff, copy)
         grew |= any(after[c] > before[c] for c in before)
         rows.append(f"| {requirement} (`{inner.split('/', 1)[-1] if '/' in inner else inner}/`) | {before['F401']} | "
-                    f"{after['F401']} | {before['F841']} | {after['F841']} | {fixed} |")
-    print("| corpus | F401 before | F401 after | F841 before | F841 after | devlint --fix summary |")
-    print("|---|---:|---:|---:|---:|---|")
+                    f"{after['F401']} | {before['F841']} | {after['F841']} | {before['F821']} | {after['F821']} | {fixed} |")
+    print("| corpus | F401 before | F401 after | F841 before | F841 after | F821 before | F821 after | devlint --fix |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     print("\n".join(rows))
     return 1 if grew else 0
 

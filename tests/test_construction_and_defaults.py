@@ -223,3 +223,21 @@ def test_the_reason_is_in_json_sarif_full_and_the_rule_docs(in_tmp) -> None:
     assert f"unsafe fix: Drop the platform fallback (unsafe: {reason})" in full
     docs = runner.invoke(main, ["rule", "DL003"]).output
     assert UnsafeReason.REMOVES_PLACEMENT.value in docs and reason in docs
+
+
+def test_dl003_no_fix_when_the_device_name_also_places_other_tensors() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Kernel(nn.Module):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.device = torch.device("cuda", torch.cuda.current_device())
+            self.register_buffer("table", torch.zeros(n, device=self.device))
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return self.table[ids] + torch.ones(1, device=self.device)
+    '''
+    [d] = [d for d in findings(source) if d.code == "DL003"]
+    assert (d.start.row, d.start.column, d.fix) == (8, 54, None)
+    assert d.message.endswith("(no fix: `self.device` also places other tensors, which would then part ways with "
+                              "this one)")

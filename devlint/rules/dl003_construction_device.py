@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice
+from devlint.analysis import FunctionFacts, ModuleAnalysis, ModuleFacts, PlatformDevice
+from devlint.analysis.walk import child_nodes
 from devlint.analysis.placement import CallerDefault, Placements, reads_only_as_device_argument
 from devlint.analysis.construction import (
     construction_methods,
@@ -70,7 +71,7 @@ class ConstructionDevice(Rule):
     name = "platform-device-at-construction"
     summary = "Tensor placed on the platform device during nn.Module construction"
     fix_availability = "Always"
-    UNSAFE_REASONS = (UnsafeReason.REMOVES_PLACEMENT, UnsafeReason.CHANGES_DEFAULT)
+    UNSAFE_REASONS = (UnsafeReason.REMOVES_PLACEMENT, UnsafeReason.CONDITIONAL_DEVICE, UnsafeReason.CHANGES_DEFAULT)
 
     VALID = (
         # Follows the default device: works under meta and any device context.
@@ -140,6 +141,7 @@ class ConstructionDevice(Rule):
         placements = Placements(facts, analysis.tensors, devices)
         seen: set[int] = set()
         fallbacks: dict[int, tuple[CallerDefault, list[tuple[cst.Call, FunctionFacts]], str]] = {}
+        found: list[tuple[cst.Call, cst.Arg | None, tuple[PlatformDevice, cst.Arg | None], FunctionFacts, str]] = []
         for cls in facts.classes.values():
             if not is_module_class(facts, cls):
                 continue
@@ -178,41 +180,53 @@ class ConstructionDevice(Rule):
                     if device_arg is not None:
                         platform = devices.platform_device_of(device_arg.value, method, seq)
                         if platform is not None:
-                            self._report_factory(call, device_arg, platform, method, where, analysis, context)
+                            found.append((call, device_arg, (platform, device_arg), method, where))
                     elif move is not None:
-                        self._report_move(call, move, method, where, analysis, context)
+                        found.append((call, None, move, method, where))
+        # A device kept in a name (`device = get_device()`, `self.device`) that also places what is not
+        # reported here (a symmetric-memory buffer, forward-time tensors) must not be dropped from one tensor
+        # alone: the two would part ways.
+        reported = {id(arg.value) for _, _, (_, arg), _, _ in found if arg is not None}
+        for call, device_arg, (platform, arg), method, where in found:
+            kept = _alias_used_elsewhere(platform, method, facts, reported)
+            if device_arg is not None:
+                self._report_factory(call, device_arg, platform, method, where, analysis, context, kept)
+            else:
+                self._report_move(call, (platform, arg), method, where, analysis, context, kept)
         for caller, reached, where in fallbacks.values():
             self._report_fallback(caller, reached, where, analysis, context)
 
     def _report_factory(self, call: cst.Call, device_arg: cst.Arg, platform: PlatformDevice, method: FunctionFacts,
-                        where: str, analysis: ModuleAnalysis, context: RuleContext) -> None:
-        context.report(
-            self.code, device_arg,
-            f"`{call_label(call, analysis, method)}` in {where} runs while the module is built and pins its result "
-            f"to the platform device {describe_platform(platform, context)}; drop `device=` to follow the default "
-            "device",
-            fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)],
-                         unsafe=UnsafeReason.REMOVES_PLACEMENT),
-            function=method.name, cover=call)
+                        where: str, analysis: ModuleAnalysis, context: RuleContext, kept: bool) -> None:
+        message = (f"`{call_label(call, analysis, method)}` in {where} runs while the module is built and pins its "
+                   f"result to the platform device {describe_platform(platform, context)}; drop `device=` to follow "
+                   "the default device")
+        fix = None
+        if kept:
+            message += _KEPT_NOTE.format(alias=platform.alias)
+        else:
+            fix = self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], unsafe=_risk(platform))
+        context.report(self.code, device_arg, message, fix=fix, function=method.name, cover=call)
 
     def _report_move(self, call: cst.Call, move: tuple[PlatformDevice, cst.Arg | None], method: FunctionFacts,
-                     where: str, analysis: ModuleAnalysis, context: RuleContext) -> None:
+                     where: str, analysis: ModuleAnalysis, context: RuleContext, kept: bool) -> None:
         platform, arg = move
         what = call_label(call, analysis, method)
-        fix = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=UnsafeReason.REMOVES_PLACEMENT)
+        fix = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=_risk(platform))
         advice = "drop the move"
         rest = [a for a in call.args if a is not arg]
         if arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
             # `.to(dtype=..., device="cuda")`, `.to("cuda", torch.float16)`: keep the rest of the move.
-            fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)],
-                           unsafe=UnsafeReason.REMOVES_PLACEMENT)
+            fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)], unsafe=_risk(platform))
             advice = "drop the device"
         target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
-        context.report(
-            self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
-            f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice} "
-            "to follow the default device",
-            fix=fix, function=method.name, cover=call)
+        message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice} "
+                   "to follow the default device")
+        if kept:
+            fix = None
+            message += _KEPT_NOTE.format(alias=platform.alias)
+        context.report(self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
+                       message, fix=fix, function=method.name, cover=call)
 
     def _report_fallback(self, caller: CallerDefault, reached: list[tuple[cst.Call, FunctionFacts]], where: str,
                          analysis: ModuleAnalysis, context: RuleContext) -> None:
@@ -233,6 +247,49 @@ class ConstructionDevice(Rule):
             fix = self.fix("Drop the platform fallback", [delete_statement(context, fallback)],
                            unsafe=UnsafeReason.CHANGES_DEFAULT)
         context.report(self.code, caller.platform_node, message, fix=fix, function=caller.owner.name, cover=fallback)
+
+
+_KEPT_NOTE = " (no fix: `{alias}` also places other tensors, which would then part ways with this one)"
+
+
+def _alias_used_elsewhere(platform: PlatformDevice, method: FunctionFacts, facts: ModuleFacts,
+                          reported: set[int]) -> bool:
+    """Is the name the platform device is read through (`device`, `self.device`) read anywhere but at the
+    device arguments reported here (and where it is assigned)?"""
+    alias = platform.alias
+    if alias is None:
+        return False
+    if alias.startswith("self."):
+        attr = alias[len("self."):]
+        if method.cls is None:
+            return True
+        methods = [m for c in facts.class_chain(method.cls) for m in c.methods.values()]
+        return any(_reads_elsewhere(m.node, lambda n, m=m: isinstance(n, cst.Attribute) and n.attr.value == attr
+                                    and isinstance(n.value, cst.Name) and n.value.value == m.self_name, reported)
+                   for m in methods)
+    return _reads_elsewhere(method.node, lambda n: isinstance(n, cst.Name) and n.value == alias, reported)
+
+
+def _reads_elsewhere(root: cst.CSTNode, matches, reported: set[int]) -> bool:
+    stores: set[int] = set()
+    stack: list[cst.CSTNode] = [root.body] if isinstance(root, cst.FunctionDef) else [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign):
+            stores.update(id(t.target) for t in node.targets)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            stores.add(id(node.target))
+        if matches(node):
+            if id(node) not in reported and id(node) not in stores:
+                return True
+            continue
+        stack.extend(reversed(list(child_nodes(node))))
+    return False
+
+
+def _risk(platform: PlatformDevice) -> UnsafeReason:
+    """A conditional device (`get_device() if bloom else "cpu"`) may have been chosen per branch on purpose."""
+    return UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else UnsafeReason.REMOVES_PLACEMENT
 
 
 def _removable_if(node: cst.If, caller: CallerDefault) -> bool:
