@@ -304,8 +304,10 @@ def _removals_for(scope: ast.AST, lost: set[str], lines: list[str], purity: _Pur
                     continue
                 if isinstance(scope, ast.Module) and is_package_init:
                     raise Unremovable(local, "an `__init__.py` may re-export it")
-                if any(isinstance(h, ast.Try) for h in _enclosing_try(scope, statement)):
-                    raise Unremovable(local, "its import is guarded by a `try`")
+                if _enclosing_try(scope, statement):
+                    # `try: from vllm.platforms import p / except ImportError: p = ...`: the name has a fallback
+                    # binding, so the import is no debris (ruff's F401 does not report it either); it stays.
+                    continue
                 entry = pending.setdefault(id(statement), (statement, body, list(statement.names), local))
                 entry[2].remove(alias)
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
