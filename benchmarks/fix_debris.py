@@ -63,7 +63,7 @@ def unpack(work: Path, requirement: str, extra: list[str]) -> Path:
 
 def ruff_counts(ruff: str, folder: Path) -> dict[str, int]:
     done = subprocess.run([ruff, "check", "--isolated", "--no-cache", "--select", "F401,F841,F821",
-                           "--output-format", "json", "--exit-zero", str(folder)], capture_output=True, text=True)
+                           "--output-format", "json", "--exit-zero", str(folder)], capture_output=True, text=True, check=False)
     counts = {"F401": 0, "F841": 0, "F821": 0}
     for item in json.loads(done.stdout or "[]"):
         counts[item["code"]] = counts.get(item["code"], 0) + 1
@@ -89,7 +89,7 @@ def main() -> int:
         shutil.copytree(source, copy)
         before = ruff_counts(args.ruff, copy)
         done = subprocess.run([args.devlint, "check", "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero",
-                               *devlint_args, str(copy)], capture_output=True, text=True)
+                               *devlint_args, str(copy)], capture_output=True, text=True, check=False)
         fixed = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
         after = ruff_counts(args.ruff, copy)
         grew |= any(after[c] > before[c] for c in before)

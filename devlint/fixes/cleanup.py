@@ -92,13 +92,13 @@ def _reads(scope: ast.AST, skip: list[tuple[int, int]]) -> dict[str, int]:
         return line is not None and any(first <= line <= last for first, last in skip)
 
     for node in ast.walk(scope):
+        if skipped(node):
+            continue
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            if not skipped(node):
-                counts[node.id] = counts.get(node.id, 0) + 1
+            counts[node.id] = counts.get(node.id, 0) + 1
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 2000:
-            if not skipped(node):
-                for word in re.findall(r"[A-Za-z_]\w*", node.value):
-                    counts[word] = counts.get(word, 0) + 1
+            for word in re.findall(r"[A-Za-z_]\w*", node.value):
+                counts[word] = counts.get(word, 0) + 1
     return counts
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from devlint.analysis import ModuleAnalysis
-from devlint.types import UnsafeReason
 from devlint.rules.base import Invalid, Rule, RuleContext
 from devlint.rules.common import (
     call_label,
+    callers_device,
     choose_sibling,
     describe_platform,
     describe_siblings,
     platform_factory_calls,
-    callers_device,
     sibling_fix_risk,
 )
+from devlint.types import UnsafeReason
 
 
 class SiblingDevice(Rule):

@@ -7,11 +7,11 @@ import libcst as cst
 from devlint.analysis import FunctionFacts, ModuleAnalysis, code_of
 from devlint.rules.base import Invalid, Rule, RuleContext
 from devlint.rules.common import (
+    callers_device,
     choose_sibling,
     describe_platform,
     describe_siblings,
     keyword_arg,
-    callers_device,
     sibling_fix_risk,
 )
 from devlint.types import Edit, UnsafeReason

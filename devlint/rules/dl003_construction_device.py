@@ -5,17 +5,28 @@ from __future__ import annotations
 import libcst as cst
 
 from devlint.analysis import FunctionFacts, ModuleAnalysis, ModuleFacts, PlatformDevice
-from devlint.analysis.walk import child_nodes
-from devlint.analysis.placement import CallerDefault, Placements, reads_only_as_device_argument
 from devlint.analysis.construction import (
     construction_methods,
     is_module_class,
     registered_methods,
     registration_targets,
 )
-from devlint.types import UnsafeReason
+from devlint.analysis.placement import (
+    CallerDefault,
+    Placements,
+    reads_only_as_device_argument,
+)
+from devlint.analysis.walk import child_nodes
 from devlint.rules.base import Invalid, Rule, RuleContext
-from devlint.rules.common import call_label, delete_arg, delete_statement, describe_platform, drop_call, keyword_arg
+from devlint.rules.common import (
+    call_label,
+    delete_arg,
+    delete_statement,
+    describe_platform,
+    drop_call,
+    keyword_arg,
+)
+from devlint.types import UnsafeReason
 
 
 class ConstructionDevice(Rule):

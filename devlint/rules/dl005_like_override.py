@@ -6,8 +6,14 @@ import libcst as cst
 
 from devlint.analysis import ModuleAnalysis, code_of
 from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.common import (
+    call_label,
+    callers_device,
+    delete_arg,
+    describe_platform,
+    platform_factory_calls,
+)
 from devlint.types import UnsafeReason
-from devlint.rules.common import call_label, callers_device, delete_arg, describe_platform, platform_factory_calls
 
 
 class LikeOverride(Rule):
