@@ -76,6 +76,7 @@ class Checker:
             import libcst as cst
 
             from devlint.analysis import analyse_module
+            from devlint.fixes.cleanup import with_cleanup
             from devlint.rules import RuleContext
 
             tree = parse_guard(text)  # raises TooNested for input that would crash LibCST
@@ -92,7 +93,7 @@ class Checker:
             context = RuleContext(analysis, path, lines)
             for rule in self.rules:
                 rule.check(analysis, context)
-            found = context.diagnostics
+            found = with_cleanup(context.diagnostics, text, tree, path, self.table.signatures)
         # Reading comments costs a tokenize pass: needed only to suppress findings, or when the text holds a
         # devlint suppression that may be unused (DL100).
         directives = read_directives(text) if found or may_hold_devlint_directive(text) else []
@@ -147,6 +148,14 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                 text, total = fixed, total + applied
                 diagnostics = checker.diagnostics(text, path, package)
             if total:
+                from devlint.fixes.cleanup import remove_debris
+
+                # Several fixes together may leave a name unused that none of them did alone.
+                cleaned = remove_debris(source.text, text, checker.table.signatures, path)
+                if cleaned != text:
+                    check_parses(cleaned)
+                    text = cleaned
+                    diagnostics = checker.diagnostics(text, path, package)
                 result.fixed_source, result.applied_fixes = text, total
                 result.original_source = source.text
         result.diagnostics = diagnostics

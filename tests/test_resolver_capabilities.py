@@ -538,7 +538,8 @@ def test_fix_names_an_element_sibling() -> None:
 
 def test_fix_names_an_attribute_sibling() -> None:
     d = at("tensor_evidence", 77)
-    assert d.fix is not None and d.fix.message == "Use `device=batch.seq_lens.device`"
+    assert d.fix is not None and d.fix.message == ("Use `device=batch.seq_lens.device` (unsafe: the sibling is an "
+                                                   "attribute and may live elsewhere)")
     assert applicability(d) is Applicability.UNSAFE
 
 
