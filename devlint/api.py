@@ -13,13 +13,16 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
 from devlint.source import SourceError, read_source
 from devlint.types import Applicability, Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
+
+if TYPE_CHECKING:
+    from devlint.evidence import RuntimeEvidence
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -43,6 +46,7 @@ class CheckOptions:
     add_noqa: bool = False  # add `# noqa: CODE` comments for the findings instead of reporting them
     exit_zero: bool = False
     exit_non_zero_on_fix: bool = False
+    runtime_evidence: str | None = None  # join a watched build's evidence (devlint.runtime's JSON; devlint.evidence)
 
     CONFLICTS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("fix", "add_noqa"), ("diff", "add_noqa"), ("exit_zero", "exit_non_zero_on_fix"),
@@ -87,11 +91,15 @@ def display_path(path: str, cwd: str | None = None) -> str:
 def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: FixMode = FixMode.NONE,
                jobs: int | None = None, *, overrides: Overrides | None = None, config_file: str | None = None,
                force_exclude: bool = False, cache: ResultCache | None = None,
-               progress: Callable[[int, int], None] | None = None) -> RunResult:
+               progress: Callable[[int, int], None] | None = None, runtime_evidence: str | None = None) -> RunResult:
     """Discover and check files. Without `settings`, each file gets the settings of its closest
     `[tool.devlint]` configuration (or `config_file`), with `overrides` from the command line on top.
     With a `cache`, unchanged files are not read again (lint runs only; fixing always reads).
-    Raises discovery.PathNotFound for a path that does not exist and config.ConfigError for bad settings."""
+    With `runtime_evidence` (a file `devlint.runtime` wrote), each finding is marked with what the watched
+    build saw and runtime-only findings are added (`devlint.evidence`).
+    Raises discovery.PathNotFound for a path that does not exist, config.ConfigError for bad settings and
+    evidence.EvidenceError for an unreadable evidence file."""
+    evidence = _load_evidence(runtime_evidence)
     items, errors = _check_items(paths, settings, ConfigResolver(config_file), overrides or Overrides(),
                                  force_exclude)
 
@@ -117,8 +125,21 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
                 cache.store(item[0], item[2], hit, stamp)
             results.append(hit)
         cache.save()
+    if evidence is not None:  # after the cache is saved: runtime findings are never cached
+        from devlint.evidence import join
+
+        settings_of = {shown: file_settings for _, shown, file_settings in items}
+        join(results, evidence, lambda shown, code: settings_of.get(shown, Settings()).enabled(code))
     results.extend(FileResult(path=display_path(e.path), error=e) for e in errors)
     return RunResult(files=results)
+
+
+def _load_evidence(path: str | None) -> RuntimeEvidence | None:
+    if path is None:
+        return None
+    from devlint.evidence import load_evidence
+
+    return load_evidence(path)
 
 
 def _check_items(paths: list[str], settings: Settings | None, resolver: ConfigResolver, overrides: Overrides,
@@ -172,14 +193,22 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
 
 
 def lint_stdin(data: bytes, filename: str | None, fix_mode: FixMode = FixMode.NONE, *,
-               overrides: Overrides | None = None, config_file: str | None = None) -> FileResult:
-    """Check source read from standard input, configured as if it were `filename`."""
+               overrides: Overrides | None = None, config_file: str | None = None,
+               runtime_evidence: str | None = None) -> FileResult:
+    """Check source read from standard input, configured as if it were `filename` (which is also the file
+    whose runtime evidence applies)."""
     from devlint.engine import Checker, check_bytes
 
+    evidence = _load_evidence(runtime_evidence)
     name = filename or "-"
     config = ConfigResolver(config_file).config_for(filename or os.path.join(os.getcwd(), "stdin.py"))
     settings = config.settings_for(name, overrides or Overrides())
-    return check_bytes(data, name, Checker.for_settings(settings), fix_mode)
+    result = check_bytes(data, name, Checker.for_settings(settings), fix_mode)
+    if evidence is not None:
+        from devlint.evidence import join
+
+        join([result], evidence, lambda _shown, code: settings.enabled(code))
+    return result
 
 
 @dataclass
@@ -258,14 +287,16 @@ def check(paths: list[str], options: CheckOptions = CheckOptions(), *, stdin: by
           progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Everything `devlint check` does but print: check `paths` (or `stdin`, configured as `stdin_filename`),
     then `finish`. Raises UsageError, config.ConfigError, discovery.PathNotFound, gitdiff.GitError and
-    baseline.BaselineError, each worded for the user."""
+    baseline.BaselineError and evidence.EvidenceError, each worded for the user."""
     options.validate()
     if stdin is not None:
-        result = lint_stdin(stdin, stdin_filename, options.fix_mode, overrides=overrides, config_file=config_file)
+        result = lint_stdin(stdin, stdin_filename, options.fix_mode, overrides=overrides, config_file=config_file,
+                            runtime_evidence=options.runtime_evidence)
         run = RunResult(files=[result])
     else:
         run = lint_paths(paths, None, options.fix_mode, jobs, overrides=overrides, config_file=config_file,
-                         force_exclude=force_exclude, cache=cache, progress=progress)
+                         force_exclude=force_exclude, cache=cache, progress=progress,
+                         runtime_evidence=options.runtime_evidence)
     return finish(run, options, from_stdin=stdin is not None)
 
 

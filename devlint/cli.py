@@ -197,6 +197,9 @@ _PATH_OPTION = click.Path(dir_okay=False)
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour the output: auto (on a terminal, unless NO_COLOR is set or FORCE_COLOR is), "
                    "always or never.")
+@click.option("--runtime-evidence", "runtime_evidence", type=_PATH_OPTION, default=None, metavar="FILE",
+              help="Join a watched build's evidence (devlint.runtime's JSON): mark each finding confirmed / "
+                   "exercised / not exercised and add the findings only the build saw.")
 @click.option("--no-prefilter", is_flag=True, hidden=True,
               help="Parse every file completely (to show that the prefilter changes nothing).")
 @click.pass_context
@@ -230,13 +233,14 @@ def _user_errors() -> Iterator[None]:
     from devlint.baseline import BaselineError
     from devlint.config import ConfigError
     from devlint.discovery import PathNotFound
+    from devlint.evidence import EvidenceError
     from devlint.gitdiff import GitError
 
     try:
         yield
     except PathNotFound as exc:
         _fail(f"path does not exist: {exc}")
-    except (UsageError, ConfigError, GitError, BaselineError) as exc:
+    except (UsageError, ConfigError, GitError, BaselineError, EvidenceError) as exc:
         _fail(str(exc))
 
 
@@ -356,12 +360,12 @@ def clean(cache_dir: str | None) -> None:
 def rule(code: str | None, show_all: bool, output_format: str) -> None:
     """Explain a rule or a file-error code (E001, E902, E999): what it does, why it matters, an example and
     how safe its fix is."""
-    from devlint.rules import ALL_RULES, KNOWN_CODES, RULES_BY_CODE
+    from devlint.rules import ALL_RULES, KNOWN_CODES, RULES_BY_CODE, RUNTIME_RULES
     from devlint.rules.file_errors import FILE_ERRORS
 
     explained: list[Explained]
     if show_all:
-        explained = [*ALL_RULES, *FILE_ERRORS.values()]
+        explained = [*ALL_RULES, *RUNTIME_RULES, *FILE_ERRORS.values()]
     elif code:
         found = RULES_BY_CODE.get(code.upper()) or FILE_ERRORS.get(code.upper())
         if found is None:
@@ -377,7 +381,8 @@ def rule(code: str | None, show_all: bool, output_format: str) -> None:
 
 
 def _rule_text(item: Explained) -> str:
-    return f"# {item.name} ({item.code})\n\n{item.fix_availability.sentence}\n\n{item.documentation()}\n"
+    runtime = " Reported only by a watched build (devlint.runtime)." if getattr(item, "runtime_only", False) else ""
+    return f"# {item.name} ({item.code})\n\n{item.fix_availability.sentence}{runtime}\n\n{item.documentation()}\n"
 
 
 def _rule_json(item: Explained) -> dict[str, Any]:

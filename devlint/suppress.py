@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from devlint.source import line_starts
-from devlint.types import Diagnostic, Edit, Fix, Location
+from devlint.types import RUNTIME_CODE_PREFIX, Diagnostic, Edit, Fix, Location
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _DEVLINT = re.compile(r"#\s*devlint:\s*(?P<kind>file-ignore|ignore)\b(?:\[(?P<codes>[^\]]*)\])?")
@@ -121,6 +121,7 @@ def unused_directives(directives: Sequence[Directive], enabled: Callable[[str], 
             unused: tuple[str, ...] = () if directive.used else ("all codes",)
         else:
             unused = tuple(c for c in directive.codes if c.startswith("DL") and enabled(c)
+                           and not c.startswith(RUNTIME_CODE_PREFIX)  # only a watched build can use these
                            and not any(u == c or u.startswith(c) for u in directive.used))
         if not unused:
             continue

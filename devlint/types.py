@@ -75,6 +75,26 @@ class Fix:
     reason: UnsafeReason | None = None
 
 
+RUNTIME_CODE_PREFIX = "DL2"
+"""Codes that only a watched build (`devlint.runtime`) reports: the static engine never runs them."""
+
+
+class Source(str, enum.Enum):
+    """Who found it: the static rules, or a watched build (`devlint.runtime`) that static analysis missed."""
+
+    STATIC = "static"
+    RUNTIME = "runtime"
+
+
+class Evidence(str, enum.Enum):
+    """What a watched build (`--runtime-evidence`) says about a finding."""
+
+    CONFIRMED = "confirmed"  # the build did what the finding says
+    EXERCISED = "exercised"  # the build ran the line and saw nothing wrong there
+    NOT_EXERCISED = "not exercised"  # the build never ran the line
+    RUNTIME_ONLY = "runtime-only"  # only the build saw it (source RUNTIME)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One finding: a rule code at a place in a file, with an optional fix."""
@@ -89,6 +109,8 @@ class Diagnostic:
     context_function: str | None = None
     cover: tuple[int, int] | None = None  # first and last row of the construct; a suppression on any covers it
     snippet: str = ""  # the flagged source, whitespace-normalised (for baseline fingerprints)
+    source: Source = Source.STATIC
+    evidence: Evidence | None = None  # set only when runtime evidence was joined
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from devlint.api import CheckOptions
 from devlint.cli import DISPLAY_CONFLICTS, main
-from devlint.rules import ALL_RULES
+from devlint.rules import ALL_RULES, RUNTIME_RULES
 from devlint.rules.file_errors import FILE_ERRORS
 
 from conftest import devlint_env
@@ -255,7 +255,7 @@ def test_rule_as_json() -> None:
     assert (one["code"], one["fix_availability"], one["fix"]) == ("DL001", "Sometimes", "Fix is sometimes available.")
     assert one["explanation"].startswith("## What it does\n")
     every = json.loads(invoke("rule", "--all", "--output-format", "json").stdout)
-    assert [item["code"] for item in every] == [r.code for r in ALL_RULES] + list(FILE_ERRORS)
+    assert [item["code"] for item in every] == [r.code for r in (*ALL_RULES, *RUNTIME_RULES)] + list(FILE_ERRORS)
     assert invoke("rule", "XYZ", "--output-format", "json").exit_code == 2
 
 

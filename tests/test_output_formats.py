@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from devlint.cli import main
-from devlint.rules import ALL_RULES
+from devlint.rules import ALL_RULES, RUNTIME_RULES
 
 from conftest import devlint_env
 
@@ -65,7 +65,7 @@ def test_sarif_validates_against_the_schema_and_carries_fixes(project: Path) -> 
     jsonschema.validate(document, schema)
     run = document["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == [rule.code for rule in ALL_RULES]
+    assert [r["id"] for r in rules] == [rule.code for rule in (*ALL_RULES, *RUNTIME_RULES)]
     assert "## Why is this bad?" in rules[0]["help"]["text"]
     [dl001, dl004] = run["results"]
     assert dl001["ruleId"] == "DL001" and dl001["level"] == "error"

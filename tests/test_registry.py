@@ -8,7 +8,7 @@ import re
 from click.testing import CliRunner
 
 from devlint.cli import main
-from devlint.rules import ALL_RULES, KNOWN_CODES, RULE_CLASSES, RULES_BY_CODE
+from devlint.rules import ALL_RULES, KNOWN_CODES, RULE_CLASSES, RULES_BY_CODE, RUNTIME_RULE_CLASSES, RUNTIME_RULES
 from devlint.rules.file_errors import FILE_ERRORS
 from devlint.types import FixAvailability
 
@@ -30,17 +30,19 @@ def readme_table(heading_row: str, section: str = "") -> list[list[str]]:
 
 def test_the_registry_names_each_rule_class_by_its_code() -> None:
     assert [rule.code for rule in ALL_RULES] == list(RULE_CLASSES)
-    assert set(RULES_BY_CODE) == set(RULE_CLASSES)
-    for rule in ALL_RULES:
+    assert [rule.code for rule in RUNTIME_RULES] == list(RUNTIME_RULE_CLASSES)
+    assert set(RULES_BY_CODE) == set(RULE_CLASSES) | set(RUNTIME_RULE_CLASSES)
+    for rule in (*ALL_RULES, *RUNTIME_RULES):
         assert rule.__module__.rpartition(".")[2].startswith(rule.code.lower() + "_"), rule
-    assert KNOWN_CODES == (*RULE_CLASSES, *FILE_ERRORS)
+    assert KNOWN_CODES == (*RULE_CLASSES, *RUNTIME_RULE_CLASSES, *FILE_ERRORS)
 
 
 def test_the_readme_rule_table_matches_the_rule_classes() -> None:
     rows = readme_table("| code | name | what it flags | fix |")
-    assert [(code, name) for code, name, *_ in rows] == [(rule.code, rule.name) for rule in ALL_RULES]
+    every = (*ALL_RULES, *RUNTIME_RULES)
+    assert [(code, name) for code, name, *_ in rows] == [(rule.code, rule.name) for rule in every]
     # The fix column says "none" exactly for the rules without a fix.
-    assert [fix == "none" for *_, fix in rows] == [r.fix_availability is FixAvailability.NONE for r in ALL_RULES]
+    assert [fix == "none" for *_, fix in rows] == [r.fix_availability is FixAvailability.NONE for r in every]
 
 
 def test_the_readme_file_error_table_matches_the_codes() -> None:
@@ -52,7 +54,8 @@ def test_rule_all_explains_every_rule_class_and_file_error() -> None:
     result = CliRunner().invoke(main, ["rule", "--all"])
     assert result.exit_code == 0
     headings = re.findall(r"^# (\S+) \((\w+)\)$", result.stdout, re.MULTILINE)
-    assert headings == [(r.name, r.code) for r in ALL_RULES] + [(e.name, e.code) for e in FILE_ERRORS.values()]
+    assert headings == [(r.name, r.code) for r in (*ALL_RULES, *RUNTIME_RULES)] + \
+        [(e.name, e.code) for e in FILE_ERRORS.values()]
     for rule in ALL_RULES:
         assert f"# {rule.name} ({rule.code})\n\n{rule.fix_availability.sentence}\n\n{rule.documentation()}\n" \
             in result.stdout

@@ -22,7 +22,7 @@ class ConciseReporter(Reporter):
         for d in run.diagnostics:
             mark = self._style("[*] ", fg="cyan") if self.marks_fixable(d, self.fix_mode) else ""
             place = self._style(d.path, bold=True) + f":{d.start.row}:{d.start.column}:"
-            lines.append(f"{place} {self._style(d.code, fg='red', bold=True)} {mark}{d.message}")
+            lines.append(f"{place} {self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}")
         if self.summary:
             lines.append(self.summary_line(Summary.of(run, self.fix_mode)))
         return "".join(line + "\n" for line in lines)
@@ -43,6 +43,8 @@ class ConciseReporter(Reporter):
             parts.append("No findings in the files checked.")
         elif not summary.fixed:
             parts.append("All checks passed!")
+        if summary.evidence:
+            parts.append("Runtime evidence: " + ", ".join(f"{n} {label}" for label, n in summary.evidence) + ".")
         if summary.errors:
             parts.append(f"{summary.errors} file{'s' if summary.errors != 1 else ''} could not be checked.")
         return " ".join(parts)

@@ -35,7 +35,7 @@ class FullReporter(ConciseReporter):
     def _block(self, d: Diagnostic, text: str | None) -> str:
         mark = "[*] " if self.marks_fixable(d, self.fix_mode) else ""
         head = f"{self._style(d.path, bold=True)}:{d.start.row}:{d.start.column}: " \
-               f"{self._style(d.code, fg='red', bold=True)} {mark}{d.message}\n"
+               f"{self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}\n"
         if text is None:
             return head
         lines = text.splitlines()

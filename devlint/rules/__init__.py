@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 
     ALL_RULES: tuple[type[Rule], ...]
+    RUNTIME_RULES: tuple[type[Rule], ...]
     RULES_BY_CODE: dict[str, type[Rule]]
 
 RULE_CLASSES: dict[str, str] = {
@@ -26,22 +27,30 @@ RULE_CLASSES: dict[str, str] = {
     "DL005": "devlint.rules.dl005_like_override:LikeOverride",
     "DL100": "devlint.rules.dl100_unused_suppression:UnusedSuppression",
 }
-KNOWN_CODES: tuple[str, ...] = (*RULE_CLASSES, *FILE_ERRORS)
-"""Every code a finding can carry: the rules', and the file errors' (E001, E902, E999)."""
+RUNTIME_RULE_CLASSES: dict[str, str] = {
+    "DL201": "devlint.rules.dl201_untracked_device:UntrackedDevice",
+    "DL202": "devlint.rules.dl202_stray_allocation:StrayAllocation",
+}
+"""Reported only by a watched build (devlint.runtime), joined by `devlint check --runtime-evidence`;
+documented like every rule (`devlint rule DL201`) and never run by the static engine (not in ALL_RULES)."""
+KNOWN_CODES: tuple[str, ...] = (*RULE_CLASSES, *RUNTIME_RULE_CLASSES, *FILE_ERRORS)
+"""Every code a finding can carry: the rules', the runtime rules' and the file errors' (E001, E902, E999)."""
 
 _BASE_NAMES = frozenset({"FixAvailability", "Invalid", "Rule", "RuleContext"})
 
 
 def _load(name: str) -> Any:
-    module, _, attribute = RULE_CLASSES[name].partition(":")
+    module, _, attribute = {**RULE_CLASSES, **RUNTIME_RULE_CLASSES}[name].partition(":")
     return getattr(importlib.import_module(module), attribute)
 
 
 def __getattr__(name: str) -> Any:
     if name == "ALL_RULES":
         value: Any = tuple(_load(code) for code in RULE_CLASSES)
+    elif name == "RUNTIME_RULES":
+        value = tuple(_load(code) for code in RUNTIME_RULE_CLASSES)
     elif name == "RULES_BY_CODE":
-        value = {rule.code: rule for rule in __getattr__("ALL_RULES")}
+        value = {rule.code: rule for rule in (*__getattr__("ALL_RULES"), *__getattr__("RUNTIME_RULES"))}
     elif name in _BASE_NAMES:
         value = getattr(importlib.import_module("devlint.rules.base"), name)
     else:
@@ -50,5 +59,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["ALL_RULES", "KNOWN_CODES", "RULES_BY_CODE", "RULE_CLASSES", "FixAvailability", "Invalid", "Rule",
-           "RuleContext"]
+__all__ = ["ALL_RULES", "KNOWN_CODES", "RULES_BY_CODE", "RULE_CLASSES", "RUNTIME_RULES", "RUNTIME_RULE_CLASSES",
+           "FixAvailability", "Invalid", "Rule", "RuleContext"]
