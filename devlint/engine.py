@@ -19,6 +19,7 @@ from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
     TooNested,
+    imported_device_names,
     might_hold_finding,
     parse_guard,
     quiet_parse,
@@ -65,10 +66,17 @@ class Checker:
 
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
         found: list[Diagnostic] = []
-        if self.might_find_something(text):
+        tokens = self.required_tokens
+        candidate = self.might_find_something(text)
+        if self.rules and package and self.settings.prefilter:
+            extra = imported_device_names(text)  # `device=DEVICE` imported from a sibling module
+            if extra:
+                tokens, candidate = tokens + extra, True
+        if candidate:
             import libcst as cst
 
             from devlint.analysis import analyse_module
+            from devlint.fixes.cleanup import with_cleanup
             from devlint.rules import RuleContext
 
             tree = parse_guard(text)  # raises TooNested for input that would crash LibCST
@@ -77,7 +85,7 @@ class Checker:
             if tree is not None:
                 lines = []
                 if self.settings.prefilter:
-                    parsed = relevant_source(text, self.required_tokens, tree, lines)
+                    parsed = relevant_source(text, tokens, tree, lines)
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
@@ -85,7 +93,7 @@ class Checker:
             context = RuleContext(analysis, path, lines)
             for rule in self.rules:
                 rule.check(analysis, context)
-            found = context.diagnostics
+            found = with_cleanup(context.diagnostics, text, tree, path, self.table.signatures)
         # Reading comments costs a tokenize pass: needed only to suppress findings, or when the text holds a
         # devlint suppression that may be unused (DL100).
         directives = read_directives(text) if found or may_hold_devlint_directive(text) else []
@@ -140,6 +148,14 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                 text, total = fixed, total + applied
                 diagnostics = checker.diagnostics(text, path, package)
             if total:
+                from devlint.fixes.cleanup import remove_debris
+
+                # Several fixes together may leave a name unused that none of them did alone.
+                cleaned = remove_debris(source.text, text, checker.table.signatures, path)
+                if cleaned != text:
+                    check_parses(cleaned)
+                    text = cleaned
+                    diagnostics = checker.diagnostics(text, path, package)
                 result.fixed_source, result.applied_fixes = text, total
                 result.original_source = source.text
         result.diagnostics = diagnostics

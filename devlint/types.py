@@ -47,11 +47,32 @@ class Edit:
     end: Location
 
 
+class UnsafeReason(str, enum.Enum):
+    """Why a fix needs `--unsafe-fixes`: what it may change where the code works today. The value is the
+    sentence reporters show (after "unsafe: ")."""
+
+    SIBLING_ATTRIBUTE = "the sibling is an attribute and may live elsewhere"
+    SIBLING_NOT_LOCAL = "the sibling belongs to an enclosing function and may be rebound"
+    SIBLING_MAY_BE_NONE = "the sibling may be None"
+    SIBLING_UNPROVEN = "the sibling is not provably a tensor of this function"
+    SEVERAL_SIBLINGS = "several siblings; the first one met may not be the one to follow"
+    SIBLING_NOT_COMBINED = ("the sibling is only copied to or from, or lends only its shape or dtype, and may "
+                            "sit on another device on purpose")
+    CONDITIONAL_DEVICE = "the platform device came from a conditional whose other branch may be the intended one"
+    REMOVES_PLACEMENT = "removes a placement the caller may rely on"
+    CHANGES_DEFAULT = "changes what callers that omit the device get"
+    GUARD_DROPPED = "the guard is dropped, so the move now runs where the guard was false"
+
+
 @dataclass(frozen=True)
 class Fix:
+    """Edits that resolve a finding. `message` says what the fix does and, for an unsafe fix, why it is
+    unsafe; `reason` carries that why as data (None for a safe fix)."""
+
     message: str
     edits: tuple[Edit, ...]
     applicability: Applicability = Applicability.SAFE
+    reason: UnsafeReason | None = None
 
 
 RUNTIME_CODE_PREFIX = "DL2"

@@ -107,7 +107,7 @@ def test_contradictory_flags_are_usage_errors(project: Path, first: str, second:
 
 
 def test_statistics_as_json_as_ruff_prints_them(project: Path) -> None:
-    (project / "more.py").write_text(BUGGY + "def g(device='cuda'):\n    return device\n")
+    (project / "more.py").write_text(BUGGY + "def g(n, device='cuda'):\n    return torch.zeros(n, device=device)\n")
     result = invoke("check", "--statistics", "--output-format", "json")
     assert result.exit_code == 1
     assert json.loads(result.stdout) == [

@@ -18,7 +18,7 @@ BUGGY = ("import torch\n"
          "def cache(inv_freq: torch.Tensor, n: int):\n"
          "    t = torch.arange(n, device='cuda')\n"
          "    return torch.outer(t, inv_freq)\n")
-DEFAULT_ARG = "def f(device='cuda'):\n    return device\n"
+DEFAULT_ARG = "import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n"
 
 
 def run(*args: str) -> tuple[int, str]:

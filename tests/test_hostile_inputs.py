@@ -136,7 +136,7 @@ def test_checking_never_runs_the_checked_code(tmp_path: Path) -> None:
     module = tmp_path / "evil.py"
     module.write_text(f"open({str(marker)!r}, 'w').write('ran')\nimport torch\n"
                       "x = torch.zeros(2, device='cuda') + torch.ones(2)\n"
-                      "def f(device='cuda'):\n    return device\n")
+                      "import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n")
     done = subprocess.run([sys.executable, "-m", "devlint", "check", "--no-cache", str(module)], capture_output=True,
                           text=True, env=devlint_env(), timeout=120)
     assert done.returncode == 1 and "DL004" in done.stdout

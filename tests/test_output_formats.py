@@ -23,7 +23,7 @@ BUGGY = ("import torch\n"
          "    t = torch.arange(n, device='cuda')\n"
          "    return torch.outer(t, inv_freq)\n"
          "def g(device='cuda'):\n"
-         "    return device\n")
+         "    return torch.zeros(1, device=device)\n")
 
 
 @pytest.fixture

@@ -126,7 +126,7 @@ def test_dl003_unrelated_class_is_not_a_module() -> None:
     assert codes(source) == []
 
 
-def test_dl003_move_with_dtype_is_reported_without_guessing_a_fix() -> None:
+def test_dl003_move_with_dtype_drops_only_the_device() -> None:
     source = '''
     import torch
     from torch import nn
@@ -135,19 +135,22 @@ def test_dl003_move_with_dtype_is_reported_without_guessing_a_fix() -> None:
             super().__init__()
             self.w = nn.Parameter(torch.ones(4).to("cuda", torch.float16))
     '''
-    assert codes(source) == []
+    [d] = findings(source)
+    assert (d.code, d.start.row, d.start.column) == ("DL003", 7, 48)
+    assert "nn.Parameter(torch.ones(4).to(torch.float16))" in fixed(source)
 
 
 # -- DL004 ---------------------------------------------------------------------------------------------
 
 def test_dl004_strings_only_for_device_parameters() -> None:
     source = '''
+    import torch
     def a(backend="cuda", kernel_impl="cuda"):
-        pass
+        return torch.zeros(1, device=backend)
     def b(target_device="xpu", dev="npu"):
-        pass
+        return torch.zeros(1, device=target_device).to(dev)
     '''
-    assert [(d.code, d.start.row) for d in findings(source)] == [("DL004", 4), ("DL004", 4)]
+    assert [(d.code, d.start.row) for d in findings(source)] == [("DL004", 5), ("DL004", 5)]
 
 
 def test_dl004_kwonly_and_methods() -> None:
@@ -155,7 +158,7 @@ def test_dl004_kwonly_and_methods() -> None:
     import torch
     class A:
         def run(self, *, device=torch.device("cuda")):
-            pass
+            return torch.empty(2, device=device)
     '''
     [d] = findings(source)
     assert d.code == "DL004" and d.fix is None and 'torch.device("cuda")' in d.message

@@ -88,7 +88,7 @@ def test_cache_gives_the_same_results_and_notices_changes(tmp_path: Path) -> Non
 
 
 def test_settings_are_part_of_the_cache_key(tmp_path: Path) -> None:
-    (tmp_path / "m.py").write_text("def f(device='cuda'):\n    return device\n")
+    (tmp_path / "m.py").write_text("import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n")
     cache_dir = str(tmp_path / "cache")
     assert lint_paths([str(tmp_path / "m.py")], cache=ResultCache(cache_dir)).diagnostics
     ignored = lint_paths([str(tmp_path / "m.py")], cache=ResultCache(cache_dir), overrides=Overrides(ignore=frozenset({"DL004"})))
@@ -96,7 +96,7 @@ def test_settings_are_part_of_the_cache_key(tmp_path: Path) -> None:
 
 
 def test_damaged_cache_is_ignored(tmp_path: Path) -> None:
-    (tmp_path / "m.py").write_text("def f(device='cuda'):\n    return device\n")
+    (tmp_path / "m.py").write_text("import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n")
     cache_dir = tmp_path / "cache"
     lint_paths([str(tmp_path / "m.py")], cache=ResultCache(str(cache_dir)))
     for index in cache_dir.rglob("*.json"):
@@ -105,7 +105,7 @@ def test_damaged_cache_is_ignored(tmp_path: Path) -> None:
 
 
 def test_cli_cache_flags_and_clean(in_tmp: Path) -> None:
-    (in_tmp / "m.py").write_text("def f(device='cuda'):\n    return device\n")
+    (in_tmp / "m.py").write_text("import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n")
     assert CliRunner().invoke(main, ["check", "--no-cache"]).exit_code == 1
     assert not (in_tmp / ".devlint_cache").exists()
     assert CliRunner().invoke(main, ["check"]).exit_code == 1
@@ -151,7 +151,7 @@ def test_progress_only_on_a_terminal(monkeypatch) -> None:
 
 
 def test_cache_is_keyed_by_content_when_metadata_changes(tmp_path: Path) -> None:
-    source = "def f(device='cuda'):\n    return device\n"
+    source = "import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n"
     path = tmp_path / "m.py"
     path.write_text(source)
     cache_dir = str(tmp_path / "cache")

@@ -39,6 +39,10 @@ class ModuleSummary:
     tensor_methods: dict[str, set[str]] = field(default_factory=dict)  # class -> methods returning tensors
     tensor_fields: dict[str, set[str]] = field(default_factory=dict)  # class -> fields annotated as tensors
     module_classes: set[str] = field(default_factory=set)  # nn.Module subclasses
+    # Where each was annotated, so a message reads the same whether or not LibCST saw the definition:
+    # function -> (annotation as written, line of `def`); class -> line of `class`.
+    annotations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    class_lines: dict[str, int] = field(default_factory=dict)
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -92,6 +96,7 @@ class _Summariser:
         for name, function in functions.items():
             if function.returns is not None and self._is_tensor_annotation(function.returns):
                 summary.tensor_functions.add(name)
+                summary.annotations[name] = (ast.unparse(function.returns), function.lineno)
         for name, cls in classes.items():
             methods = {m.name for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
                        and m.returns is not None and self._is_tensor_annotation(m.returns)}
@@ -101,6 +106,7 @@ class _Summariser:
                       and self._is_tensor_annotation(s.annotation)}
             if fields:
                 summary.tensor_fields[name] = fields
+            summary.class_lines[name] = cls.lineno
         changed = True
         while changed:  # base classes defined later in the file, chains of platform constants and helpers
             changed = False

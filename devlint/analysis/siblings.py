@@ -28,7 +28,7 @@ from devlint.analysis.tensors import (
     iter_names,
     subscript_indices,
 )
-from devlint.analysis.values import DeviceOrigin, EvidenceKind, TensorEvidence, ValueResolver
+from devlint.analysis.values import DeviceOrigin, TensorEvidence, ValueResolver
 from devlint.analysis.walk import child_nodes
 
 __all__ = ["Sibling", "SiblingFinder", "SiblingRelation", "code_of"]
@@ -307,4 +307,4 @@ def _is_self_attr(node: cst.BaseExpression, fn: FunctionFacts) -> bool:
 
 def strong_evidence(evidence: TensorEvidence | None) -> bool:
     """Evidence a safe fix may rest on: an annotation or a torch call, not only how a value is used."""
-    return evidence is not None and evidence.kind is not EvidenceKind.USE
+    return evidence is not None and not evidence.weak

@@ -72,6 +72,15 @@ class TensorEvidence:
     kind: EvidenceKind
     detail: str  # in words, for messages: "annotated `torch.Tensor`", "passed to `torch.cumsum`"
     node: cst.CSTNode | None = None  # where the evidence is, for its line number
+    optional: bool = False  # annotated `Optional[...]`/`... | None`: the value may be None
+    by_use: bool = False  # derived from a value that is a tensor only by how it is used
+    line: int | None = None  # the line, when the evidence is in this file but not in the tree LibCST parsed
+
+    @property
+    def weak(self) -> bool:
+        """Evidence from use alone (directly or through what it derives from): enough to report, not to
+        rest a safe fix on."""
+        return self.kind is EvidenceKind.USE or self.by_use
 
 
 class DeviceOrigin(enum.Enum):
@@ -369,7 +378,9 @@ class ValueResolver:
             return UNKNOWN
         inner = self.value_of(container, owner, binding.seq, depth)
         if inner.sequence and inner.tensor is not None:
-            return dataclasses.replace(inner, sequence=False, carrier=expr)
+            return dataclasses.replace(inner, sequence=False, carrier=expr, tensor=TensorEvidence(
+                EvidenceKind.DERIVED, f"unpacked from `{code_of(container)}`", binding.node,
+                by_use=_weak(inner.tensor)))
         used = self._used_as_tensor(expr.value, owner)
         if used is not None:
             return Value(tensor=used, carrier=expr)
@@ -457,7 +468,8 @@ class ValueResolver:
                     return TensorEvidence(EvidenceKind.FIELD, f"a field of `{class_name}` annotated as a tensor",
                                           current.node)
         if self.summary is not None and attr in self.summary.tensor_fields.get(class_name, ()):
-            return TensorEvidence(EvidenceKind.FIELD, f"a field of `{class_name}` annotated as a tensor")
+            return TensorEvidence(EvidenceKind.FIELD, f"a field of `{class_name}` annotated as a tensor",
+                                  line=self.summary.class_lines.get(class_name))
         qualified = owner.scope.qualified_name(cst.Name(class_name)) if "." not in class_name else None
         if qualified is not None and self.project is not None and self.project.tensor_field(qualified, attr):
             return TensorEvidence(EvidenceKind.FIELD, f"a field of `{qualified}` annotated as a tensor")
@@ -602,6 +614,8 @@ class ValueResolver:
             if device is not None:
                 return self._placed_at(evidence, self.value_of(device.value, fn, seq, depth))
             inner = self.value_of(source, fn, seq, depth) if source is not None else UNKNOWN
+            if inner.placed:  # `torch.empty_like(x)` of an `x` the code placed: placed there too
+                return Value(tensor=evidence, origin=inner.origin, platform=inner.platform)
             return Value(tensor=evidence, origin=DeviceOrigin.SIBLING, carrier=inner.carrier, received=inner.received)
         if name in SEQUENCE_TORCH:
             first = self._first_tensor(list(flatten_operands(expr.args)), fn, seq, depth)
@@ -644,7 +658,8 @@ class ValueResolver:
                 if found.returns is not None and self.is_tensor_annotation(found.returns, found):
                     return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
                                                        f"returned by `self.{method}()`, annotated "
-                                                       f"`{code_of(found.returns)}`", found.node))
+                                                       f"`{code_of(found.returns)}`", found.node,
+                                                       optional=_optional(found.returns)))
                 return UNKNOWN
             if self.summary is not None and method in self.summary.tensor_methods.get(fn.cls.name, ()):
                 return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
@@ -671,10 +686,12 @@ class ValueResolver:
             if isinstance(receiver, cst.Name) and self.is_self(receiver, fn):
                 pass
             return UNKNOWN
-        evidence = TensorEvidence(EvidenceKind.TENSOR_METHOD, f"returned by `.{method}()` of a tensor", expr)
+        evidence = TensorEvidence(EvidenceKind.TENSOR_METHOD,
+                                  f"returned by `.{method}()` of the tensor `{code_of(receiver)}`", expr,
+                                  by_use=_weak(inner.tensor))
         if method in MOVING_METHODS:
             return self._move(expr, method, inner, evidence, fn, seq, depth)
-        return dataclasses.replace(inner, tensor=evidence if inner.tensor is None else inner.tensor)
+        return dataclasses.replace(inner, tensor=evidence)
 
     def _move(self, expr: cst.Call, method: str, inner: Value, evidence: TensorEvidence, fn: FunctionFacts,
               seq: int, depth: int) -> Value:
@@ -725,7 +742,8 @@ class ValueResolver:
                 if defined.returns is not None and self.is_tensor_annotation(defined.returns.annotation, owner):
                     return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
                                                        f"returned by `{name}()`, annotated "
-                                                       f"`{code_of(defined.returns.annotation)}`", defined))
+                                                       f"`{code_of(defined.returns.annotation)}`", defined,
+                                                       optional=_optional(defined.returns.annotation)))
                 platform = self._platform_helper_local(name)
                 if platform is not None:
                     return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(
@@ -736,8 +754,11 @@ class ValueResolver:
                 return UNKNOWN
         if self.summary is not None and fn.scope.qualified_of_name(name) is None:
             if name in self.summary.tensor_functions:
+                annotation, line = self.summary.annotations.get(name, ("torch.Tensor", 0))
                 return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
-                                                   f"returned by `{name}()`, annotated as a tensor"))
+                                                   f"returned by `{name}()`, annotated `{annotation}`",
+                                                   line=line or None,
+                                                   optional="Optional" in annotation or "None" in annotation))
             note = self.summary.platform_helpers.get(name)
             if note is not None:
                 return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(
@@ -790,10 +811,12 @@ class ValueResolver:
         inner = self.value_of(expr.value, fn, seq, depth)
         if inner.is_tensor and not inner.sequence:
             return dataclasses.replace(inner, tensor=TensorEvidence(
-                EvidenceKind.DERIVED, "indexing a tensor", expr) if inner.tensor is None else inner.tensor)
+                EvidenceKind.DERIVED, f"indexes the tensor `{code_of(expr.value)}`", expr,
+                by_use=_weak(inner.tensor)))
         if inner.is_tensor and inner.sequence:
             # One tensor of several: the element itself carries the device (`parts[0].device`).
-            return dataclasses.replace(inner, sequence=False, carrier=expr)
+            return dataclasses.replace(inner, sequence=False, carrier=expr, tensor=TensorEvidence(
+                EvidenceKind.DERIVED, f"an element of `{code_of(expr.value)}`", expr, by_use=_weak(inner.tensor)))
         used = self._used_as_tensor(code_of(expr), fn)
         if used is not None:
             return Value(tensor=used, carrier=expr, received=inner.received or inner.origin is DeviceOrigin.CALLER)
@@ -922,8 +945,11 @@ class ValueResolver:
         """A parameter annotated `Optional[Tensor]`/`Tensor | None` or defaulting to None: `name.device`
         could raise, so a fix must not rely on it without a human look."""
         found = self.lookup(name.value, fn, seq)
-        if found is None or not isinstance(found[1], cst.Param):
+        if found is None:
             return False
+        if not isinstance(found[1], cst.Param):
+            evidence = self.value_of(name, fn, seq).tensor
+            return evidence is not None and evidence.optional
         param = found[1]
         if isinstance(param.default, cst.Name) and param.default.value == "None":
             return True
@@ -978,6 +1004,15 @@ def _guard_words(test: cst.BaseExpression) -> set[str]:
                 if isinstance(part, cst.SimpleString) and isinstance(part.evaluated_value, str):
                     words.add(part.evaluated_value.split(":", 1)[0])
     return words
+
+
+def _weak(evidence: TensorEvidence | None) -> bool:
+    return evidence is not None and evidence.weak
+
+
+def _optional(annotation: cst.BaseExpression) -> bool:
+    text = code_of(annotation)
+    return "Optional" in text or "None" in text
 
 
 def _class_of_annotation(annotation: cst.BaseExpression) -> str | None:

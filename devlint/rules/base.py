@@ -18,7 +18,7 @@ from devlint.analysis import ModuleAnalysis
 from devlint.analysis.cst_util import code_of
 from devlint.analysis.positions import NodePositions
 from devlint.suppress import AppliedSuppressions
-from devlint.types import Applicability, Diagnostic, Edit, Fix, FixAvailability, Location
+from devlint.types import Applicability, Diagnostic, Edit, Fix, FixAvailability, Location, UnsafeReason
 
 __all__ = ["FixAvailability", "Invalid", "Rule", "RuleContext"]
 
@@ -89,11 +89,23 @@ class Rule:
         every enabled rule once the other rules' findings were suppressed; most rules have none."""
         return []
 
+    # Why this rule's unsafe fixes are unsafe; each fix states its own (`fix.message`, `Fix.reason`).
+    UNSAFE_REASONS: ClassVar[tuple[UnsafeReason, ...]] = ()
+
     @classmethod
     def documentation(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        """The class docstring, its *Fix safety* section ending with the reasons an unsafe fix gives."""
+        text = inspect.cleandoc(cls.__doc__ or "")
+        if cls.UNSAFE_REASONS:
+            reasons = "\n".join(f"- {reason.value}" for reason in cls.UNSAFE_REASONS)
+            text += f"\n\nAn unsafe fix says why in its message (`(unsafe: ...)`), one of:\n{reasons}"
+        return text
 
     @staticmethod
-    def fix(message: str, edits: list[Edit], safe: bool) -> Fix:
-        return Fix(message=message, edits=tuple(edits),
-                   applicability=Applicability.SAFE if safe else Applicability.UNSAFE)
+    def fix(message: str, edits: list[Edit], unsafe: UnsafeReason | None) -> Fix:
+        """A fix that is safe when `unsafe` is None; otherwise unsafe for that reason, which its message
+        then states (`Drop the device argument (unsafe: removes a placement the caller may rely on)`)."""
+        if unsafe is None:
+            return Fix(message=message, edits=tuple(edits))
+        return Fix(message=f"{message} (unsafe: {unsafe.value})", edits=tuple(edits),
+                   applicability=Applicability.UNSAFE, reason=unsafe)

@@ -6,12 +6,14 @@ from devlint.analysis import ModuleAnalysis
 from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
     call_label,
+    callers_device,
     choose_sibling,
     describe_platform,
     describe_siblings,
     platform_factory_calls,
-    sibling_fix_is_safe,
+    sibling_fix_risk,
 )
+from devlint.types import UnsafeReason
 
 
 class SiblingDevice(Rule):
@@ -112,6 +114,9 @@ class SiblingDevice(Rule):
     name = "platform-device-with-sibling-tensor"
     summary = "Tensor factory uses the platform device where a sibling tensor's device is available"
     fix_availability = FixAvailability.SOMETIMES
+    UNSAFE_REASONS = (UnsafeReason.SIBLING_ATTRIBUTE, UnsafeReason.SIBLING_NOT_LOCAL, UnsafeReason.SIBLING_MAY_BE_NONE,
+                      UnsafeReason.SIBLING_UNPROVEN, UnsafeReason.SEVERAL_SIBLINGS, UnsafeReason.SIBLING_NOT_COMBINED,
+                      UnsafeReason.CONDITIONAL_DEVICE)
 
     VALID = (
         # Already follows its sibling.
@@ -144,7 +149,6 @@ class SiblingDevice(Rule):
             "    t = torch.arange(n, device=current_platform.device_type, dtype=torch.float32)\n"
             "    return torch.einsum('i,j -> ij', t, inv_freq)\n",
             "import torch\n"
-            "from vllm.platforms import current_platform\n"
             "def cache(inv_freq: torch.Tensor, n: int):\n"
             "    t = torch.arange(n, device=inv_freq.device, dtype=torch.float32)\n"
             "    return torch.einsum('i,j -> ij', t, inv_freq)\n",
@@ -171,10 +175,13 @@ class SiblingDevice(Rule):
                            f"{describe_platform(platform, context)}, but it is "
                            f"{describe_siblings(siblings, chosen, context)}; use `device={chosen.text}.device`")
                 fix = None
-                if chosen.fix_blocker is None:
+                note = callers_device(analysis, device_arg.value, fn, seq)
+                if note:
+                    message += note
+                elif chosen.fix_blocker is None:
                     fix = self.fix(f"Use `device={chosen.text}.device`",
                                    [context.replace(device_arg.value, f"{chosen.text}.device")],
-                                   safe=sibling_fix_is_safe(siblings, chosen, platform))
+                                   unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
                 else:
                     message += f" (no fix: {chosen.fix_blocker})"
                 context.report(self.code, device_arg, message, fix=fix, function=fn.name, cover=call)

@@ -7,6 +7,7 @@ import libcst as cst
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, code_of
 from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
+    callers_device,
     choose_sibling,
     computed_source,
     delete_arg,
@@ -14,9 +15,9 @@ from devlint.rules.common import (
     describe_siblings,
     drop_call,
     keyword_arg,
-    sibling_fix_is_safe,
+    sibling_fix_risk,
 )
-from devlint.types import Edit
+from devlint.types import Edit, UnsafeReason
 
 
 class PlatformMove(Rule):
@@ -67,6 +68,9 @@ class PlatformMove(Rule):
     name = "platform-move-with-sibling-tensor"
     summary = "Tensor moved to the platform device where a sibling tensor's device is available"
     fix_availability = FixAvailability.SOMETIMES
+    UNSAFE_REASONS = (UnsafeReason.SIBLING_ATTRIBUTE, UnsafeReason.SIBLING_NOT_LOCAL, UnsafeReason.SIBLING_MAY_BE_NONE,
+                      UnsafeReason.SIBLING_UNPROVEN, UnsafeReason.SEVERAL_SIBLINGS, UnsafeReason.SIBLING_NOT_COMBINED,
+                      UnsafeReason.CONDITIONAL_DEVICE, UnsafeReason.GUARD_DROPPED)
 
     VALID = (
         # Moves to the sibling's device already.
@@ -123,7 +127,7 @@ class PlatformMove(Rule):
                         f"`.{move.func.attr.value}()` runs only when `{guard_tensor}.is_cuda`; on XPU, NPU or "  # type: ignore[union-attr]
                         f"other accelerators the tensor stays behind; use `{replacement}`",
                         fix=self.fix(f"Use `{replacement}` without the guard", [context.replace(node, replacement)],
-                                     safe=False),
+                                     unsafe=UnsafeReason.GUARD_DROPPED),
                         function=fn.name, cover=node)
         for fn in analysis.facts.functions:
             for seq, call in fn.calls:
@@ -149,10 +153,12 @@ class PlatformMove(Rule):
         message = (f"`.{method}()` moves the tensor to {where}, but it is "
                    f"{describe_siblings(siblings, chosen, context)}; move it to `{chosen.text}.device`")
         fix = None
-        if chosen.fix_blocker is None:
-            safe = sibling_fix_is_safe(siblings, chosen, platform)
+        note = callers_device(analysis, device_arg.value if device_arg is not None else None, fn, seq)
+        if note:
+            message += note
+        elif chosen.fix_blocker is None:
             fix = self.fix(f"Move to `{chosen.text}.device`", [self._edit(call, device_arg, chosen.text, context)],
-                           safe=safe)
+                           unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
         else:
             message += f" (no fix: {chosen.fix_blocker})"
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
@@ -167,21 +173,22 @@ class PlatformMove(Rule):
         source_text, evidence_text = source
         method = call.func.attr.value
         where = "the platform device" + (f" {describe_platform(platform, context)}" if device_arg is not None else "")
-        edit = self._drop_device_edit(call, device_arg, context)
+        edit, whole = self._drop_device_edit(call, device_arg, context)
         message = (f"`.{method}()` moves a tensor computed from `{source_text}` to {where}; {evidence_text}; "
-                   f"leave it on `{source_text}`'s device (drop the move)")
-        fix = self.fix("Drop the move", [edit], safe=False) if edit is not None else None
+                   f"leave it on `{source_text}`'s device (drop the {'move' if whole else 'device'})")
+        fix = self.fix("Drop the move" if whole else "Drop the device argument", [edit],
+                       unsafe=UnsafeReason.REMOVES_PLACEMENT)
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
                        function=fn.name, cover=call)
 
     @staticmethod
-    def _drop_device_edit(call: cst.Call, device_arg: cst.Arg | None, context: RuleContext) -> Edit | None:
-        """`.cuda(...)` and a `.to()` whose only argument is the device go; otherwise only the device does
-        (`.to(device=d, dtype=t)` → `.to(dtype=t)`, `.to(d, t)` → `.to(t)`)."""
+    def _drop_device_edit(call: cst.Call, device_arg: cst.Arg | None, context: RuleContext) -> tuple[Edit, bool]:
+        """`.cuda(...)` and a `.to()` whose only argument is the device go (True: the whole move); otherwise
+        only the device does (`.to(device=d, dtype=t)` → `.to(dtype=t)`, `.to(d, t)` → `.to(t)`)."""
         others = [a for a in call.args if a is not device_arg and not (a.keyword is not None and a.keyword.value == "non_blocking")]
         if device_arg is None or not others:
-            return drop_call(context, call)
-        return delete_arg(context, call, device_arg)
+            return drop_call(context, call), True
+        return delete_arg(context, call, device_arg), False
 
     @staticmethod
     def _edit(call: cst.Call, device_arg: cst.Arg | None, sibling: str, context: RuleContext) -> Edit:
