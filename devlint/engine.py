@@ -132,7 +132,7 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                  package: str | None = None) -> FileResult:
     """Lint decoded text. With a fix mode, also compute the fixed text (to a fixed point) and report what
     is left after fixing, as ruff does."""
-    from libcst import ParserSyntaxError
+    from libcst import CSTValidationError, ParserSyntaxError
 
     result = FileResult(path=path, source_digest=source.digest)
     original: list[Diagnostic] = []
@@ -161,6 +161,11 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
         result.diagnostics = diagnostics
     except ParserSyntaxError as exc:
         result.error = _parse_error(exc, source.text, path)
+    except CSTValidationError as exc:
+        # LibCST parsed the text but refuses a node (`"a" b"b"` mixes str and bytes): CPython rejects it
+        # too, so it is a syntax error of the file, not a bug of devlint.
+        result.error = _python_syntax_error(source.text, path) or FileError(
+            code="E999", path=path, reason=f"cannot parse: {exc}")
     except FixError as exc:
         result.diagnostics = original
         # A file devlint never had to parse (only its comments were read) may not parse to begin with: that

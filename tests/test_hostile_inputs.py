@@ -141,3 +141,11 @@ def test_checking_never_runs_the_checked_code(tmp_path: Path) -> None:
                           text=True, env=devlint_env(), timeout=120)
     assert done.returncode == 1 and "DL004" in done.stdout
     assert not marker.exists()
+
+
+def test_str_and_bytes_concatenation_is_a_syntax_error_not_an_internal_one(tmp_path: Path) -> None:
+    # LibCST parses `""b"x"` and then refuses the node; CPython refuses the file. Found by the fuzzer.
+    path = tmp_path / "mixed.py"
+    path.write_text('import torch\nDOC = ""b"cuda"\ndef f(a: torch.Tensor):\n    return a + torch.ones(1, device="cuda")\n')
+    [error] = lint_paths([str(path)]).errors
+    assert error.code == "E999" and error.reason == "syntax error: cannot mix bytes and nonbytes literals"

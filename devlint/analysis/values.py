@@ -270,7 +270,10 @@ class ValueResolver:
 
     def _guarded(self, literal: cst.SimpleString | cst.ConcatenatedString, fn: FunctionFacts) -> bool:
         """The literal sits in the body of an `if` that checks for that very platform."""
-        value = literal.evaluated_value
+        try:
+            value = literal.evaluated_value
+        except (cst.CSTValidationError, ValueError, TypeError):
+            return False
         if not isinstance(value, str):
             return False
         word = value.split(":", 1)[0]
@@ -284,7 +287,10 @@ class ValueResolver:
 
     # -- strings: device words -----------------------------------------------------------------------
     def _string(self, expr: cst.SimpleString | cst.ConcatenatedString) -> Value:
-        value = expr.evaluated_value
+        try:
+            value = expr.evaluated_value
+        except (cst.CSTValidationError, ValueError, TypeError):
+            return UNKNOWN  # `"a" b"b"`: not a valid concatenation, so no device either
         if isinstance(value, str):
             if self.string_pattern.fullmatch(value):
                 return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(expr))
