@@ -387,3 +387,29 @@ def test_module_level_code_is_checked() -> None:
     out = w + bias
     '''
     assert [d.code for d in findings(source)] == ["DL001"]
+
+
+def test_pointers_handed_to_a_c_kernel_stand_for_their_tensors() -> None:
+    # A CUDA kernel called through ctypes meets `w` and `out` through their pointers.
+    source = '''
+    import torch
+    def dequantize(w, n, out=None):
+        if out is None:
+            out = torch.empty(n, dtype=torch.float16, device="cuda:0")
+        kernel(get_ptr(w), get_ptr(out), ctypes.c_int(w.numel()))
+        return out
+    '''
+    [d] = findings(source)
+    assert d.code == "DL001" and (d.start.row, d.start.column) == (5, 51)
+    assert "passed with `w` to a call of `kernel()` (line 6); `w` is a tensor: `.numel()` is called on it" in d.message
+    assert 'device=w.device' in fixed(source)
+
+
+def test_a_length_is_no_pointer() -> None:
+    source = '''
+    import torch
+    def pad(w, n):
+        idx = torch.arange(n, device="cuda")
+        return helper(len(w), idx)
+    '''
+    assert findings(source) == []

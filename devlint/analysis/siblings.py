@@ -151,7 +151,7 @@ class SiblingFinder:
                     yield seq, call, list(flatten_operands(call.args)), f"`torch.{name}`", combine
                 continue
             if isinstance(func, cst.Subscript):  # a Triton launch: `kernel[grid](a, b, ...)`
-                yield seq, call, [a.value for a in call.args if not a.star], \
+                yield seq, call, [_pointee(a.value) for a in call.args if not a.star], \
                     f"the kernel launch `{code_of(func.value)}[...]`", combine
                 continue
             if isinstance(func, cst.Attribute) and func.attr.value not in NON_MIXING_METHODS \
@@ -162,7 +162,7 @@ class SiblingFinder:
                 continue
             if not _is_neutral_call(call):
                 callee = code_of(func)
-                yield seq, call, [a.value for a in call.args if not a.star], f"a call of `{callee}()`", \
+                yield seq, call, [_pointee(a.value) for a in call.args if not a.star], f"a call of `{callee}()`", \
                     SiblingRelation.CALL
         for seq, node in fn.operators:
             if isinstance(node, cst.BinaryOperation):
@@ -299,6 +299,24 @@ class SiblingFinder:
             return False
         found = self.model.value_of(value, self.fn, binding.seq)
         return found.is_tensor and found.origin in (DeviceOrigin.AMBIENT, DeviceOrigin.PLACED, DeviceOrigin.PLATFORM)
+
+
+def _pointee(expr: cst.BaseExpression, hops: int = 0) -> cst.BaseExpression:
+    """The tensor behind a pointer handed to a C or CUDA kernel: `get_ptr(w)`, `c_void_p(w.data_ptr())`,
+    `w.data_ptr()` stand for `w` (a kernel's operands must share a device as much as a torch op's do)."""
+    if hops > 2 or not isinstance(expr, cst.Call):
+        return expr
+    func = expr.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "data_ptr" and not expr.args:
+        return func.value
+    positional = [a for a in expr.args if a.keyword is None and not a.star]
+    if len(expr.args) == 1 and len(positional) == 1 and not _is_neutral_call(expr) \
+            and isinstance(func, (cst.Name, cst.Attribute)) and "ptr" in code_of(func).lower():
+        return _pointee(positional[0].value, hops + 1)
+    tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+    if tail == "c_void_p" and len(positional) == 1:
+        return _pointee(positional[0].value, hops + 1)
+    return expr
 
 
 def _is_self_attr(node: cst.BaseExpression, fn: FunctionFacts) -> bool:
