@@ -79,6 +79,36 @@ TENSOR_ONLY_METHODS = frozenset({
     "roll", "flip", "tril", "triu", "masked_select", "any", "all", "abs", "amax", "amin", "isinf", "isnan",
     "isfinite", "logical_or", "logical_and", "logical_not", "nan_to_num", "half_", "record_stream",
 })
+# Attributes and methods a tensor has (generously): reading anything else on an object (`config.hidden_size`)
+# shows it is no tensor, so its `.dtype` or `.shape` is no evidence.
+TENSOR_API = frozenset({
+    "T", "mT", "H", "mH", "data", "grad", "real", "imag", "ndim", "is_leaf", "names", "itemsize", "nbytes",
+    "abs", "abs_", "add", "addmm", "all", "allclose", "amax", "amin", "any", "apply_", "argmax", "argmin",
+    "argsort", "backward", "baddbmm", "bfloat16", "bmm", "bool", "byte", "ceil", "char", "chunk", "clamp",
+    "clamp_", "clamp_max", "clamp_min", "clip", "clone", "contiguous", "copy_", "cos", "cpu", "cuda", "cumprod",
+    "cumsum", "data_ptr", "detach", "detach_", "diag", "diagonal", "dim", "div", "div_", "double", "dtype",
+    "element_size", "eq", "equal", "erf", "exp", "exp_", "expand", "expand_as", "exponential_", "fill_",
+    "fill_diagonal_", "flatten", "flip", "float", "floor", "fmod", "gather", "ge", "get_device", "gt", "half",
+    "index_add", "index_add_", "index_copy_", "index_fill_", "index_put_", "index_select", "int", "is_complex",
+    "is_contiguous", "is_floating_point", "is_pinned", "is_shared", "isfinite", "isinf", "isnan", "item",
+    "le", "lerp_", "log", "log_softmax", "logical_and", "logical_not", "logical_or", "long", "lt", "masked_fill",
+    "masked_fill_", "masked_scatter_", "masked_select", "matmul", "max", "mean", "median", "min", "mm", "mul",
+    "mul_", "nan_to_num", "narrow", "ne", "neg", "new", "new_empty", "new_full", "new_ones", "new_tensor",
+    "new_zeros", "nonzero", "norm", "normal_", "numel", "numpy", "permute", "pin_memory", "pow", "prod",
+    "random_", "reciprocal", "record_stream", "relu", "remainder", "repeat", "repeat_interleave",
+    "requires_grad_", "reshape", "reshape_as", "resize_", "retain_grad", "roll", "round", "rsqrt", "scatter",
+    "scatter_", "scatter_add", "scatter_add_", "select", "sigmoid", "sign", "sin", "size", "softmax", "sort",
+    "split", "sqrt", "square", "squeeze", "squeeze_", "std", "storage", "storage_offset", "stride", "sub",
+    "sub_", "sum", "t", "t_", "tanh", "to", "tolist", "topk", "transpose", "transpose_", "tril", "triu",
+    "true_divide", "trunc", "type", "type_as", "unbind", "unflatten", "unfold", "uniform_", "unique",
+    "unsqueeze", "unsqueeze_", "untyped_storage", "var", "view", "view_as", "where", "xpu", "npu", "zero_",
+    "shape", "device", "is_cuda", "is_meta", "grad_fn", "requires_grad", "is_sparse", "layout", "is_cpu",
+    "is_quantized", "q_scale", "q_zero_point", "dequantize", "float8_e4m3fn", "sum_to_size", "addcmul_",
+    "addcdiv_", "add_", "sub", "bitwise_and", "bitwise_or", "bitwise_not", "ravel", "movedim", "swapaxes",
+    "masked_fill", "split_with_sizes", "tensor_split", "count_nonzero", "log_", "exp2", "sqrt_", "div",
+    "floor_divide", "__getitem__", "__setitem__", "__len__", "__class__", "_version", "to_dense", "coalesce",
+})
+
 # A receiver of these is a module, a callable or a container, whatever else it is used as.
 CONTRA_TENSOR_METHODS = frozenset({
     "parameters", "named_parameters", "buffers", "named_buffers", "modules", "named_modules", "children",

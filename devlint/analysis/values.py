@@ -38,6 +38,7 @@ from devlint.analysis.tensors import (
     POSITIONAL_DEVICE_SLOT,
     SEQUENCE_METHODS,
     SEQUENCE_TORCH,
+    TENSOR_API,
     TENSOR_ATTRIBUTES,
     TENSOR_CLASSES,
     TENSOR_ONLY_ATTRIBUTES,
@@ -361,6 +362,8 @@ class ValueResolver:
             if used is not None:
                 return Value(tensor=used, carrier=expr, origin=DeviceOrigin.UNKNOWN)
             return UNKNOWN
+        if _is_builtin_scalar(binding.value, owner):
+            return UNKNOWN  # `n = float(x)`: a Python number, however it is used afterwards
         inner = self.value_of(binding.value, owner, binding.seq, depth)
         if inner.platform is not None and inner.platform.alias is None:
             inner = dataclasses.replace(inner, platform=dataclasses.replace(
@@ -860,6 +863,9 @@ class ValueResolver:
                 attr = node.attr.value
                 if attr in TENSOR_ONLY_ATTRIBUTES:
                     uses.setdefault(owner, TensorEvidence(EvidenceKind.USE, f"`{code_of(node)}` is read", node))
+                elif attr not in TENSOR_API:
+                    # `config.hidden_size`: a tensor has no such attribute, so `config.dtype` is no evidence.
+                    contra.add(owner)
             elif isinstance(node, cst.Call):
                 func = node.func
                 key = _use_key(func)
@@ -1012,6 +1018,15 @@ def _guard_words(test: cst.BaseExpression) -> set[str]:
     return words
 
 
+_SCALAR_BUILTINS = frozenset({"int", "float", "bool", "len", "round", "list", "tuple", "dict", "set", "range"})
+
+
+def _is_builtin_scalar(value: cst.BaseExpression, fn: FunctionFacts) -> bool:
+    return (isinstance(value, (cst.Integer, cst.Float))
+            or isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
+            and value.func.value in _SCALAR_BUILTINS and fn.scope.qualified_of_name(value.func.value) is None)
+
+
 def _weak(evidence: TensorEvidence | None) -> bool:
     return evidence is not None and evidence.weak
 
@@ -1056,10 +1071,17 @@ def _use_key(node: cst.BaseExpression) -> str | None:
 
 
 def _tensor_operands(call: cst.Call) -> Iterator[cst.BaseExpression]:
-    """The operands of a torch function that must be tensors: positional arguments and list displays."""
+    """The operands of a torch function that must be tensors: the first positional argument (or the list
+    display it is: `torch.cat([a, b])`) and `input=`/`tensors=`; later ones may be scalars
+    (`torch.pow(x, norm_type)`)."""
+    positional = 0
     for arg in call.args:
-        if arg.star or (arg.keyword is not None and arg.keyword.value not in ("input", "other", "out", "tensors")):
+        if arg.star or (arg.keyword is not None and arg.keyword.value not in ("input", "tensors")):
             continue
+        if arg.keyword is None:
+            positional += 1
+            if positional > 1:
+                continue
         value = arg.value
         if isinstance(value, (cst.List, cst.Tuple)):
             for element in value.elements:
