@@ -31,6 +31,7 @@ def test_the_import_a_fix_leaves_unused_goes_with_it() -> None:
     # One fix: the device, and line 3 (the import) removed with its line break.
     assert [(e.content, e.start.row, e.start.column, e.end.row, e.end.column) for e in d.fix.edits] == [
         ("inv_freq.device", 5, 32, 5, 60), ("", 3, 1, 4, 1)]
+    assert d.fix.message == "Use `device=inv_freq.device`, and remove the now unused `current_platform`"
     assert fixed(source) == textwrap.dedent('''
     import torch
     def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:

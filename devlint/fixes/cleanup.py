@@ -37,6 +37,7 @@ class _Removal:
     first: int
     last: int
     content: str
+    name: str = ""  # the name whose binding goes
 
 
 class Unremovable(Exception):
@@ -220,8 +221,8 @@ def _drop_statement(statement: ast.stmt, body: list[ast.stmt], lines: list[str],
     first, last = statement.lineno, statement.end_lineno or statement.lineno
     if len(body) == 1:  # the block would be empty: leave a `pass`
         line = _line_text(lines, first)
-        return _Removal(first, last, f"{_indent_of(line)}pass{_newline_of(_line_text(lines, last))}")
-    return _Removal(first, last, "")
+        return _Removal(first, last, f"{_indent_of(line)}pass{_newline_of(_line_text(lines, last))}", name)
+    return _Removal(first, last, "", name)
 
 
 def _drop_alias(statement: ast.Import | ast.ImportFrom, body: list[ast.stmt], lines: list[str],
@@ -249,7 +250,7 @@ def _drop_alias(statement: ast.Import | ast.ImportFrom, body: list[ast.stmt], li
     comment = _line_text(lines, last).rstrip("\r\n")
     tail = comment[comment.find("#"):] if "#" in comment and first == last else ""
     text += ("  " + tail if tail else "") + _newline_of(_line_text(lines, last))
-    return _Removal(first, last, text)
+    return _Removal(first, last, text, name)
 
 
 def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures: frozenset[str],
@@ -329,7 +330,8 @@ def _removals_for(scope: ast.AST, lost: set[str], lines: list[str], purity: _Pur
             if bound:
                 raise Unremovable(next(iter(bound)), "it is bound by more than a plain assignment")
     for statement, body, keep, local in pending.values():
-        yield _drop_alias(statement, body, lines, keep, local)
+        lost_here = [a.asname or a.name.split(".", 1)[0] for a in statement.names if a not in keep]
+        yield _drop_alias(statement, body, lines, keep, ", ".join(lost_here) or local)
 
 
 def _other_bindings(statement: ast.stmt) -> set[str]:
@@ -429,7 +431,11 @@ def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozen
         if last >= len(lines) and content and not lines[last - 1].endswith(("\n", "\r")):
             content = content.rstrip("\r\n")
         extra.append(Edit(content=content, start=Location(first, 1), end=end))
-    return dataclasses.replace(fix, edits=fix.edits + tuple(extra))
+    names = ", ".join(f"`{n}`" for r in removals for n in r.name.split(", ") if n)
+    suffix = f" (unsafe: {fix.reason.value})" if fix.reason is not None else ""
+    base = fix.message[: len(fix.message) - len(suffix)] if suffix and fix.message.endswith(suffix) else fix.message
+    message = f"{base}, and remove the now unused {names}{suffix}" if names else fix.message
+    return dataclasses.replace(fix, edits=fix.edits + tuple(extra), message=message)
 
 
 def with_cleanup(diagnostics: list[Diagnostic], text: str, tree: ast.Module | None, path: str,
