@@ -147,3 +147,12 @@ def test_a_guarded_import_with_a_fallback_stays_and_the_fix_is_offered() -> None
     [d] = findings(source)
     assert d.fix is not None and len(d.fix.edits) == 1
     assert fixed(source) == textwrap.dedent(source).replace("current_platform.device_type", "inv_freq.device")
+
+
+def test_lines_are_counted_as_python_counts_them() -> None:
+    # A form feed is no line break for CPython (nor for devlint's positions): the import on line 2 goes.
+    source = ("import torch\nfrom vllm.platforms import current_platform\n\x0c\n"
+              "def f(inv_freq: torch.Tensor, n: int):\n    # a\x0cb\n"
+              "    t = torch.arange(n, device=current_platform.device_type)\n    return torch.outer(t, inv_freq)\n")
+    assert fixed_with(source) == source.replace("from vllm.platforms import current_platform\n", "").replace(
+        "current_platform.device_type", "inv_freq.device")

@@ -49,6 +49,14 @@ class Unremovable(Exception):
         self.why = why
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as CPython and devlint count them (`str.splitlines` also breaks at form feeds and U+2028)."""
+    return _LINE.findall(text)
+
+
 def _parse(text: str) -> ast.Module | None:
     import warnings
 
@@ -264,7 +272,7 @@ def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures:
     skip: list[tuple[int, int]] = []
     for _ in range(MAX_ROUNDS):
         found_more = False
-        for scope_before, scope_after in zip(scopes_before, scopes_after):
+        for scope_before, scope_after in zip(scopes_before, scopes_after, strict=True):
             if not isinstance(scope_after, _SCOPES):
                 continue
             if rows is not None and not removals and not isinstance(scope_before, ast.Module) and not any(
@@ -366,7 +374,7 @@ def _merge(removals: list[_Removal]) -> list[_Removal]:
 
 
 def _apply_removals(text: str, removals: list[_Removal]) -> str:
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     for removal in sorted(removals, key=lambda r: r.first, reverse=True):
         lines[removal.first - 1:removal.last] = [removal.content] if removal.content else []
     return "".join(lines)
@@ -415,12 +423,12 @@ def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozen
     if after is None:
         return fix
     rows = {e.start.row for e in fix.edits}
-    removals = _debris(before, after, fixed.splitlines(keepends=True), signatures, is_package_init, rows)
+    removals = _debris(before, after, _lines(fixed), signatures, is_package_init, rows)
     if not removals:
         return fix
     shifts = _row_shift(fix.edits)
     extra: list[Edit] = []
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     for removal in removals:
         first, last = _to_original_row(removal.first, shifts), _to_original_row(removal.last, shifts)
         mapped = _Removal(first, last, removal.content)
@@ -465,7 +473,7 @@ def remove_debris(original: str, fixed: str, signatures: frozenset[str], path: s
     if before is None or after is None:
         return fixed
     try:
-        removals = _debris(before, after, fixed.splitlines(keepends=True), signatures,
+        removals = _debris(before, after, _lines(fixed), signatures,
                            os.path.basename(path) == "__init__.py")
     except Unremovable:
         return fixed
