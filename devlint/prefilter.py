@@ -23,7 +23,9 @@ import warnings
 
 _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights"})
 _SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
-_SELF_ATTR_SET = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
+# `self.device = ...`, and `obj.device = ...` on an instance a classmethod builds: the attribute is read as
+# `self.device` in the other methods.
+_ATTR_SET = re.compile(r"\b\w+\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 _SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
 _CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -262,7 +264,7 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
 
     while True:
         found_attrs = {name for _, m in methods if mentions_token(m) or mentions_alias_attr(m)
-                       for name in _SELF_ATTR_SET.findall(chunk_of(m))}
+                       for name in _ATTR_SET.findall(chunk_of(m))}
         if not found_attrs <= attr_aliases:
             attr_aliases |= found_attrs
             attr_pattern = re.compile(r"\bself\.(?:" + "|".join(map(re.escape, sorted(attr_aliases))) + r")\b")

@@ -240,3 +240,23 @@ def test_dl003_no_fix_when_the_device_name_also_places_other_tensors() -> None:
     assert (d.start.row, d.start.column, d.fix) == (8, 54, None)
     assert d.message.endswith("(no fix: `self.device` also places other tensors, which would then part ways with "
                               "this one)")
+
+
+def test_dl004_through_an_instance_a_classmethod_builds() -> None:
+    source = '''
+    import torch
+    class Partitioned:
+        def __init__(self, tensor: torch.Tensor) -> None:
+            self.orig_device = tensor.device
+        @classmethod
+        def from_meta(cls, meta: torch.Tensor, device=torch.cuda.current_device()):
+            obj = cls(tensor=meta)
+            obj.orig_device = device
+            return obj
+        def to_meta(self) -> torch.Tensor:
+            return torch.LongTensor([0]).to(self.orig_device)
+    '''
+    assert exact(source) == [(7, 51, "DL004",
+                              "`device` defaults to the platform device `torch.cuda.current_device()`, evaluated once, "
+                              "when the function is defined, and reaches `.to()` (line 12); default to None (the "
+                              "ambient default device) or make callers pass it")]

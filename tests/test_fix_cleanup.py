@@ -31,6 +31,7 @@ def test_the_import_a_fix_leaves_unused_goes_with_it() -> None:
     # One fix: the device, and line 3 (the import) removed with its line break.
     assert [(e.content, e.start.row, e.start.column, e.end.row, e.end.column) for e in d.fix.edits] == [
         ("inv_freq.device", 5, 32, 5, 60), ("", 3, 1, 4, 1)]
+    assert d.fix.message == "Use `device=inv_freq.device`, and remove the now unused `current_platform`"
     assert fixed(source) == textwrap.dedent('''
     import torch
     def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
@@ -146,3 +147,12 @@ def test_a_guarded_import_with_a_fallback_stays_and_the_fix_is_offered() -> None
     [d] = findings(source)
     assert d.fix is not None and len(d.fix.edits) == 1
     assert fixed(source) == textwrap.dedent(source).replace("current_platform.device_type", "inv_freq.device")
+
+
+def test_lines_are_counted_as_python_counts_them() -> None:
+    # A form feed is no line break for CPython (nor for devlint's positions): the import on line 2 goes.
+    source = ("import torch\nfrom vllm.platforms import current_platform\n\x0c\n"
+              "def f(inv_freq: torch.Tensor, n: int):\n    # a\x0cb\n"
+              "    t = torch.arange(n, device=current_platform.device_type)\n    return torch.outer(t, inv_freq)\n")
+    assert fixed_with(source) == source.replace("from vllm.platforms import current_platform\n", "").replace(
+        "current_platform.device_type", "inv_freq.device")

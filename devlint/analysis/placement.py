@@ -25,6 +25,7 @@ from devlint.analysis.module import Binding, ClassFacts, FunctionFacts, ModuleFa
 from devlint.analysis.names import dotted_name
 from devlint.analysis.tensors import contains_node, iter_names
 from devlint.analysis.values import ValueResolver
+from devlint.analysis.walk import child_nodes
 
 # Methods that move a tensor to the device given as their first argument.
 _MOVES = frozenset({"to", "cuda", "xpu", "npu", "hpu", "mps", "to_empty"})
@@ -111,9 +112,25 @@ class Placements:
         return names
 
     def _stored_attrs(self, fn: FunctionFacts, names: set[str]) -> set[str]:
+        """Attributes of the class's instances `fn` stores a carried value in: `self.device = device`, and
+        `obj.orig_device = device` on an instance a classmethod builds (`obj = cls(...)`)."""
         assert fn.cls is not None
-        return {attr for attr, assignments in fn.cls.attr_assignments.items()
-                for a in assignments if a.function is fn and a.value is not None and _carries(a.value, names)}
+        found = {attr for attr, assignments in fn.cls.attr_assignments.items()
+                 for a in assignments if a.function is fn and a.value is not None and _carries(a.value, names)}
+        instances = {name for name, bindings in fn.bindings.items()
+                     if any(isinstance(b.value, cst.Call) and isinstance(b.value.func, cst.Name)
+                            and b.value.func.value in ("cls", fn.cls.name) for b in bindings)}
+        if instances:
+            stack: list[cst.CSTNode] = [fn.node]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, cst.Assign) and _carries(node.value, names):
+                    for target in node.targets:
+                        t = target.target
+                        if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value in instances:
+                            found.add(t.attr.value)
+                stack.extend(child_nodes(node))
+        return found
 
     def _methods(self, cls: ClassFacts) -> Iterator[FunctionFacts]:
         for current in self.facts.class_chain(cls):

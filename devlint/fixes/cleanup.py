@@ -37,6 +37,7 @@ class _Removal:
     first: int
     last: int
     content: str
+    name: str = ""  # the name whose binding goes
 
 
 class Unremovable(Exception):
@@ -46,6 +47,14 @@ class Unremovable(Exception):
         super().__init__(f"it would leave `{name}` unused, and {why}")
         self.name = name
         self.why = why
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as CPython and devlint count them (`str.splitlines` also breaks at form feeds and U+2028)."""
+    return _LINE.findall(text)
 
 
 def _parse(text: str) -> ast.Module | None:
@@ -220,8 +229,8 @@ def _drop_statement(statement: ast.stmt, body: list[ast.stmt], lines: list[str],
     first, last = statement.lineno, statement.end_lineno or statement.lineno
     if len(body) == 1:  # the block would be empty: leave a `pass`
         line = _line_text(lines, first)
-        return _Removal(first, last, f"{_indent_of(line)}pass{_newline_of(_line_text(lines, last))}")
-    return _Removal(first, last, "")
+        return _Removal(first, last, f"{_indent_of(line)}pass{_newline_of(_line_text(lines, last))}", name)
+    return _Removal(first, last, "", name)
 
 
 def _drop_alias(statement: ast.Import | ast.ImportFrom, body: list[ast.stmt], lines: list[str],
@@ -249,7 +258,7 @@ def _drop_alias(statement: ast.Import | ast.ImportFrom, body: list[ast.stmt], li
     comment = _line_text(lines, last).rstrip("\r\n")
     tail = comment[comment.find("#"):] if "#" in comment and first == last else ""
     text += ("  " + tail if tail else "") + _newline_of(_line_text(lines, last))
-    return _Removal(first, last, text)
+    return _Removal(first, last, text, name)
 
 
 def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures: frozenset[str],
@@ -263,7 +272,7 @@ def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures:
     skip: list[tuple[int, int]] = []
     for _ in range(MAX_ROUNDS):
         found_more = False
-        for scope_before, scope_after in zip(scopes_before, scopes_after):
+        for scope_before, scope_after in zip(scopes_before, scopes_after, strict=True):
             if not isinstance(scope_after, _SCOPES):
                 continue
             if rows is not None and not removals and not isinstance(scope_before, ast.Module) and not any(
@@ -329,7 +338,8 @@ def _removals_for(scope: ast.AST, lost: set[str], lines: list[str], purity: _Pur
             if bound:
                 raise Unremovable(next(iter(bound)), "it is bound by more than a plain assignment")
     for statement, body, keep, local in pending.values():
-        yield _drop_alias(statement, body, lines, keep, local)
+        lost_here = [a.asname or a.name.split(".", 1)[0] for a in statement.names if a not in keep]
+        yield _drop_alias(statement, body, lines, keep, ", ".join(lost_here) or local)
 
 
 def _other_bindings(statement: ast.stmt) -> set[str]:
@@ -364,7 +374,7 @@ def _merge(removals: list[_Removal]) -> list[_Removal]:
 
 
 def _apply_removals(text: str, removals: list[_Removal]) -> str:
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     for removal in sorted(removals, key=lambda r: r.first, reverse=True):
         lines[removal.first - 1:removal.last] = [removal.content] if removal.content else []
     return "".join(lines)
@@ -413,12 +423,12 @@ def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozen
     if after is None:
         return fix
     rows = {e.start.row for e in fix.edits}
-    removals = _debris(before, after, fixed.splitlines(keepends=True), signatures, is_package_init, rows)
+    removals = _debris(before, after, _lines(fixed), signatures, is_package_init, rows)
     if not removals:
         return fix
     shifts = _row_shift(fix.edits)
     extra: list[Edit] = []
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     for removal in removals:
         first, last = _to_original_row(removal.first, shifts), _to_original_row(removal.last, shifts)
         mapped = _Removal(first, last, removal.content)
@@ -429,7 +439,11 @@ def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozen
         if last >= len(lines) and content and not lines[last - 1].endswith(("\n", "\r")):
             content = content.rstrip("\r\n")
         extra.append(Edit(content=content, start=Location(first, 1), end=end))
-    return dataclasses.replace(fix, edits=fix.edits + tuple(extra))
+    names = ", ".join(f"`{n}`" for r in removals for n in r.name.split(", ") if n)
+    suffix = f" (unsafe: {fix.reason.value})" if fix.reason is not None else ""
+    base = fix.message[: len(fix.message) - len(suffix)] if suffix and fix.message.endswith(suffix) else fix.message
+    message = f"{base}, and remove the now unused {names}{suffix}" if names else fix.message
+    return dataclasses.replace(fix, edits=fix.edits + tuple(extra), message=message)
 
 
 def with_cleanup(diagnostics: list[Diagnostic], text: str, tree: ast.Module | None, path: str,
@@ -459,7 +473,7 @@ def remove_debris(original: str, fixed: str, signatures: frozenset[str], path: s
     if before is None or after is None:
         return fixed
     try:
-        removals = _debris(before, after, fixed.splitlines(keepends=True), signatures,
+        removals = _debris(before, after, _lines(fixed), signatures,
                            os.path.basename(path) == "__init__.py")
     except Unremovable:
         return fixed
