@@ -221,7 +221,7 @@ def test_dtype_from_a_tensor_is_a_sibling() -> None:
 
 @pytest.mark.parametrize("combine", [
     "torch.cat([t, x])", "torch.stack((x, t))", "torch.matmul(x, t)", "torch.where(t > 0, x, t)",
-    "t @ x", "x - t", "x[t]", "t[x]", "x.index_select(0, t)", "x.copy_(t)", "x.masked_fill(t, 0)",
+    "t @ x", "x - t", "x[t]", "t[x]", "x.index_select(0, t)", "x.masked_fill(t, 0)",
 ])
 def test_combinations(combine: str) -> None:
     source = f'''
@@ -413,3 +413,50 @@ def test_a_length_is_no_pointer() -> None:
         return helper(len(w), idx)
     '''
     assert findings(source) == []
+
+
+def test_a_copy_is_no_meeting() -> None:
+    # `.copy_()` copies across devices; a staging buffer on the accelerator copied from a host tensor is right.
+    source = '''
+    import torch
+    def onload(x: torch.Tensor):
+        t = torch.empty(4, device="cuda")
+        t.copy_(x, non_blocking=True)
+        return t
+    '''
+    assert findings(source) == []
+
+
+def test_a_buffer_handed_to_a_collective_is_placed_on_purpose() -> None:
+    source = '''
+    import torch
+    import torch.distributed as dist
+    def gather(shard: torch.Tensor, world: int):
+        out = torch.empty(shard.numel() * world, dtype=shard.dtype, device="cuda")
+        dist.all_gather_into_tensor(out, shard)
+        return out
+    '''
+    assert findings(source) == []
+
+
+def test_what_a_returning_branch_binds_does_not_reach_the_code_after_it() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    def quantize(inputs: torch.Tensor, qkv: bool):
+        if not qkv:
+            inputs = nn.Parameter(inputs * 2)
+            return inputs
+        return inputs.cuda()
+    '''
+    assert findings(source) == []
+
+
+def test_a_gradient_must_sit_with_its_parameter() -> None:
+    source = '''
+    import torch
+    def zero_grad(param: torch.nn.Parameter):
+        param.grad = torch.zeros(param.size(), dtype=param.dtype, device="cuda")
+    '''
+    [d] = findings(source)
+    assert "an assignment to `.grad`" in d.message and "device=param.device" in fixed(source)

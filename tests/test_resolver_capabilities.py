@@ -335,7 +335,7 @@ def test_shape_unpacked_into_locals_is_followed() -> None:
     d = at("shape_dtype", 9)
     assert d.message == (
         "`torch.empty` puts its result on the platform device `\"cuda\"`, but it is shaped from `x` "
-        "(`n, d = x.shape`) (line 9); `x` is a tensor: `x.dtype` is read (line 8); use `device=x.device`")
+        "(`n, d = x.shape`) (line 9); `x` is a tensor: annotated `torch.Tensor` (line 6); use `device=x.device`")
     assert "shaped from `x` (`n = x.size(0)`)" in at("shape_dtype", 14).message
     assert "shaped from `x` (`x.shape`) (line 18)" in at("shape_dtype", 18).message
 

@@ -66,6 +66,9 @@ class FunctionFacts:
     returns: cst.BaseExpression | None = None
     # Heads of `if` chains that end in `else` (shared by every function of a module).
     complete_chains: set[int] = field(default_factory=set)
+    # Branches that end in `return`/`raise`/`continue`/`break`: (head, index) -> the last event in them. What
+    # they bind never reaches the code after the `if`.
+    terminated: dict[tuple[int, int], int] = field(default_factory=dict)
 
     @property
     def is_module(self) -> bool:
@@ -83,7 +86,7 @@ class FunctionFacts:
         """Every binding of `name` that may hold when event `seq` runs: the latest one, and the bindings
         it is an alternative to (`if c: x = a` / `else: x = b`), or that a branch without `else` may leave
         in place (`x = a` / `if c: x = b`). Latest first."""
-        before = [b for b in self.bindings.get(name, ()) if b.seq < seq]
+        before = [b for b in self.bindings.get(name, ()) if b.seq < seq and not self._left_behind(b, seq)]
         if not before:
             return []
         found = [before[-1]]
@@ -96,6 +99,14 @@ class FunctionFacts:
             break
         return found
 
+    def _left_behind(self, binding: Binding, seq: int) -> bool:
+        """The binding sits in a branch that returns (or raises) before event `seq` runs."""
+        for tag in binding.branches:
+            end = self.terminated.get(tag)
+            if end is not None and end < seq:
+                return True
+        return False
+
     def _may_skip(self, earlier: Binding, later: Binding) -> bool:
         """`later` sits in a branch `earlier` is not in, of a chain with no `else`: `earlier` may survive."""
         return any(tag not in earlier.branches and tag[0] not in self.complete_chains for tag in later.branches)
@@ -106,6 +117,17 @@ class FunctionFacts:
 
     def binds(self, name: str) -> bool:
         return name in self.params or name in self.bindings
+
+
+def _ends_the_flow(block: cst.BaseSuite) -> bool:
+    """The block's last statement leaves it for good: `return`, `raise`, `continue`, `break`."""
+    body = block.body
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, cst.SimpleStatementLine) and last.body:
+        last = last.body[-1]
+    return isinstance(last, (cst.Return, cst.Raise, cst.Continue, cst.Break))
 
 
 def _alternatives(one: Binding, other: Binding) -> bool:
@@ -174,6 +196,7 @@ class _FactCollector:
         self.block_owner: dict[int, tuple[int, int]] = {}
         self.chain_of: dict[int, tuple[int, int]] = {}
         self.complete_chains: set[int] = self.module_function.complete_chains
+        self.terminated: dict[tuple[int, int], int] = self.module_function.terminated
 
     def run(self, module: cst.Module) -> None:
         enters: dict[type, object] = {}
@@ -269,7 +292,7 @@ class _FactCollector:
         parent = self.function
         facts = FunctionFacts(node=node, name=node.name.value, scope=Scope(parent.scope, is_function=True),
                               parent=parent, returns=node.returns.annotation if node.returns else None,
-                              complete_chains=self.complete_chains)
+                              complete_chains=self.complete_chains, terminated=self.terminated)
         all_params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
         for extra in (node.params.star_arg, node.params.star_kwarg):
             if isinstance(extra, cst.Param):
@@ -298,7 +321,8 @@ class _FactCollector:
         # `self` of the method it is written in.
         parent = self.function
         facts = FunctionFacts(node=node, name="<lambda>", scope=Scope(parent.scope, is_function=True),
-                              parent=parent, complete_chains=self.complete_chains, cls=parent.cls,
+                              parent=parent, complete_chains=self.complete_chains, terminated=self.terminated,
+                              cls=parent.cls,
                               self_name=parent.self_name)
         params = node.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
@@ -327,8 +351,9 @@ class _FactCollector:
     def leave_Assign(self, node: cst.Assign) -> None:
         seq = self.next_seq()
         for target in node.targets:
-            if isinstance(target.target, cst.Subscript):
-                self.function.item_assignments.append((seq, node))
+            if isinstance(target.target, cst.Subscript) or (
+                    isinstance(target.target, cst.Attribute) and target.target.attr.value == "grad"):
+                self.function.item_assignments.append((seq, node))  # `p.grad = g` must share p's device
             self.bind_target(target.target, node.value, node, seq)
 
     def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -420,8 +445,11 @@ class _FactCollector:
             self.branch_stack.append(owner)
 
     def _leave_block(self, node: cst.BaseSuite) -> None:
-        if id(node) in self.block_owner:
+        tag = self.block_owner.get(id(node))
+        if tag is not None:
             self.branch_stack.pop()
+            if _ends_the_flow(node):
+                self.terminated[tag] = self.seq
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._operator(node)

@@ -76,6 +76,15 @@ _NEUTRAL_RECEIVERS = frozenset({"logger", "logging", "log", "warnings", "np", "n
                                 "dist", "torch.distributed", "wandb", "pytest", "unittest", "re", "copy"})
 
 
+_COPY_METHODS = frozenset({"copy_"})
+_COLLECTIVES = frozenset({
+    "all_reduce", "all_gather", "all_gather_into_tensor", "_all_gather_base", "all_gather_coalesced",
+    "reduce_scatter", "reduce_scatter_tensor", "_reduce_scatter_base", "reduce_scatter_coalesced", "broadcast",
+    "reduce", "gather", "scatter", "send", "recv", "isend", "irecv", "all_to_all", "all_to_all_single",
+    "broadcast_object_list", "inference_all_reduce", "all_reduce_coalesced",
+})
+
+
 def _is_neutral_call(call: cst.Call) -> bool:
     func = call.func
     if isinstance(func, cst.Name):
@@ -154,11 +163,12 @@ class SiblingFinder:
                 yield seq, call, [_pointee(a.value) for a in call.args if not a.star], \
                     f"the kernel launch `{code_of(func.value)}[...]`", combine
                 continue
+            if isinstance(func, cst.Attribute) and func.attr.value in _COPY_METHODS:
+                continue  # `dst.copy_(src)` copies across devices: no device has to agree
             if isinstance(func, cst.Attribute) and func.attr.value not in NON_MIXING_METHODS \
                     and model.is_tensor(func.value, fn, seq):
                 operands = [func.value, *flatten_operands(call.args)]
-                relation = SiblingRelation.COPY if func.attr.value == "copy_" else combine
-                yield seq, call, operands, f"`.{func.attr.value}()`", relation
+                yield seq, call, operands, f"`.{func.attr.value}()`", combine
                 continue
             if not _is_neutral_call(call):
                 callee = code_of(func)
@@ -177,6 +187,8 @@ class SiblingFinder:
                 yield seq, node, [node.target, node.value], "an in-place operator", combine
             else:
                 for target in node.targets:
+                    if isinstance(target.target, cst.Attribute) and target.target.attr.value == "grad":
+                        yield seq, node, [target.target.value, node.value], "an assignment to `.grad`", combine
                     if isinstance(target.target, cst.Subscript):
                         sub = target.target
                         yield seq, node, [sub.value, *subscript_indices(sub), node.value], "an item assignment", \
@@ -187,6 +199,8 @@ class SiblingFinder:
         """Siblings of the tensor made by `origin`, in the order the code meets them: tensors combined with
         it first (earliest site first), then tensors its own arguments are sized or typed from."""
         carried = self._carried_bindings(origin)
+        if self._sent_to_collective(origin, carried):
+            return []  # a buffer for `dist.all_reduce`/`broadcast`/...: on the communication device on purpose
         found: list[Sibling] = []
         seen: set[str] = set()
         for seq, node, operands, words, relation in self._sites():
@@ -205,11 +219,26 @@ class SiblingFinder:
                     seen.add(sibling.text)
                     found.append(sibling)
         if call is not None:
+            # A shape or dtype borrowed from a tensor is a weaker tie than a meeting: alone it counts only for a
+            # tensor proved by an annotation or a torch call (a config's `.dtype` or a shard read by use may be
+            # no tensor, or sit elsewhere on purpose), never for a buffer handed to a collective (above).
             for sibling in self.argument_siblings(call, origin_seq):
-                if sibling.text not in seen:
+                if sibling.text not in seen and (found or strong_evidence(sibling.evidence)):
                     seen.add(sibling.text)
                     found.append(sibling)
         return found
+
+    def _sent_to_collective(self, origin: cst.BaseExpression, carried: set[int]) -> bool:
+        for seq, call in self.fn.calls:
+            func = call.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+            if name in _COLLECTIVES and any(self._mentions_new(a.value, seq, origin, carried) for a in call.args):
+                return True
+        return False
+
+    def sent_to_collective(self, origin: cst.BaseExpression) -> bool:
+        """The new tensor is handed to a collective (`dist.all_reduce(x)`): its device is the collective's."""
+        return self._sent_to_collective(origin, self._carried_bindings(origin))
 
     def argument_siblings(self, call: cst.Call, seq: int) -> Iterator[Sibling]:
         """Tensors the call's own arguments (or those of methods chained on it) read a shape or dtype from

@@ -52,13 +52,19 @@ class SiblingDevice(Rule):
     item or slice assignment (`cu[1:] = seq_lens.cumsum(0)`), `out=`, a tensor method taking it, a
     `torch.ops.<ns>.<op>(...)` call, a Triton launch (`kernel[grid](x, out, n)`), or another call the new
     tensor is passed to together with a tensor the function *received* (a parameter or an attribute; not a
-    local it built, not `print`/logging/a record's constructor). A name bound in the branches of an `if` may
-    hold either value. Shape and dtype count through locals and chains (`n, d = x.shape`, `dtype = x.dtype`,
-    `torch.arange(n, device="cuda").repeat(x.shape[0], 1)`).
+    local it built, not `print`/logging/a record's constructor), or `p.grad = <new>`. Pointers handed to a C
+    or CUDA kernel (`get_ptr(w)`, `c_void_p(w.data_ptr())`) stand for their tensors. A name bound in the
+    branches of an `if` may hold either value (what a branch that returns binds does not reach past it).
+    Shape and dtype count through locals and chains (`n, d = x.shape`, `dtype = x.dtype`,
+    `torch.arange(n, device="cuda").repeat(x.shape[0], 1)`); alone, without a meeting, they make a finding
+    only for a sibling proved a tensor by an annotation or a torch call — a shape read by use may belong to
+    a config, and a buffer sized from a shard often lives elsewhere on purpose.
 
     Quiet: siblings the code placed on purpose (`torch.zeros(..., device="cpu")`, `.to(dev)`), a sibling
     assigned only after the call from tensors the function built itself (a kernel test's inputs), container
-    literals (`[a, b]` is no combination).
+    literals (`[a, b]` is no combination), `.copy_()` (it copies across devices), and a new tensor handed to a
+    collective (`dist.all_reduce(buf)`, `all_gather_into_tensor`, `broadcast`, ...): it sits on the
+    communication device on purpose.
 
     ## Why is this bad?
     The platform device is where the *process* computes, not where *this* tensor graph is being built.

@@ -168,7 +168,7 @@ class PlatformMove(Rule):
                              context: RuleContext, platform: PlatformDevice, device_arg: cst.Arg | None) -> None:
         assert isinstance(call.func, cst.Attribute)
         source = computed_source(call.func.value, fn, seq, analysis)
-        if source is None:
+        if source is None or analysis.siblings(fn).sent_to_collective(call):
             return
         source_text, evidence_text = source
         method = call.func.attr.value
