@@ -8,11 +8,12 @@ import json
 import textwrap
 
 from click.testing import CliRunner
-from conftest import findings, fixed
 
 from devlint.cli import main
 from devlint.rules import ALL_RULES
 from devlint.types import Applicability, UnsafeReason
+
+from conftest import findings, fixed
 
 
 def exact(source: str) -> list[tuple[int, int, str, str]]:

@@ -460,3 +460,14 @@ def test_a_gradient_must_sit_with_its_parameter() -> None:
     '''
     [d] = findings(source)
     assert "an assignment to `.grad`" in d.message and "device=param.device" in fixed(source)
+
+
+def test_a_legacy_cuda_tensor_type_places_its_tensor() -> None:
+    # `torch.cuda.LongTensor(...)` is on the platform by its type: moving a sibling there is deliberate.
+    source = '''
+    import torch
+    def prompts(inputs, eod: int, n: int):
+        padding = torch.cuda.LongTensor([[eod] * n] * inputs.shape[0])
+        return torch.concat([inputs.cuda(), padding], axis=-1)
+    '''
+    assert findings(source) == []

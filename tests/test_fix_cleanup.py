@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import textwrap
 
-from conftest import findings, fixed
-
 from devlint.api import lint_source
 from devlint.types import FixMode, Settings
+
+from conftest import findings, fixed
 
 DEEPSPEED = ("deepspeed.accelerator.get_accelerator().device_name()",)
 

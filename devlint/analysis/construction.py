@@ -117,8 +117,7 @@ def registered_methods(facts: ModuleFacts, methods: dict[str, FunctionFacts]) ->
                     continue
                 # `cache = self._compute()`, and `cos, sin = self._compute()` (one element each).
                 bound = {name for name, bindings in method.bindings.items() for b in bindings
-                         if (b.value if b.value is not None else b.element_of) is not None
-                         and contains_node(b.value if b.value is not None else b.element_of, call)}
+                         if _contains(b.value if b.value is not None else b.element_of, call)}
                 if any(contains_node(expr, call) for expr in targets) or bound & mentioned:
                     if callee not in names:
                         names.add(callee)
@@ -128,3 +127,7 @@ def registered_methods(facts: ModuleFacts, methods: dict[str, FunctionFacts]) ->
 
 def _names_in(expr: cst.BaseExpression) -> set[str]:
     return {name.value for name in iter_names(expr)}
+
+
+def _contains(value: cst.BaseExpression | None, node: cst.CSTNode) -> bool:
+    return value is not None and contains_node(value, node)

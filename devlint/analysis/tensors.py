@@ -104,9 +104,8 @@ TENSOR_API = frozenset({
     "unsqueeze", "unsqueeze_", "untyped_storage", "var", "view", "view_as", "where", "xpu", "npu", "zero_",
     "shape", "device", "is_cuda", "is_meta", "grad_fn", "requires_grad", "is_sparse", "layout", "is_cpu",
     "is_quantized", "q_scale", "q_zero_point", "dequantize", "float8_e4m3fn", "sum_to_size", "addcmul_",
-    "addcdiv_", "add_", "sub", "bitwise_and", "bitwise_or", "bitwise_not", "ravel", "movedim", "swapaxes",
-    "masked_fill", "split_with_sizes", "tensor_split", "count_nonzero", "log_", "exp2", "sqrt_", "div",
-    "floor_divide", "__getitem__", "__setitem__", "__len__", "__class__", "_version", "to_dense", "coalesce",
+    "addcdiv_", "add_", "bitwise_and", "bitwise_or", "bitwise_not", "ravel", "movedim", "swapaxes",
+    "split_with_sizes", "tensor_split", "count_nonzero", "log_", "exp2", "sqrt_", "floor_divide", "__getitem__", "__setitem__", "__len__", "__class__", "_version", "to_dense", "coalesce",
 })
 
 # A receiver of these is a module, a callable or a container, whatever else it is used as.

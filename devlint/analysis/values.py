@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import enum
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -610,6 +611,12 @@ class ValueResolver:
                 return dataclasses.replace(inner, tensor=None)
             return UNKNOWN
         evidence = TensorEvidence(EvidenceKind.TORCH_RESULT, f"returned by `torch.{name}`", expr)
+        legacy = _LEGACY_TENSOR_TYPE.fullmatch(name)
+        if legacy is not None:  # `torch.cuda.LongTensor(...)`: placed by its type; `torch.LongTensor`: the CPU
+            word = legacy.group(1)
+            if word is not None and word in self.facts.table.device_types:
+                return Value(tensor=evidence, origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(expr))
+            return Value(tensor=evidence, origin=DeviceOrigin.PLACED)
         kind = self.factory_kind(expr, fn)
         if kind is FactoryKind.FACTORY:
             device = self.device_argument(expr, fn)
@@ -1018,6 +1025,7 @@ def _guard_words(test: cst.BaseExpression) -> set[str]:
     return words
 
 
+_LEGACY_TENSOR_TYPE = re.compile(r"(?:(\w+)\.)?(?:Float|Double|Half|BFloat16|Long|Int|Short|Char|Byte|Bool)Tensor")
 _SCALAR_BUILTINS = frozenset({"int", "float", "bool", "len", "round", "list", "tuple", "dict", "set", "range"})
 
 

@@ -275,7 +275,7 @@ def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures:
         for scope_before, scope_after in zip(scopes_before, scopes_after, strict=True):
             if not isinstance(scope_after, _SCOPES):
                 continue
-            if rows is not None and not removals and not isinstance(scope_before, ast.Module) and not any(
+            if rows is not None and not removals and isinstance(scope_before, ast.stmt) and not any(
                     scope_before.lineno <= row <= (scope_before.end_lineno or scope_before.lineno) for row in rows):
                 continue  # the fix changed nothing this scope reads
             read_before = _reads(scope_before, [])
@@ -355,7 +355,7 @@ def _other_bindings(statement: ast.stmt) -> set[str]:
 
 
 def _enclosing_try(scope: ast.AST, statement: ast.stmt) -> list[ast.AST]:
-    found = []
+    found: list[ast.AST] = []
     for node in ast.walk(scope):
         if isinstance(node, ast.Try) and any(statement is s for s in node.body):
             found.append(node)

@@ -26,7 +26,7 @@ from devlint.rules.common import (
     drop_call,
     keyword_arg,
 )
-from devlint.types import UnsafeReason
+from devlint.types import Fix, UnsafeReason
 
 
 class ConstructionDevice(Rule):
@@ -179,7 +179,8 @@ class ConstructionDevice(Rule):
                     if finder.siblings_of(call, seq, call if device_arg is not None else None) \
                             or not finder.flows_into(call, state):
                         continue
-                    device_expr = device_arg.value if device_arg is not None else (move[1].value if move[1] else None)
+                    moved_by = move[1] if move is not None else None
+                    device_expr = device_arg.value if device_arg is not None else (moved_by.value if moved_by else None)
                     # The caller's device (a parameter) that falls back to the platform device: the fallback is
                     # the finding, and the caller's `device=device` stays.
                     caller = placements.caller_default(device_expr, method, seq) if device_expr is not None else None
@@ -223,7 +224,7 @@ class ConstructionDevice(Rule):
                      where: str, analysis: ModuleAnalysis, context: RuleContext, kept: bool) -> None:
         platform, arg = move
         what = call_label(call, analysis, method)
-        fix = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=_risk(platform))
+        fix: Fix | None = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=_risk(platform))
         advice = "drop the move"
         rest = [a for a in call.args if a is not arg]
         if arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
@@ -236,7 +237,8 @@ class ConstructionDevice(Rule):
         if kept:
             fix = None
             message += _KEPT_NOTE.format(alias=platform.alias)
-        context.report(self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
+        assert isinstance(call.func, cst.Attribute)  # a move is a method call
+        context.report(self.code, arg if arg is not None else call.func.attr,
                        message, fix=fix, function=method.name, cover=call)
 
     def _report_fallback(self, caller: CallerDefault, reached: list[tuple[cst.Call, FunctionFacts]], where: str,
