@@ -1141,8 +1141,9 @@ def run(args: argparse.Namespace) -> int:
             release_problems.append(f"{release.key}: {state.problem}")
             print(f"release {release.key}: {state.problem}", file=sys.stderr)
         else:
-            print(f"release {release.key}: " + ", ".join(f"{c.value} {len(r.findings)} findings in {r.seconds:.1f}s"
-                                                         for c, r in state.runs.items()), file=sys.stderr)
+            runs = (f"{c.value}: {len(r.findings)} finding{'s' if len(r.findings) != 1 else ''} in {r.seconds:.1f}s"
+                    for c, r in state.runs.items())
+            print(f"release {release.key}: " + ", ".join(runs), file=sys.stderr)
         states[(release.project.project, release.version)] = state
     by_config = {config: score_sites(rows, states, config) for config in (Config.DEFAULT, Config.PROJECT)}
     labelled = [s for s in by_config[Config.DEFAULT]]
