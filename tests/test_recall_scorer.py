@@ -354,7 +354,7 @@ def test_offline_run_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(Path(c["cwd"]).name, "--platform-device" in c["argv"]) for c in calls] == [
         ("toy-pkg-1.0", False), ("toy-pkg-1.0", True), ("toy-pkg-1.1", False), ("toy-pkg-1.1", True)]
-    assert calls[1]["argv"][:2] == ["check", "toy"] and "-j" in calls[1]["argv"]
+    assert calls[1]["argv"][:3] == ["check", "toy", "toy/m.py"] and "-j" in calls[1]["argv"]
     assert "recall: 1 of 2 (50%) with the defaults, 2 of 2 (100%) with each project's platform devices" in out.out
     assert "twins still flagged: 0 of 2; ok sites flagged: 0 of 1 (project config)" in out.out
     assert "verified by script: 5 of 6 labelled lines" in out.out

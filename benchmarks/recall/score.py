@@ -1065,10 +1065,14 @@ def paths_in(release: Release, rows: Rows) -> set[str]:
 
 
 def lint(state: ReleaseState, rows: Rows, command: list[str], jobs: int | None, config_file: Path) -> None:
+    """devlint over the release's module (and any other top folder a row points into), with every labelled file
+    also named on its own: devlint checks a named file even where its folder walk would skip it (`build/`, a
+    `.gitignore`), and checks a file named twice once."""
     if state.root is None:
         return
-    targets = sorted({state.release.project.module, *(p.split("/")[0] for p in paths_in(state.release, rows))})
-    targets = [t for t in targets if (state.root / t).exists()]
+    labelled = paths_in(state.release, rows)
+    folders = sorted({state.release.project.module, *(p.split("/")[0] for p in labelled)})
+    targets = [t for t in [*folders, *sorted(labelled)] if (state.root / t).exists()]
     devices = state.release.project.platform_devices
     try:
         state.runs[Config.DEFAULT] = run_devlint(command, state.root, targets, (), jobs, config_file)
