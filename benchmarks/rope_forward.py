@@ -10,12 +10,15 @@ compressed-attention layers. Each case runs eager and under `torch.compile`.
 The forward is memory-bound: it must read the query and write the output (the pass-through channels are
 copied too, since the native forward is out-of-place) plus one cache row and one position per token. That
 byte count over the measured time is the achieved bandwidth, printed against the H200's ~4.8 TB/s peak.
-Times are medians (CUDA events on the GPU, perf_counter on the CPU) after warm-up.
+Times are medians (CUDA events on the GPU, perf_counter on the CPU) after warm-up. Each configuration is
+compiled afresh (`torch._dynamo.reset()`) and timed under `set_stance("fail_on_recompile")`, so a compiled
+row can never silently be an eager fallback.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -68,17 +71,25 @@ def main() -> None:
     for device in args.device:
         with torch.device(device):
             module = DeepseekV4ScalingRotaryEmbedding(head_size=512, dtype=torch.bfloat16, **COMPRESS)
-        modes = [("eager", module.forward_native)]
-        if not args.no_compile:
-            modes.append(("compile", torch.compile(module.forward_native, dynamic=False)))
         warmup, reps = (10, 50) if device == "cuda" else (2, 5)
         for head_dim in (512, 128):
             for tokens in args.tokens:
                 generator = torch.Generator(device=device).manual_seed(0)
                 positions = torch.randint(0, module.cos_sin_cache.shape[0], (tokens,), device=device, generator=generator)
                 query = torch.randn(tokens, args.heads, head_dim, device=device, generator=generator).to(torch.bfloat16)
+                modes = [("eager", module.forward_native)]
+                if not args.no_compile:
+                    # A fresh compile per configuration: one compiled function for every shape in one process
+                    # hits Dynamo's recompile limit and silently falls back to eager for the later rows.
+                    torch._dynamo.reset()
+                    modes.append(("compile", torch.compile(module.forward_native, dynamic=False)))
                 for mode, forward in modes:
-                    seconds = time_call(lambda: forward(positions, query), device, warmup, reps)
+                    if mode == "compile":
+                        forward(positions, query)  # compile outside the timed region...
+                        with torch.compiler.set_stance("fail_on_recompile"):  # ...and never time eager by mistake
+                            seconds = time_call(functools.partial(forward, positions, query), device, warmup, reps)
+                    else:
+                        seconds = time_call(functools.partial(forward, positions, query), device, warmup, reps)
                     moved = minimum_bytes(tokens, args.heads, head_dim, torch.bfloat16, module.rotary_dim)
                     bandwidth = moved / seconds
                     print(f"{device:6} {mode:8} {head_dim:>4} {tokens:>6} {seconds * 1e6:>10.1f} "

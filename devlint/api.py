@@ -1,20 +1,83 @@
 """The programmatic interface: check paths or text and get results back. Nothing here prints.
 
-The CLI is a thin layer over these functions, and so can be a CI wrapper or a test.
+The CLI is a thin layer over these functions, and so can be a CI wrapper or a test: `check()` runs the whole
+pipeline — discovery, checking, then the last stage (`finish`: fixes written, the changed-lines gate, the
+baseline, `# noqa` comments) — and `exit_code()` says what the command would exit with.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
 from devlint.source import SourceError, read_source
-from devlint.types import Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
+from devlint.types import Applicability, Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
+
+if TYPE_CHECKING:
+    from devlint.evidence import RuntimeEvidence
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Options that contradict each other, or a file devlint was asked to write and cannot; worded for the
+    user (the CLI prints it as one line and exits 2)."""
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What happens once the files are checked: which fixes to compute and write, which findings to report
+    (changed lines, baseline), what to record, and the exit policy."""
+
+    fix: bool = False  # write the fixes (safe ones; with unsafe_fixes, all)
+    unsafe_fixes: bool = False
+    diff: bool = False  # compute the fixes, write nothing (the caller shows them as a diff)
+    diff_base: str | None = None  # report only findings on lines changed since `git merge-base REV HEAD`
+    baseline: str | None = None  # report only findings not recorded in this baseline file
+    write_baseline: str | None = None  # record the findings in this file instead of reporting them
+    add_noqa: bool = False  # add `# noqa: CODE` comments for the findings instead of reporting them
+    exit_zero: bool = False
+    exit_non_zero_on_fix: bool = False
+    runtime_evidence: str | None = None  # join a watched build's evidence (devlint.runtime's JSON; devlint.evidence)
+
+    CONFLICTS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("fix", "add_noqa"), ("diff", "add_noqa"), ("exit_zero", "exit_non_zero_on_fix"),
+        ("write_baseline", "baseline"), ("write_baseline", "add_noqa"), ("write_baseline", "fix"),
+        ("write_baseline", "diff"),
+    )
+    """Pairs that contradict each other: ruff's (`--fix`/`--add-noqa`, `--diff`/`--add-noqa`, `--exit-zero`/
+    `--exit-non-zero-on-fix`), and recording a baseline while fixing, filtering by one or adding comments."""
+
+    def conflicts(self) -> list[tuple[str, str]]:
+        return [(a, b) for a, b in self.CONFLICTS if getattr(self, a) and getattr(self, b)]
+
+    def validate(self) -> None:
+        for a, b in self.conflicts():
+            raise UsageError(f"`{a}` cannot be used with `{b}`")
+
+    @property
+    def fix_mode(self) -> FixMode:
+        """Which fixes the engine computes."""
+        if not (self.fix or self.diff):
+            return FixMode.NONE
+        return FixMode.UNSAFE if self.unsafe_fixes else FixMode.SAFE
+
+    @property
+    def report_fix_mode(self) -> FixMode:
+        """Which fixes a report marks fixable (`[*]`): the safe ones, and the unsafe ones with --unsafe-fixes."""
+        return FixMode.UNSAFE if self.unsafe_fixes else FixMode.NONE
+
+    @property
+    def writes_fixes(self) -> bool:
+        return self.fix and not self.diff
 
 
 def display_path(path: str, cwd: str | None = None) -> str:
@@ -28,13 +91,60 @@ def display_path(path: str, cwd: str | None = None) -> str:
 def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: FixMode = FixMode.NONE,
                jobs: int | None = None, *, overrides: Overrides | None = None, config_file: str | None = None,
                force_exclude: bool = False, cache: ResultCache | None = None,
-               progress: Callable[[int, int], None] | None = None) -> RunResult:
+               progress: Callable[[int, int], None] | None = None, runtime_evidence: str | None = None) -> RunResult:
     """Discover and check files. Without `settings`, each file gets the settings of its closest
     `[tool.devlint]` configuration (or `config_file`), with `overrides` from the command line on top.
     With a `cache`, unchanged files are not read again (lint runs only; fixing always reads).
-    Raises discovery.PathNotFound for a path that does not exist and config.ConfigError for bad settings."""
-    resolver = ConfigResolver(config_file)
-    overrides = overrides or Overrides()
+    With `runtime_evidence` (a file `devlint.runtime` wrote), each finding is marked with what the watched
+    build saw and runtime-only findings are added (`devlint.evidence`).
+    Raises discovery.PathNotFound for a path that does not exist, config.ConfigError for bad settings and
+    evidence.EvidenceError for an unreadable evidence file."""
+    evidence = _load_evidence(runtime_evidence)
+    items, errors = _check_items(paths, settings, ConfigResolver(config_file), overrides or Overrides(),
+                                 force_exclude)
+
+    def check(batch: list[tuple[str, str, Settings]]) -> list[FileResult]:
+        if not batch:
+            return []
+        from devlint.engine import check_files  # the per-file machinery loads only if a file must be checked
+
+        return check_files(batch, fix_mode, jobs, progress)
+
+    results: list[FileResult]
+    if cache is None or fix_mode is not FixMode.NONE:
+        results = check(items)
+    else:
+        cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
+        missing = [item for item, hit in zip(items, cached, strict=True) if hit is None]
+        stamps = [cache.stamp(path) for path, _, _ in missing]  # before reading: edits mid-run stay visible
+        fresh = iter(zip(check(missing), stamps, strict=True))
+        results = []
+        for item, hit in zip(items, cached, strict=True):
+            if hit is None:
+                hit, stamp = next(fresh)
+                cache.store(item[0], item[2], hit, stamp)
+            results.append(hit)
+        cache.save()
+    if evidence is not None:  # after the cache is saved: runtime findings are never cached
+        from devlint.evidence import join
+
+        settings_of = {shown: file_settings for _, shown, file_settings in items}
+        join(results, evidence, lambda shown, code: settings_of.get(shown, Settings()).enabled(code))
+    results.extend(FileResult(path=display_path(e.path), error=e) for e in errors)
+    return RunResult(files=results)
+
+
+def _load_evidence(path: str | None) -> RuntimeEvidence | None:
+    if path is None:
+        return None
+    from devlint.evidence import load_evidence
+
+    return load_evidence(path)
+
+
+def _check_items(paths: list[str], settings: Settings | None, resolver: ConfigResolver, overrides: Overrides,
+                 force_exclude: bool) -> tuple[list[tuple[str, str, Settings]], list[FileError]]:
+    """(absolute path, display path, settings) of every file to check, and the paths that cannot be."""
 
     def excluded(path: str) -> bool:
         return resolver.config_for(path).is_excluded(path, overrides)
@@ -48,32 +158,11 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
             continue
         display = display_path(shown) if os.path.isabs(shown) or shown.startswith(os.pardir) else shown
         items.append((path, display, settings or config.settings_for(path, overrides)))
-    def check(batch: list) -> list[FileResult]:
-        if not batch:
-            return []
-        from devlint.engine import check_files  # the per-file machinery loads only if a file must be checked
-
-        return check_files(batch, fix_mode, jobs, progress)
-
-    if cache is None or fix_mode is not FixMode.NONE:
-        results = check(items)
-    else:
-        cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
-        missing = [item for item, hit in zip(items, cached) if hit is None]
-        stamps = [cache.stamp(path) for path, _, _ in missing]  # before reading: edits mid-run stay visible
-        fresh = iter(zip(check(missing), stamps))
-        results = []
-        for item, hit in zip(items, cached):
-            if hit is None:
-                hit, stamp = next(fresh)
-                cache.store(item[0], item[2], hit, stamp)
-            results.append(hit)
-        cache.save()
-    results.extend(FileResult(path=display_path(e.path), error=e) for e in found.errors)
-    return RunResult(files=results)
+    return items, list(found.errors)
 
 
-def effective_settings(path: str, *, overrides: Overrides | None = None, config_file: str | None = None) -> dict:
+def effective_settings(path: str, *, overrides: Overrides | None = None,
+                       config_file: str | None = None) -> dict[str, Any]:
     """What `devlint check --show-settings PATH` prints: the settings that apply to one file, and why."""
     config = ConfigResolver(config_file).config_for(path)
     overrides = overrides or Overrides()
@@ -104,14 +193,22 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
 
 
 def lint_stdin(data: bytes, filename: str | None, fix_mode: FixMode = FixMode.NONE, *,
-               overrides: Overrides | None = None, config_file: str | None = None) -> FileResult:
-    """Check source read from standard input, configured as if it were `filename`."""
+               overrides: Overrides | None = None, config_file: str | None = None,
+               runtime_evidence: str | None = None) -> FileResult:
+    """Check source read from standard input, configured as if it were `filename` (which is also the file
+    whose runtime evidence applies)."""
     from devlint.engine import Checker, check_bytes
 
+    evidence = _load_evidence(runtime_evidence)
     name = filename or "-"
     config = ConfigResolver(config_file).config_for(filename or os.path.join(os.getcwd(), "stdin.py"))
     settings = config.settings_for(name, overrides or Overrides())
-    return check_bytes(data, name, Checker.for_settings(settings), fix_mode)
+    result = check_bytes(data, name, Checker.for_settings(settings), fix_mode)
+    if evidence is not None:
+        from devlint.evidence import join
+
+        join([result], evidence, lambda _shown, code: settings.enabled(code))
+    return result
 
 
 @dataclass
@@ -120,7 +217,7 @@ class WriteReport:
     errors: list[FileError] = field(default_factory=list)
 
 
-def _rewrite(path: str, expected_digest: str | None, transform) -> None:
+def _rewrite(path: str, expected_digest: str | None, transform: Callable[[str], str]) -> None:
     """Replace a file's text under an exclusive lock, atomically, in its own encoding and BOM, only if its
     bytes are still those devlint read (another process or an editor may have changed it meanwhile) and the
     new text parses."""
@@ -147,17 +244,27 @@ def write_fixes(run: RunResult) -> WriteReport:
             continue
         fixed = result.fixed_source
         try:
-            _rewrite(result.path, result.source_digest, lambda _text, fixed=fixed: fixed)
+            _rewrite(result.path, result.source_digest, functools.partial(_replaced_by, fixed))
             report.written.append(result.path)
         except (FixError, SourceError, OSError) as exc:
             report.errors.append(FileError(code="E902", path=result.path, reason=f"fixes not written: {exc}"))
     return report
 
 
+def _replaced_by(fixed: str, _current: str) -> str:
+    return fixed
+
+
+def _with_noqa_comments(found: list[Diagnostic], text: str) -> str:
+    from devlint.fix import apply_edits
+    from devlint.suppress import noqa_edits
+
+    return apply_edits(text, noqa_edits(text, found))
+
+
 def add_noqa(diagnostics: list[Diagnostic]) -> WriteReport:
     """Add `# noqa: CODE` comments for the given findings (gradual adoption on a large codebase)."""
-    from devlint.fix import FixError, apply_edits
-    from devlint.suppress import noqa_edits
+    from devlint.fix import FixError
 
     report = WriteReport()
     by_path: dict[str, list[Diagnostic]] = {}
@@ -165,8 +272,173 @@ def add_noqa(diagnostics: list[Diagnostic]) -> WriteReport:
         by_path.setdefault(diagnostic.path, []).append(diagnostic)
     for path, found in sorted(by_path.items()):
         try:
-            _rewrite(path, None, lambda text, found=found: apply_edits(text, noqa_edits(text, found)))
+            _rewrite(path, None, functools.partial(_with_noqa_comments, found))
             report.written.append(path)
         except (FixError, SourceError, OSError) as exc:
             report.errors.append(FileError(code="E902", path=path, reason=f"noqa comments not written: {exc}"))
     return report
+
+
+# The last stage: what is written, what is reported, and the exit code.
+
+def check(paths: list[str], options: CheckOptions = CheckOptions(), *, stdin: bytes | None = None,
+          stdin_filename: str | None = None, overrides: Overrides | None = None, config_file: str | None = None,
+          force_exclude: bool = False, cache: ResultCache | None = None, jobs: int | None = None,
+          progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Everything `devlint check` does but print: check `paths` (or `stdin`, configured as `stdin_filename`),
+    then `finish`. Raises UsageError, config.ConfigError, discovery.PathNotFound, gitdiff.GitError and
+    baseline.BaselineError and evidence.EvidenceError, each worded for the user."""
+    options.validate()
+    if stdin is not None:
+        result = lint_stdin(stdin, stdin_filename, options.fix_mode, overrides=overrides, config_file=config_file,
+                            runtime_evidence=options.runtime_evidence)
+        run = RunResult(files=[result])
+    else:
+        run = lint_paths(paths, None, options.fix_mode, jobs, overrides=overrides, config_file=config_file,
+                         force_exclude=force_exclude, cache=cache, progress=progress,
+                         runtime_evidence=options.runtime_evidence)
+    return finish(run, options, from_stdin=stdin is not None)
+
+
+def finish(run: RunResult, options: CheckOptions, *, from_stdin: bool = False) -> RunResult:
+    """The pipeline's last stage, in order: write the fixes (not for standard input, whose fixed text the
+    caller prints), keep the findings on changed lines, then record them in a baseline, or keep those not
+    in the baseline, then add `# noqa` comments. Changes `run` in place and returns it."""
+    _write_fixes_of(run, options, from_stdin)
+    if options.diff_base is not None:
+        from devlint.gitdiff import changed_lines
+
+        keep_changed_lines(run, changed_lines(options.diff_base))
+    _apply_baseline(run, options)
+    if options.add_noqa:
+        report = add_noqa(run.diagnostics)
+        run.written.extend(report.written)
+        run.write_errors.extend(report.errors)
+    return run
+
+
+def _write_fixes_of(run: RunResult, options: CheckOptions, from_stdin: bool) -> None:
+    if options.writes_fixes and not from_stdin:
+        report = write_fixes(run)
+        run.written.extend(report.written)
+        run.write_errors.extend(report.errors)
+    elif options.writes_fixes:
+        run.written.extend(f.path for f in run.files if f.fixed_source is not None)
+    elif not options.diff:
+        for result in run.files:  # fixes computed but neither written nor shown: nothing was fixed
+            result.applied_fixes = 0
+
+
+def _apply_baseline(run: RunResult, options: CheckOptions) -> None:
+    from devlint.baseline import filter_new, write_baseline
+
+    if options.write_baseline is not None:
+        _ensure_parent(options.write_baseline)
+        try:
+            write_baseline(options.write_baseline, run.diagnostics)
+        except OSError as exc:
+            raise UsageError(f"cannot write baseline {options.write_baseline}: {exc.strerror or exc}") from None
+    elif options.baseline is not None:
+        keep = {id(d) for d in filter_new(options.baseline, run.diagnostics)}
+        for result in run.files:
+            result.diagnostics = [d for d in result.diagnostics if id(d) in keep]
+
+
+def keep_changed_lines(run: RunResult, changed: dict[str, set[int] | None]) -> None:
+    """Keep the findings that touch a changed line (a finding covers the rows of its whole construct), and
+    the file errors of changed files. A file mapped to None is new: every line counts as changed."""
+    for result in run.files:
+        absolute = os.path.abspath(result.path)
+        rows = changed.get(absolute, set())
+        if rows is None:
+            continue
+        result.diagnostics = [d for d in result.diagnostics
+                              if rows.intersection(range((d.cover or (d.start.row,))[0],
+                                                         (d.cover or (0, d.end.row))[1] + 1))]
+        if result.error is not None and absolute not in changed:
+            result.error = None
+
+
+def exit_code(run: RunResult, options: CheckOptions) -> int:
+    """The exit code of `devlint check` for this outcome: 2 for an internal error or a file that could not
+    be written; 0 once a baseline or `# noqa` comments were written, or with --exit-zero; with --diff, 1 if
+    there is something to fix; 1 for findings or files that could not be checked, or (with
+    --exit-non-zero-on-fix) for files fixed; else 0."""
+    if run.internal_errors or run.write_errors:
+        return EXIT_ERROR
+    if options.write_baseline is not None or options.add_noqa or options.exit_zero:
+        return EXIT_CLEAN
+    if options.diff:
+        return EXIT_FINDINGS if run.fixes_applied else EXIT_CLEAN
+    if run.diagnostics or run.errors:
+        return EXIT_FINDINGS
+    if options.exit_non_zero_on_fix and run.written:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+@dataclass(frozen=True)
+class RuleStatistic:
+    """One row of `--statistics`: how often a code was reported, and how many of those `--fix` would fix."""
+
+    code: str
+    name: str
+    count: int
+    fixable_count: int
+
+    def as_json(self) -> dict[str, Any]:
+        """ruff's JSON statistics object."""
+        return {"code": self.code, "name": self.name, "count": self.count, "fixable": self.fixable_count > 0,
+                "fixable_count": self.fixable_count}
+
+
+def statistics(run: RunResult, fix_mode: FixMode = FixMode.NONE) -> list[RuleStatistic]:
+    """Counts per code (findings and files that could not be checked), most frequent first. A fix counts as
+    fixable when --fix would apply it: safe fixes, and unsafe ones with `fix_mode` UNSAFE."""
+    from devlint.rules import RULE_CLASSES
+    from devlint.rules.file_errors import FILE_ERRORS
+
+    counts = Counter(d.code for d in run.diagnostics)
+    counts.update(e.code for e in run.errors if not e.is_internal)
+    allowed = {Applicability.SAFE} | ({Applicability.UNSAFE} if fix_mode is FixMode.UNSAFE else set())
+    fixable = Counter(d.code for d in run.diagnostics if d.fix is not None and d.fix.applicability in allowed)
+
+    def name_of(code: str) -> str:
+        if code in FILE_ERRORS:
+            return FILE_ERRORS[code].name
+        if code in RULE_CLASSES:
+            from devlint.rules import RULES_BY_CODE
+
+            return RULES_BY_CODE[code].name
+        return ""
+
+    return [RuleStatistic(code, name_of(code), count, fixable[code])
+            for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def files_to_check(paths: list[str], *, overrides: Overrides | None = None, config_file: str | None = None,
+                   force_exclude: bool = False) -> list[str]:
+    """The files `check` would read, as absolute paths, sorted (`devlint check --show-files`)."""
+    return sorted(path for path, _, _ in _check_items(paths, None, ConfigResolver(config_file),
+                                                      overrides or Overrides(), force_exclude)[0])
+
+
+def _ensure_parent(path: str) -> None:
+    """Create the folder a report or baseline goes into, as ruff does for `-o`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"cannot write {path}: a file is in the way of its folder") from None
+    except OSError as exc:
+        raise UsageError(f"cannot create the folder for {path}: {exc.strerror or exc}") from None
+
+
+def write_report(path: str, text: str) -> None:
+    """Write a report to `path`, creating its folder; an unwritable path is a UsageError."""
+    _ensure_parent(path)
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -60,4 +60,4 @@ def filter_new(path: str, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     known = Counter((e["file"], e["code"], e["fingerprint"]) for e in document.get("findings", []))
     root = os.path.dirname(os.path.abspath(path))
     ordered = sorted(diagnostics, key=lambda d: d.sort_key)
-    return [d for d, key in zip(ordered, _keys(ordered, root)) if not known[key]]
+    return [d for d, key in zip(ordered, _keys(ordered, root), strict=True) if not known[key]]

@@ -19,7 +19,7 @@ from dataclasses import asdict
 
 from devlint import __version__
 from devlint.discovery import package_of
-from devlint.types import Applicability, Diagnostic, Edit, FileResult, Fix, Location, Settings
+from devlint.types import Applicability, Diagnostic, Edit, FileResult, Fix, Location, Settings, UnsafeReason
 
 DEFAULT_DIRECTORY = ".devlint_cache"
 
@@ -33,7 +33,8 @@ def diagnostic_from_dict(data: dict) -> Diagnostic:
     if data["fix"] is not None:
         f = data["fix"]
         fix = Fix(message=f["message"], applicability=Applicability(f["applicability"]),
-                  edits=tuple(Edit(e["content"], _location(e["start"]), _location(e["end"])) for e in f["edits"]))
+                  edits=tuple(Edit(e["content"], _location(e["start"]), _location(e["end"])) for e in f["edits"]),
+                  reason=UnsafeReason(f["reason"]) if f.get("reason") else None)
     return Diagnostic(code=data["code"], message=data["message"], path=data["path"], start=_location(data["start"]),
                       end=_location(data["end"]), fix=fix, context_function=data["context_function"],
                       cover=tuple(data["cover"]) if data["cover"] else None, snippet=data["snippet"])

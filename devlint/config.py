@@ -7,12 +7,14 @@ folder holding the configuration file.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 
 from devlint.discovery import glob_regex
+from devlint.rules import KNOWN_CODES
 from devlint.types import Settings
 
 KNOWN_KEYS = {
@@ -26,6 +28,10 @@ KNOWN_KEYS = {
     "platform-devices": "list of extra platform devices: device words, dotted names, or calls like `get_device()`",
 }
 CODE_PATTERN = re.compile(r"^(DL\d{0,3}|E\d{0,3}|ALL)$")
+PLATFORM_DEVICE_PATTERN = re.compile(r"[A-Za-z_][\w.]*(\(\))?(\.[A-Za-z_]\w*(\(\))?)*")
+SELECTOR_HELP = "use rule codes or prefixes such as DL001, DL00, DL or ALL (`devlint rule --all` lists them)"
+PLATFORM_DEVICE_HELP = ("a device word (`privateuseone`), a dotted name (`my_pkg.DEVICE`) or a call "
+                        "(`get_device()`, `get_accelerator().current_device_name()`)")
 
 
 class ConfigError(Exception):
@@ -41,7 +47,31 @@ class Overrides:
     ignore: frozenset[str] = frozenset()
     platform_devices: tuple[str, ...] = ()
     extend_exclude: tuple[str, ...] = ()
+    # `--per-file-ignores GLOB:CODES`: replaces the file's table, as in ruff; globs relative to the working folder.
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] | None = None
     prefilter: bool = True
+
+    def cli_ignores_for(self, path: str) -> frozenset[str]:
+        relative = os.path.relpath(os.path.abspath(path), os.getcwd()).replace(os.sep, "/")
+        if relative.startswith("../"):
+            return frozenset()
+        found: set[str] = set()
+        for glob, codes in self.per_file_ignores or ():
+            if _cached_glob_regex(glob).match(relative):
+                found |= codes
+        return frozenset(found)
+
+
+_cached_glob_regex = functools.lru_cache(maxsize=256)(glob_regex)
+
+
+def parse_per_file_ignore(value: str, where: str = "--per-file-ignores") -> tuple[str, frozenset[str]]:
+    """`GLOB:CODE[,CODE...]`, as ruff writes it on the command line."""
+    glob, colon, codes = value.rpartition(":")
+    if not colon or not glob or not codes.strip():
+        raise ConfigError(f"{where} value {value!r} is not GLOB:CODES (e.g. `tests/**:DL001,DL003`)")
+    selectors = tuple(c.strip().upper() for c in codes.split(",") if c.strip())
+    return glob, check_selectors(selectors, f"{where} value {value!r}")
 
 
 @dataclass(frozen=True)
@@ -91,12 +121,36 @@ class ProjectConfig:
         else:
             select = self.select | self.extend_select | overrides.extend_select
             ignore = set(self.ignore | overrides.ignore)
-        for glob, codes in self.per_file_ignores:
-            if self._matches((glob,), path):
-                ignore |= codes
+        if overrides.per_file_ignores is not None:
+            ignore |= overrides.cli_ignores_for(path)
+        else:
+            for glob, codes in self.per_file_ignores:
+                if self._matches((glob,), path):
+                    ignore |= codes
         return Settings(select=frozenset(select), ignore=frozenset(ignore),
                         platform_devices=self.platform_devices + overrides.platform_devices,
                         prefilter=overrides.prefilter)
+
+
+def is_known_selector(selector: str) -> bool:
+    """ALL, or a prefix of a code devlint can report (DL, DL0, DL001, E9, E902, ...)."""
+    return selector == "ALL" or (CODE_PATTERN.match(selector) is not None
+                                 and any(code.startswith(selector) for code in KNOWN_CODES))
+
+
+def check_selectors(codes: tuple[str, ...], where: str) -> frozenset[str]:
+    """Validated rule selectors (`ALL` becomes `DL`); `where` names the setting in the error."""
+    bad = [c for c in codes if not is_known_selector(c)]
+    if bad:
+        raise ConfigError(f"{where} has unknown rule codes {bad}; {SELECTOR_HELP}")
+    return frozenset("DL" if c == "ALL" else c for c in codes)
+
+
+def check_platform_devices(entries: tuple[str, ...], where: str) -> tuple[str, ...]:
+    for entry in entries:
+        if not PLATFORM_DEVICE_PATTERN.fullmatch(entry):
+            raise ConfigError(f"{where} entry {entry!r} is not a platform device: use {PLATFORM_DEVICE_HELP}")
+    return entries
 
 
 def _string_list(value: object, key: str, source: str) -> tuple[str, ...]:
@@ -106,15 +160,10 @@ def _string_list(value: object, key: str, source: str) -> tuple[str, ...]:
 
 
 def _codes(value: object, key: str, source: str) -> frozenset[str]:
-    codes = _string_list(value, key, source)
-    bad = [c for c in codes if not CODE_PATTERN.match(c)]
-    if bad:
-        raise ConfigError(f"{source}: [tool.devlint] `{key}` has unknown rule codes {bad}; use codes or prefixes "
-                          "such as DL001, DL00 or DL (`devlint rule --all` lists them)")
-    return frozenset("DL" if c == "ALL" else c for c in codes)
+    return check_selectors(_string_list(value, key, source), f"{source}: [tool.devlint] `{key}`")
 
 
-def parse_config(table: dict, path: str) -> ProjectConfig:
+def parse_config(table: dict[str, object], path: str) -> ProjectConfig:
     unknown = sorted(set(table) - set(KNOWN_KEYS))
     if unknown:
         allowed = ", ".join(sorted(KNOWN_KEYS))
@@ -129,11 +178,8 @@ def parse_config(table: dict, path: str) -> ProjectConfig:
     if not isinstance(ignores, dict):
         raise ConfigError(f"{path}: [tool.devlint] `per-file-ignores` must be a {KNOWN_KEYS['per-file-ignores']}")
     per_file = tuple((glob, _codes(codes, "per-file-ignores", path)) for glob, codes in ignores.items())
-    devices = _string_list(table.get("platform-devices", []), "platform-devices", path)
-    for entry in devices:
-        if not re.fullmatch(r"[A-Za-z_][\w.]*(\(\))?(\.[A-Za-z_]\w*(\(\))?)*", entry):
-            raise ConfigError(f"{path}: [tool.devlint] `platform-devices` entry {entry!r} is not a device word, "
-                              "dotted name or call such as `get_device()`")
+    devices = check_platform_devices(_string_list(table.get("platform-devices", []), "platform-devices", path),
+                                     f"{path}: [tool.devlint] `platform-devices`")
     return ProjectConfig(path=path, root=os.path.dirname(os.path.abspath(path)), exclude=exclude,
                          include=_string_list(table.get("include", []), "include", path), per_file_ignores=per_file,
                          platform_devices=devices, **values)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
     TooNested,
+    imported_device_names,
     might_hold_finding,
     parse_guard,
     quiet_parse,
@@ -26,7 +27,7 @@ from devlint.prefilter import (
     statement_lines,
 )
 from devlint.source import SourceError, SourceText, decode_source, read_source
-from devlint.suppress import apply_suppressions, may_hold_devlint_directive, read_directives, unused_directives
+from devlint.suppress import AppliedSuppressions, apply_suppressions, may_hold_devlint_directive, read_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
 
 if TYPE_CHECKING:  # for annotations only: importing these loads LibCST
@@ -65,10 +66,17 @@ class Checker:
 
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
         found: list[Diagnostic] = []
-        if self.might_find_something(text):
+        tokens = self.required_tokens
+        candidate = self.might_find_something(text)
+        if self.rules and package and self.settings.prefilter:
+            extra = imported_device_names(text)  # `device=DEVICE` imported from a sibling module
+            if extra:
+                tokens, candidate = tokens + extra, True
+        if candidate:
             import libcst as cst
 
             from devlint.analysis import analyse_module
+            from devlint.fixes.cleanup import with_cleanup
             from devlint.rules import RuleContext
 
             tree = parse_guard(text)  # raises TooNested for input that would crash LibCST
@@ -77,22 +85,23 @@ class Checker:
             if tree is not None:
                 lines = []
                 if self.settings.prefilter:
-                    parsed = relevant_source(text, self.required_tokens, tree, lines)
+                    parsed = relevant_source(text, tokens, tree, lines)
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
-            analysis = analyse_module(module, path, self.table, package)
+            analysis = analyse_module(module, path, self.table, package, tree, text)
             context = RuleContext(analysis, path, lines)
             for rule in self.rules:
                 rule.check(analysis, context)
-            found = context.diagnostics
+            found = with_cleanup(context.diagnostics, text, tree, path, self.table.signatures)
         # Reading comments costs a tokenize pass: needed only to suppress findings, or when the text holds a
         # devlint suppression that may be unused (DL100).
         directives = read_directives(text) if found or may_hold_devlint_directive(text) else []
         if directives:
             found = apply_suppressions(found, directives)
-            if self.settings.enabled("DL100"):
-                found = found + unused_directives(directives, self.settings.enabled, text, path)
+            applied = AppliedSuppressions(tuple(directives), text, path, self.settings.enabled)
+            for rule in self.rules:
+                found = found + rule.after_suppressions(applied)
         return sorted(found, key=lambda d: d.sort_key)
 
 
@@ -123,7 +132,7 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                  package: str | None = None) -> FileResult:
     """Lint decoded text. With a fix mode, also compute the fixed text (to a fixed point) and report what
     is left after fixing, as ruff does."""
-    from libcst import ParserSyntaxError
+    from libcst import CSTValidationError, ParserSyntaxError
 
     result = FileResult(path=path, source_digest=source.digest)
     original: list[Diagnostic] = []
@@ -139,11 +148,24 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                 text, total = fixed, total + applied
                 diagnostics = checker.diagnostics(text, path, package)
             if total:
+                from devlint.fixes.cleanup import remove_debris
+
+                # Several fixes together may leave a name unused that none of them did alone.
+                cleaned = remove_debris(source.text, text, checker.table.signatures, path)
+                if cleaned != text:
+                    check_parses(cleaned)
+                    text = cleaned
+                    diagnostics = checker.diagnostics(text, path, package)
                 result.fixed_source, result.applied_fixes = text, total
                 result.original_source = source.text
         result.diagnostics = diagnostics
     except ParserSyntaxError as exc:
         result.error = _parse_error(exc, source.text, path)
+    except CSTValidationError as exc:
+        # LibCST parsed the text but refuses a node (`"a" b"b"` mixes str and bytes): CPython rejects it
+        # too, so it is a syntax error of the file, not a bug of devlint.
+        result.error = _python_syntax_error(source.text, path) or FileError(
+            code="E999", path=path, reason=f"cannot parse: {exc}")
     except FixError as exc:
         result.diagnostics = original
         # A file devlint never had to parse (only its comments were read) may not parse to begin with: that

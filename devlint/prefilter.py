@@ -25,6 +25,7 @@ _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_paramet
 _SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
 _SELF_ATTR_SET = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 _SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
@@ -192,8 +193,11 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
     aliases: set[str] = set()
     alias_pattern: re.Pattern[str] | None = None
 
+    helper_pattern: re.Pattern[str] | None = None
+
     def mentions_token(node: ast.stmt) -> bool:
-        return mentions_plain_token(node) or bool(alias_pattern and alias_pattern.search(chunk_of(node)))
+        return (mentions_plain_token(node) or bool(alias_pattern and alias_pattern.search(chunk_of(node)))
+                or bool(helper_pattern and helper_pattern.search(chunk_of(node))))
 
     binders = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom))]
     while True:  # to a fixed point: `DEVICE = "cuda"`, then `DEV = torch.device(DEVICE)`
@@ -210,6 +214,13 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
             break
         aliases |= found
         alias_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(aliases))) + r")\b")
+
+    # A top-level function that mentions a token is one too where it is called (`_inv_freq(dim)` in a
+    # constructor registers what the helper pins to the platform device).
+    helpers = sorted(node.name for node in tree.body
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and mentions_token(node))
+    if helpers:
+        helper_pattern = re.compile(r"(?<![.\w])(?:" + "|".join(map(re.escape, helpers)) + r")\s*\(")
 
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     keep: list[ast.stmt] = []
@@ -261,6 +272,18 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
         if not more:
             break
         kept_methods |= more
+    # Module-level functions a kept function or method calls by name: a device handed to a helper may be
+    # placed there (DL004), and construction may build its buffers in one (DL003).
+    functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    kept_ids = {id(node) for node in keep}
+    callers = [node for node in keep if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    callers += [m for _, m in methods if id(m) in kept_methods]
+    while callers and functions:
+        called_names = {name for node in callers for name in _CALL.findall(chunk_of(node))}
+        callers = [functions[name] for name in called_names if name in functions and id(functions[name]) not in kept_ids]
+        for node in callers:
+            kept_ids.add(id(node))
+            keep.append(node)
     kept_lines = [False] * (len(lines) + 1)
     for node in keep:
         first, last = span(node)
@@ -282,3 +305,24 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
         return text
     return "".join(line if kept_lines[row] else line[len(line.rstrip("\r\n")):]
                    for row, line in enumerate(lines, start=1))
+
+
+_DEVICE_NAME_USE = re.compile(r"\bdevice\s*=\s*([A-Za-z_]\w*)|\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)$", re.MULTILINE)
+
+
+def imported_device_names(text: str) -> tuple[str, ...]:
+    """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`) that the file imports with
+    `from ... import` (or may get from a `from ... import *`): another module of the package may bind them
+    to the platform device, which no token in this file shows."""
+    used = {first or second for first, second in _DEVICE_NAME_USE.findall(text)}
+    used.discard("")
+    if not used:
+        return ()
+    imported: set[str] = set()
+    star = False
+    for _module, names in _FROM_IMPORT.findall(text):
+        if names.strip().startswith("*"):
+            star = True
+        imported.update(re.findall(r"[A-Za-z_]\w*", names))
+    return tuple(sorted(used if star else used & imported))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from devlint.source import line_starts
-from devlint.types import Diagnostic, Edit, Fix, Location
+from devlint.types import RUNTIME_CODE_PREFIX, Diagnostic, Edit, Fix, Location
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _DEVLINT = re.compile(r"#\s*devlint:\s*(?P<kind>file-ignore|ignore)\b(?:\[(?P<codes>[^\]]*)\])?")
@@ -42,6 +43,17 @@ class Directive:
 
     def covers(self, code: str) -> bool:
         return self.codes is None or any(code == c or code.startswith(c) for c in self.codes)
+
+
+@dataclass(frozen=True)
+class AppliedSuppressions:
+    """What a post-suppression rule (`Rule.after_suppressions`) sees: one file's directives, each recording
+    the codes it suppressed, and the file's text and settings."""
+
+    directives: tuple[Directive, ...]
+    text: str
+    path: str
+    enabled: Callable[[str], bool]
 
 
 def _comments(text: str) -> list[tuple[int, int, str]]:
@@ -96,8 +108,9 @@ def apply_suppressions(diagnostics: list[Diagnostic], directives: list[Directive
     return kept
 
 
-def unused_directives(directives: list[Directive], enabled, text: str, path: str) -> list[Diagnostic]:
-    """DL100 findings for devlint suppressions that suppressed nothing. A blanket `# noqa` is shared with
+def unused_directives(directives: Sequence[Directive], enabled: Callable[[str], bool], text: str,
+                      path: str, code: str) -> list[Diagnostic]:
+    """Findings with `code` (DL100's) for devlint suppressions that suppressed nothing. A blanket `# noqa` is shared with
     other linters, so only `# noqa: DL…` codes and `# devlint:` comments are judged."""
     found = []
     starts = line_starts(text)
@@ -108,6 +121,7 @@ def unused_directives(directives: list[Directive], enabled, text: str, path: str
             unused: tuple[str, ...] = () if directive.used else ("all codes",)
         else:
             unused = tuple(c for c in directive.codes if c.startswith("DL") and enabled(c)
+                           and not c.startswith(RUNTIME_CODE_PREFIX)  # only a watched build can use these
                            and not any(u == c or u.startswith(c) for u in directive.used))
         if not unused:
             continue
@@ -115,7 +129,7 @@ def unused_directives(directives: list[Directive], enabled, text: str, path: str
         fix = _removal_fix(directive, keep, text, starts)
         words = "`# noqa`" if directive.kind == "noqa" else f"`# devlint: {directive.kind}`"
         found.append(Diagnostic(
-            code="DL100", path=path,
+            code=code, path=path,
             message=f"Unused {words} suppression (nothing to suppress: {', '.join(unused)})",
             start=Location(directive.row, directive.column + 1),
             end=Location(directive.row, directive.end_column + 1), fix=fix))

@@ -18,6 +18,18 @@ class Applicability(str, enum.Enum):
     DISPLAY_ONLY = "display-only"  # shown as a hint, never applied
 
 
+class FixAvailability(str, enum.Enum):
+    """Whether a rule offers a fix, in ruff's words (`devlint rule`, SARIF `fixAvailability`)."""
+
+    ALWAYS = "Always"
+    SOMETIMES = "Sometimes"
+    NONE = "None"
+
+    @property
+    def sentence(self) -> str:
+        return f"Fix is {self.value.lower()} available."
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """A 1-based line and 1-based column (in characters), as users and editors count them."""
@@ -35,11 +47,52 @@ class Edit:
     end: Location
 
 
+class UnsafeReason(str, enum.Enum):
+    """Why a fix needs `--unsafe-fixes`: what it may change where the code works today. The value is the
+    sentence reporters show (after "unsafe: ")."""
+
+    SIBLING_ATTRIBUTE = "the sibling is an attribute and may live elsewhere"
+    SIBLING_NOT_LOCAL = "the sibling belongs to an enclosing function and may be rebound"
+    SIBLING_MAY_BE_NONE = "the sibling may be None"
+    SIBLING_UNPROVEN = "the sibling is not provably a tensor of this function"
+    SEVERAL_SIBLINGS = "several siblings; the first one met may not be the one to follow"
+    SIBLING_NOT_COMBINED = ("the sibling is only copied to or from, or lends only its shape or dtype, and may "
+                            "sit on another device on purpose")
+    CONDITIONAL_DEVICE = "the platform device came from a conditional whose other branch may be the intended one"
+    REMOVES_PLACEMENT = "removes a placement the caller may rely on"
+    CHANGES_DEFAULT = "changes what callers that omit the device get"
+    GUARD_DROPPED = "the guard is dropped, so the move now runs where the guard was false"
+
+
 @dataclass(frozen=True)
 class Fix:
+    """Edits that resolve a finding. `message` says what the fix does and, for an unsafe fix, why it is
+    unsafe; `reason` carries that why as data (None for a safe fix)."""
+
     message: str
     edits: tuple[Edit, ...]
     applicability: Applicability = Applicability.SAFE
+    reason: UnsafeReason | None = None
+
+
+RUNTIME_CODE_PREFIX = "DL2"
+"""Codes that only a watched build (`devlint.runtime`) reports: the static engine never runs them."""
+
+
+class Source(str, enum.Enum):
+    """Who found it: the static rules, or a watched build (`devlint.runtime`) that static analysis missed."""
+
+    STATIC = "static"
+    RUNTIME = "runtime"
+
+
+class Evidence(str, enum.Enum):
+    """What a watched build (`--runtime-evidence`) says about a finding."""
+
+    CONFIRMED = "confirmed"  # the build did what the finding says
+    EXERCISED = "exercised"  # the build ran the line and saw nothing wrong there
+    NOT_EXERCISED = "not exercised"  # the build never ran the line
+    RUNTIME_ONLY = "runtime-only"  # only the build saw it (source RUNTIME)
 
 
 @dataclass(frozen=True)
@@ -56,6 +109,8 @@ class Diagnostic:
     context_function: str | None = None
     cover: tuple[int, int] | None = None  # first and last row of the construct; a suppression on any covers it
     snippet: str = ""  # the flagged source, whitespace-normalised (for baseline fingerprints)
+    source: Source = Source.STATIC
+    evidence: Evidence | None = None  # set only when runtime evidence was joined
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -99,6 +154,10 @@ class RunResult:
     """The outcome of checking a set of paths."""
 
     files: list[FileResult] = field(default_factory=list)
+    # What the last stage did (devlint.api.finish): files written (fixes, `# noqa` comments; with standard
+    # input, the fixed text printed), and files whose writing failed.
+    written: list[str] = field(default_factory=list)
+    write_errors: list[FileError] = field(default_factory=list)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -112,6 +171,14 @@ class RunResult:
     @property
     def files_checked(self) -> int:
         return len(self.files)
+
+    @property
+    def internal_errors(self) -> list[FileError]:
+        return [e for e in self.errors if e.is_internal]
+
+    @property
+    def fixes_applied(self) -> int:
+        return sum(f.applied_fixes for f in self.files)
 
 
 @dataclass(frozen=True)

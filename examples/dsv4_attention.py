@@ -50,6 +50,10 @@ class SinkAttention(nn.Module):
         return torch.matmul(torch.softmax(scores + noise, dim=-1), v)
 
 
-def slot_mapping(block_table: torch.Tensor, ids: list[int], device: str = "cuda") -> torch.Tensor:
+def slot_mapping(block_table: torch.Tensor, ids: list[int]) -> torch.Tensor:
     index = torch.tensor(ids, dtype=torch.long).cuda()
     return block_table[index]
+
+
+def positions(n: int, device: str = "cuda") -> torch.Tensor:
+    return torch.arange(n, dtype=torch.long, device=device)

@@ -30,7 +30,6 @@ import math
 import torch
 from torch import nn
 
-
 # --- YaRN helpers (spec §1.3-1.5) ------------------------------------------------------------------------
 
 def yarn_find_correction_dim(num_rotations: float, dim: int, base: float, max_position: int) -> float:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -40,3 +41,11 @@ def devlint_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     return env
+
+
+def docs_block(first_line: str, document: str = "docs/ci.md") -> str:
+    """The fenced code block of `document` whose first line is `first_line` (docs tested as written)."""
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```$", (REPO / document).read_text(), re.MULTILINE | re.DOTALL)
+    found = [block for block in blocks if block.startswith(first_line)]
+    assert len(found) == 1, f"{document} should hold one block starting with {first_line!r}"
+    return found[0]

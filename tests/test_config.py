@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from devlint.cli import main
+from devlint.rules import ALL_RULES
 
 from conftest import devlint_env
 
@@ -17,7 +18,7 @@ BUGGY = ("import torch\n"
          "def cache(inv_freq: torch.Tensor, n: int):\n"
          "    t = torch.arange(n, device='cuda')\n"
          "    return torch.outer(t, inv_freq)\n")
-DEFAULT_ARG = "def f(device='cuda'):\n    return device\n"
+DEFAULT_ARG = "import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n"
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -104,7 +105,7 @@ def test_show_settings(in_tmp: Path) -> None:
     assert result.exit_code == 0
     [settings] = json.loads(result.output)
     assert settings["config_file"].endswith("pyproject.toml")
-    assert settings["enabled_rules"] == ["DL001", "DL002", "DL005", "DL100"]
+    assert settings["enabled_rules"] == [r.code for r in ALL_RULES if r.code not in {"DL003", "DL004"}]
     assert settings["ignore"] == ["DL003", "DL004"]
 
 

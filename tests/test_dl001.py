@@ -40,14 +40,16 @@ def test_canonical_pr_43926_is_flagged_with_inv_freq_fix() -> None:
     assert (d.code, d.start.row, d.start.column) == ("DL001", 14, 13)
     assert "`inv_freq`" in d.message and "`torch.einsum`" in d.message and "line 17" in d.message
     assert d.fix is not None and d.fix.applicability is Applicability.SAFE
-    assert [e.content for e in d.fix.edits] == ["inv_freq.device"]
+    # The edit, and the removal of the import it leaves unused (line 3, as ruff's F401 fix would).
+    assert [(e.content, e.start.row, e.end.row) for e in d.fix.edits] == [("inv_freq.device", 14, 14), ("", 3, 4)]
     assert d.context_function == "_compute_cos_sin_cache"
 
 
 def test_canonical_fix_produces_the_upstream_line_and_is_then_clean() -> None:
     after = fixed(CANONICAL)
     assert "device=inv_freq.device," in after
-    assert after.replace("device=inv_freq.device,", "device=current_platform.device_type,") == CANONICAL
+    assert after.replace("device=inv_freq.device,", "device=current_platform.device_type,") == \
+        CANONICAL.replace("from vllm.platforms import current_platform\n", "")
     assert findings(after) == []
 
 
@@ -323,12 +325,24 @@ def test_optional_sibling_makes_the_fix_unsafe() -> None:
     assert d.fix.applicability is Applicability.UNSAFE
 
 
-def test_sibling_assigned_after_the_call_gets_no_fix() -> None:
+def test_sibling_built_by_the_code_after_the_call_is_not_followed() -> None:
+    # Every tensor here is made by the function itself (a kernel test's inputs): nothing to follow.
     source = '''
     import torch
     def f(n: int):
         t = torch.arange(n, device="cuda")
         w = torch.randn(n)
+        return t * w
+    '''
+    assert findings(source) == []
+
+
+def test_sibling_assigned_after_the_call_from_an_input_gets_no_fix() -> None:
+    source = '''
+    import torch
+    def f(x: torch.Tensor, n: int):
+        t = torch.arange(n, device="cuda")
+        w = x * 2
         return t * w
     '''
     [d] = findings(source)

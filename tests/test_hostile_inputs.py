@@ -136,8 +136,16 @@ def test_checking_never_runs_the_checked_code(tmp_path: Path) -> None:
     module = tmp_path / "evil.py"
     module.write_text(f"open({str(marker)!r}, 'w').write('ran')\nimport torch\n"
                       "x = torch.zeros(2, device='cuda') + torch.ones(2)\n"
-                      "def f(device='cuda'):\n    return device\n")
+                      "import torch\ndef f(device='cuda'):\n    return torch.zeros(1, device=device)\n")
     done = subprocess.run([sys.executable, "-m", "devlint", "check", "--no-cache", str(module)], capture_output=True,
                           text=True, env=devlint_env(), timeout=120)
     assert done.returncode == 1 and "DL004" in done.stdout
     assert not marker.exists()
+
+
+def test_str_and_bytes_concatenation_is_a_syntax_error_not_an_internal_one(tmp_path: Path) -> None:
+    # LibCST parses `""b"x"` and then refuses the node; CPython refuses the file. Found by the fuzzer.
+    path = tmp_path / "mixed.py"
+    path.write_text('import torch\nDOC = ""b"cuda"\ndef f(a: torch.Tensor):\n    return a + torch.ones(1, device="cuda")\n')
+    [error] = lint_paths([str(path)]).errors
+    assert error.code == "E999" and error.reason == "syntax error: cannot mix bytes and nonbytes literals"

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from devlint.cli import main
+from devlint.rules import ALL_RULES, RUNTIME_RULES
 
 from conftest import devlint_env
 
@@ -22,7 +23,7 @@ BUGGY = ("import torch\n"
          "    t = torch.arange(n, device='cuda')\n"
          "    return torch.outer(t, inv_freq)\n"
          "def g(device='cuda'):\n"
-         "    return device\n")
+         "    return torch.zeros(1, device=device)\n")
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_sarif_validates_against_the_schema_and_carries_fixes(project: Path) -> 
     jsonschema.validate(document, schema)
     run = document["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == ["DL001", "DL002", "DL003", "DL004", "DL005", "DL100"]
+    assert [r["id"] for r in rules] == [rule.code for rule in (*ALL_RULES, *RUNTIME_RULES)]
     assert "## Why is this bad?" in rules[0]["help"]["text"]
     [dl001, dl004] = run["results"]
     assert dl001["ruleId"] == "DL001" and dl001["level"] == "error"
@@ -100,9 +101,10 @@ def test_output_file_and_statistics(project: Path) -> None:
     code, out = output("-o", "report.json", "--output-format", "json")
     assert code == 1 and out == "" and len(json.loads((project / "report.json").read_text())) == 3
     code, out = output("--statistics")
-    assert out.splitlines() == ["    1\tDL001\t[*] platform-device-with-sibling-tensor",
-                                "    1\tDL004\t    platform-device-default-argument",
-                                "    1\tE999\t    syntax-error"]
+    assert out.splitlines() == ["1\tDL001\t[*] platform-device-with-sibling-tensor",
+                                "1\tDL004\t[ ] platform-device-default-argument",
+                                "1\tE999 \t[ ] syntax-error",
+                                "Found 2 findings in 1 file (1 fixable). 1 file could not be checked."]
 
 
 def test_stdin(project: Path) -> None:

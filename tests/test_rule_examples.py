@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from devlint.api import lint_source
-from devlint.rules import ALL_RULES
+from devlint.rules import ALL_RULES, RULES_BY_CODE, Rule
 from devlint.types import FixMode, Settings
 
 VALID = [(rule.code, i, code) for rule in ALL_RULES for i, code in enumerate(rule.VALID)]
@@ -14,8 +14,10 @@ INVALID = [(rule.code, i, case) for rule in ALL_RULES for i, case in enumerate(r
 
 
 def settings_for(code: str) -> Settings:
-    # DL100 judges the suppressions of the other rules, so its examples run with every rule on.
-    return Settings(select=frozenset({"DL" if code == "DL100" else code}))
+    # A post-suppression rule (DL100) judges the suppressions of the other rules: its examples run with every
+    # rule on.
+    judges_others = RULES_BY_CODE[code].after_suppressions is not Rule.after_suppressions
+    return Settings(select=frozenset({"DL" if judges_others else code}))
 
 
 @pytest.mark.parametrize(("code", "index", "source"), VALID, ids=[f"{c}-valid-{i}" for c, i, _ in VALID])

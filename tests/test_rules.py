@@ -126,7 +126,7 @@ def test_dl003_unrelated_class_is_not_a_module() -> None:
     assert codes(source) == []
 
 
-def test_dl003_move_with_dtype_is_reported_without_guessing_a_fix() -> None:
+def test_dl003_move_with_dtype_drops_only_the_device() -> None:
     source = '''
     import torch
     from torch import nn
@@ -135,19 +135,22 @@ def test_dl003_move_with_dtype_is_reported_without_guessing_a_fix() -> None:
             super().__init__()
             self.w = nn.Parameter(torch.ones(4).to("cuda", torch.float16))
     '''
-    assert codes(source) == []
+    [d] = findings(source)
+    assert (d.code, d.start.row, d.start.column) == ("DL003", 7, 48)
+    assert "nn.Parameter(torch.ones(4).to(torch.float16))" in fixed(source)
 
 
 # -- DL004 ---------------------------------------------------------------------------------------------
 
 def test_dl004_strings_only_for_device_parameters() -> None:
     source = '''
+    import torch
     def a(backend="cuda", kernel_impl="cuda"):
-        pass
+        return torch.zeros(1, device=backend)
     def b(target_device="xpu", dev="npu"):
-        pass
+        return torch.zeros(1, device=target_device).to(dev)
     '''
-    assert [(d.code, d.start.row) for d in findings(source)] == [("DL004", 4), ("DL004", 4)]
+    assert [(d.code, d.start.row) for d in findings(source)] == [("DL004", 5), ("DL004", 5)]
 
 
 def test_dl004_kwonly_and_methods() -> None:
@@ -155,7 +158,7 @@ def test_dl004_kwonly_and_methods() -> None:
     import torch
     class A:
         def run(self, *, device=torch.device("cuda")):
-            pass
+            return torch.empty(2, device=device)
     '''
     [d] = findings(source)
     assert d.code == "DL004" and d.fix is None and 'torch.device("cuda")' in d.message
@@ -202,8 +205,26 @@ def f(x: torch.Tensor):
 '''
 
 
+def test_framework_platform_apis_are_on_by_default_and_module_qualified() -> None:
+    assert [d.code for d in lint_source(SGLANG, "m.py", Settings()).diagnostics] == ["DL001"]
+    assert [d.code for d in lint_source(DEEPSPEED, "m.py", Settings()).diagnostics] == ["DL001"]
+    # The same names imported from elsewhere are not the framework's helpers.
+    elsewhere = SGLANG.replace("sglang.srt.utils", "mylib.utils")
+    assert lint_source(elsewhere, "m.py", Settings()).diagnostics == []
+    lmdeploy = ("import torch\nfrom lmdeploy.pytorch.devices import get_device_manager\n"
+                "def f(x: torch.Tensor):\n"
+                "    device = get_device_manager().current_context().device_type\n"
+                "    return x + torch.ones(4, device=device)\n")
+    assert [d.code for d in lint_source(lmdeploy, "m.py", Settings()).diagnostics] == ["DL001"]
+    npu = "import torch\ndef f(x: torch.Tensor):\n    return x + torch.ones(4, device=torch.npu.current_device())\n"
+    assert [d.code for d in lint_source(npu, "m.py", Settings()).diagnostics] == ["DL001"]
+
+
 def test_configured_platform_devices() -> None:
-    assert lint_source(SGLANG, "m.py", Settings()).diagnostics == []
+    mine = SGLANG.replace("sglang.srt.utils", "mylib.utils")
+    assert lint_source(mine, "m.py", Settings()).diagnostics == []
+    assert [d.code for d in lint_source(mine, "m.py", Settings(platform_devices=("get_device()",))).diagnostics] \
+        == ["DL001"]
     extended = Settings(platform_devices=("get_device()", "get_accelerator().current_device_name()"))
     assert [d.code for d in lint_source(SGLANG, "m.py", extended).diagnostics] == ["DL001"]
     assert [d.code for d in lint_source(DEEPSPEED, "m.py", extended).diagnostics] == ["DL001"]

@@ -77,7 +77,7 @@ def test_unused_suppression_fixes() -> None:
 
 def test_add_noqa_then_clean(in_tmp: Path) -> None:
     source = textwrap.dedent(MULTILINE.format(a="", b="", c="")) + \
-        "def g(device='cuda'):  # existing comment\n    return device\n"
+        "def g(device='cuda'):  # existing comment\n    return torch.zeros(1, device=device)\n"
     (in_tmp / "m.py").write_text(source)
     result = CliRunner().invoke(main, ["check", "--add-noqa"])
     assert result.exit_code == 0, result.output

@@ -30,8 +30,9 @@ def is_module_class(facts: ModuleFacts, cls: ClassFacts) -> bool:
 
 
 def construction_methods(facts: ModuleFacts, cls: ClassFacts) -> dict[str, FunctionFacts]:
-    """Methods that run during construction: the init hooks, and methods of the class (or its bases in this
-    file) that they call through `self`, transitively."""
+    """Methods that run during construction: the init hooks, the methods of the class (or its bases in this
+    file) that they call through `self`, and the module-level functions of this file they call by name,
+    transitively."""
     found: dict[str, FunctionFacts] = {}
     todo = [name for name in INIT_HOOKS if facts.find_method(cls, name) is not None]
     while todo:
@@ -47,7 +48,30 @@ def construction_methods(facts: ModuleFacts, cls: ClassFacts) -> dict[str, Funct
             if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
                     and func.value.value == method.self_name and func.attr.value not in found):
                 todo.append(func.attr.value)
+            elif isinstance(func, cst.Name) and func.value not in found and not method.scope.is_function_local(func.value):
+                helper = _module_function(facts, func.value)
+                if helper is not None:
+                    found[func.value] = helper
+                    todo.extend(_helper_calls(facts, helper, found))
     return found
+
+
+def _module_function(facts: ModuleFacts, name: str) -> FunctionFacts | None:
+    """A function defined at the top level of this module (not a method, not nested)."""
+    return next((fn for fn in facts.functions
+                 if fn.name == name and fn.parent is facts.module_function and fn.cls is None), None)
+
+
+def _helper_calls(facts: ModuleFacts, helper: FunctionFacts, found: dict[str, FunctionFacts]) -> list[str]:
+    """Module functions a construction helper calls in turn (they are added to `found` directly)."""
+    more: list[str] = []
+    for _, call in helper.calls:
+        if isinstance(call.func, cst.Name) and call.func.value not in found:
+            nested = _module_function(facts, call.func.value)
+            if nested is not None:
+                found[call.func.value] = nested
+                more.extend(_helper_calls(facts, nested, found))
+    return more
 
 
 def registration_targets(facts: ModuleFacts, method: FunctionFacts) -> list[tuple[int, cst.BaseExpression]]:
@@ -84,14 +108,20 @@ def registered_methods(facts: ModuleFacts, methods: dict[str, FunctionFacts]) ->
             mentioned = {name for expr in targets for name in _names_in(expr)}
             for _, call in method.calls:
                 func = call.func
-                if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                if isinstance(func, cst.Name) and func.value in methods and methods[func.value].cls is None:
+                    callee = func.value  # a module-level helper: `self.register_buffer("c", _build(dim))`
+                elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
                         and func.value.value == method.self_name and func.attr.value in methods):
+                    callee = func.attr.value
+                else:
                     continue
-                bound = {name for name, bindings in method.bindings.items()
-                         for b in bindings if b.value is not None and contains_node(b.value, call)}
+                # `cache = self._compute()`, and `cos, sin = self._compute()` (one element each).
+                bound = {name for name, bindings in method.bindings.items() for b in bindings
+                         if (b.value if b.value is not None else b.element_of) is not None
+                         and contains_node(b.value if b.value is not None else b.element_of, call)}
                 if any(contains_node(expr, call) for expr in targets) or bound & mentioned:
-                    if func.attr.value not in names:
-                        names.add(func.attr.value)
+                    if callee not in names:
+                        names.add(callee)
                         changed = True
     return names
 

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from devlint.analysis.names import Scope, import_bindings, names_bound_by_target
+from devlint.analysis.names import Scope, dotted_name, import_bindings, names_bound_by_target, resolve_relative
 from devlint.analysis.platform import PlatformDeviceTable
 from devlint.analysis.walk import walk
 
 _MISSING = object()
+
+END_OF_FUNCTION = 1 << 62
+"""An event number after every event of a function: "as the function stands when it has run"."""
 
 
 @dataclass
@@ -29,6 +32,9 @@ class Binding:
     node: cst.CSTNode
     element_of: cst.BaseExpression | None = None
     annotation: cst.BaseExpression | None = None
+    index: int | None = None  # the position of the name in a flat tuple target (`a, b = x, y`)
+    # The branches of enclosing `if` statements this binding sits in: ((id of the If, 0 body / 1 else), ...).
+    branches: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -43,7 +49,7 @@ class AttrAssignment:
 
 @dataclass
 class FunctionFacts:
-    node: cst.FunctionDef | cst.Module
+    node: cst.FunctionDef | cst.Lambda | cst.Module
     name: str
     scope: Scope
     parent: FunctionFacts | None
@@ -58,6 +64,8 @@ class FunctionFacts:
     return_values: list[tuple[int, cst.BaseExpression]] = field(default_factory=list)
     seq_of: dict[cst.CSTNode, int] = field(default_factory=dict)
     returns: cst.BaseExpression | None = None
+    # Heads of `if` chains that end in `else` (shared by every function of a module).
+    complete_chains: set[int] = field(default_factory=set)
 
     @property
     def is_module(self) -> bool:
@@ -71,12 +79,39 @@ class FunctionFacts:
                 latest = binding
         return latest
 
+    def bindings_reaching(self, name: str, seq: int) -> list[Binding]:
+        """Every binding of `name` that may hold when event `seq` runs: the latest one, and the bindings
+        it is an alternative to (`if c: x = a` / `else: x = b`), or that a branch without `else` may leave
+        in place (`x = a` / `if c: x = b`). Latest first."""
+        before = [b for b in self.bindings.get(name, ()) if b.seq < seq]
+        if not before:
+            return []
+        found = [before[-1]]
+        for earlier in reversed(before[:-1]):
+            if all(_alternatives(earlier, later) for later in found):
+                found.append(earlier)
+                continue
+            if all(self._may_skip(earlier, later) for later in found):
+                found.append(earlier)
+            break
+        return found
+
+    def _may_skip(self, earlier: Binding, later: Binding) -> bool:
+        """`later` sits in a branch `earlier` is not in, of a chain with no `else`: `earlier` may survive."""
+        return any(tag not in earlier.branches and tag[0] not in self.complete_chains for tag in later.branches)
+
     def last_binding(self, name: str) -> Binding | None:
         found = self.bindings.get(name)
         return found[-1] if found else None
 
     def binds(self, name: str) -> bool:
         return name in self.params or name in self.bindings
+
+
+def _alternatives(one: Binding, other: Binding) -> bool:
+    """The two bindings sit in different branches of one `if`/`elif`/`else` chain."""
+    heads = dict(one.branches)
+    return any(head in heads and heads[head] != index for head, index in other.branches)
 
 
 @dataclass
@@ -99,6 +134,7 @@ class ModuleFacts:
     module_function: FunctionFacts
     functions: list[FunctionFacts]
     classes: dict[str, ClassFacts]
+    star_imports: list[str] = field(default_factory=list)  # modules imported with `from m import *`
 
     def class_chain(self, cls: ClassFacts) -> list[ClassFacts]:
         """`cls` and its base classes defined in this module, nearest first (a simple MRO)."""
@@ -132,6 +168,12 @@ class _FactCollector:
         self.classes: dict[str, ClassFacts] = {}
         self.function_stack: list[FunctionFacts] = [self.module_function]
         self.class_stack: list[ClassFacts | None] = [None]
+        self.branch_stack: list[tuple[int, int]] = []
+        self.star_imports: list[str] = []
+        # `if`/`elif`/`else` chains: each block's (chain head, branch index); heads of chains ending in `else`.
+        self.block_owner: dict[int, tuple[int, int]] = {}
+        self.chain_of: dict[int, tuple[int, int]] = {}
+        self.complete_chains: set[int] = self.module_function.complete_chains
 
     def run(self, module: cst.Module) -> None:
         enters: dict[type, object] = {}
@@ -166,6 +208,8 @@ class _FactCollector:
     def bind(self, name: str, binding: Binding) -> None:
         if self.class_stack[-1] is not None:
             return  # a name in a class body is a class attribute, not a variable of the enclosing scope
+        if self.branch_stack:
+            binding.branches = tuple(self.branch_stack)
         self.function.bindings.setdefault(name, []).append(binding)
         self.function.scope.add_local(name)
 
@@ -174,8 +218,9 @@ class _FactCollector:
         if isinstance(target, cst.Name):
             self.bind(target.value, Binding(seq, value, node, annotation=annotation))
         elif isinstance(target, (cst.Tuple, cst.List)):
-            for name in names_bound_by_target(target):
-                self.bind(name, Binding(seq, None, node, element_of=value))
+            flat = all(isinstance(e, cst.Element) and isinstance(e.value, cst.Name) for e in target.elements)
+            for position, name in enumerate(names_bound_by_target(target)):
+                self.bind(name, Binding(seq, None, node, element_of=value, index=position if flat else None))
         elif isinstance(target, cst.Attribute) and self._is_self(target.value):
             cls = self.function.cls
             assert cls is not None
@@ -196,6 +241,11 @@ class _FactCollector:
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         for local, qualified in import_bindings(node, self.package):
             self.function.scope.add_import(local, qualified)
+        if isinstance(node.names, cst.ImportStar) and self.function.is_module:
+            module = dotted_name(node.module) if node.module is not None else None
+            base = resolve_relative(module, len(node.relative), self.package)
+            if base is not None:
+                self.star_imports.append(base)
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -218,7 +268,8 @@ class _FactCollector:
         enclosing_class = self.class_stack[-1]
         parent = self.function
         facts = FunctionFacts(node=node, name=node.name.value, scope=Scope(parent.scope, is_function=True),
-                              parent=parent, returns=node.returns.annotation if node.returns else None)
+                              parent=parent, returns=node.returns.annotation if node.returns else None,
+                              complete_chains=self.complete_chains)
         all_params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
         for extra in (node.params.star_arg, node.params.star_kwarg):
             if isinstance(extra, cst.Param):
@@ -242,8 +293,29 @@ class _FactCollector:
         self.function_stack.pop()
         self.class_stack.pop()
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False  # a lambda's body is its own little function; nothing we check lives there
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        # A lambda is a small function of its own: its parameters shadow, its calls are its events. It sees
+        # `self` of the method it is written in.
+        parent = self.function
+        facts = FunctionFacts(node=node, name="<lambda>", scope=Scope(parent.scope, is_function=True),
+                              parent=parent, complete_chains=self.complete_chains, cls=parent.cls,
+                              self_name=parent.self_name)
+        params = node.params
+        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            facts.params[param.name.value] = param
+            facts.scope.add_local(param.name.value)
+        for extra in (params.star_arg, params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                facts.params[extra.name.value] = extra
+                facts.scope.add_local(extra.name.value)
+        self.functions.append(facts)
+        self.function_stack.append(facts)
+        self.class_stack.append(None)
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self.function.return_values.append((self.next_seq(), node.body))
+        self.function_stack.pop()
+        self.class_stack.pop()
 
     # -- class bodies ----------------------------------------------------------------------------------
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -322,6 +394,34 @@ class _FactCollector:
 
     def visit_If(self, node: cst.If) -> None:
         self.function.ifs.append((self.next_seq(), node))
+        head, index = self.chain_of.get(id(node), (id(node), 0))
+        self.block_owner[id(node.body)] = (head, index)
+        if isinstance(node.orelse, cst.If):
+            self.chain_of[id(node.orelse)] = (head, index + 1)
+        elif isinstance(node.orelse, cst.Else):
+            self.block_owner[id(node.orelse.body)] = (head, index + 1)
+            self.complete_chains.add(head)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._enter_block(node)
+
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._leave_block(node)
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._enter_block(node)
+
+    def leave_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._leave_block(node)
+
+    def _enter_block(self, node: cst.BaseSuite) -> None:
+        owner = self.block_owner.get(id(node))
+        if owner is not None:
+            self.branch_stack.append(owner)
+
+    def _leave_block(self, node: cst.BaseSuite) -> None:
+        if id(node) in self.block_owner:
+            self.branch_stack.pop()
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._operator(node)
@@ -343,4 +443,4 @@ def collect_module_facts(module: cst.Module, path: str, table: PlatformDeviceTab
     collector = _FactCollector(module, package)
     collector.run(module)
     return ModuleFacts(module=module, path=path, table=table, module_function=collector.module_function,
-                       functions=collector.functions, classes=collector.classes)
+                       functions=collector.functions, classes=collector.classes, star_imports=collector.star_imports)

@@ -22,14 +22,50 @@ from devlint.analysis.names import Scope
 
 DEFAULT_DEVICE_TYPES: tuple[str, ...] = ("cuda", "xpu", "npu", "hpu", "mps")
 
-DEFAULT_SIGNATURES: tuple[str, ...] = (
-    "vllm.platforms.current_platform.device_type",
-    "vllm.platforms.current_platform.device_name",
-    "vllm.platforms.current_platform.current_device()",
-    "torch.cuda.current_device()",
-    "torch.accelerator.current_accelerator()",
-    "torch.accelerator.current_device_index()",
-)
+# Framework platform APIs, module-qualified: each matches only when imported from that framework, so they
+# cost no precision elsewhere. Found by reading the platform modules of the frameworks' released wheels.
+FRAMEWORK_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "torch": (
+        "torch.cuda.current_device()",
+        "torch.accelerator.current_accelerator()",
+        "torch.accelerator.current_device_index()",
+        "torch.xpu.current_device()",
+        "torch.npu.current_device()",
+        "torch.mlu.current_device()",
+        "torch.musa.current_device()",
+        "torch.hpu.current_device()",
+        "torch.get_device_module().current_device()",
+    ),
+    "vLLM (vllm.platforms)": (
+        "vllm.platforms.current_platform.device_type",
+        "vllm.platforms.current_platform.device_name",
+        "vllm.platforms.current_platform.current_device()",
+    ),
+    "SGLang (sglang.srt.utils, sglang.srt.platforms)": (
+        "sglang.srt.utils.get_device()",
+        "sglang.srt.utils.common.get_device()",
+        "sglang.srt.platforms.current_platform.device_type",
+        "sglang.srt.platforms.current_platform.get_local_torch_device()",
+    ),
+    "DeepSpeed (deepspeed.accelerator)": (
+        "deepspeed.accelerator.get_accelerator().current_device_name()",
+        "deepspeed.accelerator.get_accelerator().device_name()",
+        "deepspeed.accelerator.get_accelerator().current_device()",
+        "deepspeed.accelerator.get_accelerator().device()",
+        "deepspeed.accelerator.real_accelerator.get_accelerator().current_device_name()",
+        "deepspeed.accelerator.real_accelerator.get_accelerator().device_name()",
+        "deepspeed.accelerator.real_accelerator.get_accelerator().current_device()",
+    ),
+    "LMDeploy (lmdeploy.pytorch.devices)": (
+        "lmdeploy.pytorch.devices.get_device_manager().current_context().device_type",
+        "lmdeploy.pytorch.devices.device_manager.get_device_manager().current_context().device_type",
+    ),
+}
+
+DEFAULT_SIGNATURES: tuple[str, ...] = tuple(entry for group in FRAMEWORK_SIGNATURES.values() for entry in group)
+
+
+_GENERIC_NAMES = frozenset({"device", "type", "to", "get", "name"})
 
 
 @dataclass(frozen=True)
@@ -40,7 +76,8 @@ class PlatformDeviceTable:
     @classmethod
     def from_entries(cls, entries: Iterable[str]) -> PlatformDeviceTable:
         """Build a table from user-facing entries: words are device types, dotted or called paths are signatures."""
-        types, signatures = set(), set()
+        types: set[str] = set()
+        signatures: set[str] = set()
         for entry in entries:
             (signatures if ("." in entry or entry.endswith("()")) else types).add(entry)
         return cls(frozenset(types), frozenset(signatures))
@@ -59,9 +96,12 @@ class PlatformDeviceTable:
         tokens = {quote + word for word in self.device_types for quote in ('"', "'")}
         tokens.update(f".{word}(" for word in self.device_types)  # moves: `x.cuda()`, `x.xpu()`
         for signature in self.signatures:
-            # The last name of a signature survives any aliasing of its head (`cp.device_type`).
-            last = signature.rstrip("()").rsplit(".", 1)[-1].split("(")[0]
-            tokens.add(last)
+            # The last name of a signature survives any aliasing of its head (`cp.device_type`); a name too
+            # common to filter anything (`get_accelerator().device()`) gives way to the one before it.
+            names = re.findall(r"[A-Za-z_]\w*", signature)
+            while len(names) > 1 and names[-1] in _GENERIC_NAMES:
+                names.pop()
+            tokens.add(names[-1])
         return tuple(sorted(tokens))
 
     def device_string_pattern(self) -> re.Pattern[str]:
@@ -79,9 +119,8 @@ def expression_signature(node: cst.BaseExpression, scope: Scope) -> tuple[str | 
     suffix: list[str] = []
     while True:
         if isinstance(node, cst.Call):
-            if node.args:
-                # `torch.device("cuda")`-style calls with arguments are handled structurally, not by signature.
-                return None, None
+            # A call matches `()` whatever its arguments (`get_accelerator().device_name(rank)`);
+            # `torch.device("cuda")` is read structurally by the resolver.
             suffix.append("()")
             node = node.func
         elif isinstance(node, cst.Attribute):

@@ -1,37 +1,60 @@
 """Finding the sibling tensor of a new tensor: the tensor whose device it should follow.
 
 A new tensor (the result of a factory call, or of a move like `.cuda()`) has a sibling when, in the same
-function, it is combined with another tensor (a multi-tensor torch function, an operator, indexing, an item
-assignment, a tensor method taking it), or when the call that makes it is sized or typed from another tensor
-(`x.shape[0]`, `x.size(0)`, `dtype=x.dtype`). Names the new tensor is bound to, and names derived from those,
-are followed through the function in order.
+function, it meets another tensor where the two must share a device — a multi-tensor torch function, an
+operator, indexing, an item or slice assignment, a tensor method taking it, a `torch.ops` operator, a Triton
+launch (`kernel[grid](a, b)`), or another call it is passed to together with a tensor the function received
+(a parameter or an attribute) — or when the call that makes it is sized or typed from another tensor
+(`x.shape[0]`, `n = x.size(0)`, `dtype=x.dtype`). Names the new tensor is bound to, and names derived from
+those, are followed through the function in order. What each operand *is* comes from the resolver.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import libcst as cst
 
-from devlint.analysis.module import FunctionFacts
-from devlint.analysis.walk import child_nodes
+from devlint.analysis.module import Binding, FunctionFacts
 from devlint.analysis.tensors import (
     NON_MIXING_METHODS,
     SHAPE_ATTRIBUTES,
     SHAPE_METHODS,
-    Sibling,
-    TensorModel,
-    flatten_operands,
+    code_of,
     contains_node,
+    flatten_operands,
     iter_names,
     subscript_indices,
 )
+from devlint.analysis.values import DeviceOrigin, TensorEvidence, ValueResolver
+from devlint.analysis.walk import child_nodes
 
-_CODEGEN = cst.Module([])
+__all__ = ["Sibling", "SiblingFinder", "SiblingRelation", "code_of"]
 
 
-def code_of(node: cst.CSTNode) -> str:
-    return _CODEGEN.code_for_node(node)
+class SiblingRelation(str, enum.Enum):
+    """How a new tensor meets its sibling."""
+
+    COMBINE = "combine"  # the two must share a device: an operator, a torch function, indexing, a kernel
+    COPY = "copy"  # copied into or out of (`.copy_()`, an item assignment): may cross devices on purpose
+    SHAPE = "shape"  # lends only its shape or dtype
+    CALL = "call"  # passed together to another function, which probably combines them
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """A tensor the new tensor should follow: `text.device` is where it must live."""
+
+    text: str  # the expression whose `.device` a fix writes (a name, `self.cache`, `batch.seq_lens`, `info[2]`)
+    relation: str  # how the two meet, in words: "combined with `inv_freq` in `torch.einsum`"
+    site: cst.CSTNode  # where they meet, for the line number
+    provable: bool  # a tensor of the same function (parameter or local, never None), not an attribute
+    fix_blocker: str | None = None  # why `<text>.device` cannot be written at the new tensor, if it cannot
+    kind: SiblingRelation = SiblingRelation.COMBINE
+    evidence: TensorEvidence | None = None  # why the sibling is a tensor
+    element: bool = False  # an element or attribute of a container (`info[2]`, `batch.seq_lens`)
 
 
 _OPERATOR_WORDS = {
@@ -40,13 +63,38 @@ _OPERATOR_WORDS = {
     "LeftShift": "<<", "RightShift": ">>",
 }
 
+# Callees that never combine tensors on a device: printing, logging, type checks, containers, records.
+_NEUTRAL_CALLS = frozenset({
+    "print", "len", "isinstance", "issubclass", "getattr", "setattr", "hasattr", "id", "hash", "type", "repr",
+    "str", "int", "float", "bool", "list", "tuple", "dict", "set", "frozenset", "zip", "enumerate", "range",
+    "sorted", "reversed", "iter", "next", "super", "vars", "dir", "callable", "format", "any", "all", "map",
+    "filter", "sum", "max", "min", "abs", "round", "divmod", "object", "slice", "dataclass", "replace",
+    "deepcopy", "copy", "partial", "cast", "assert_close", "allclose", "isclose", "save", "dump", "dumps",
+})
+_NEUTRAL_RECEIVERS = frozenset({"logger", "logging", "log", "warnings", "np", "numpy", "math", "os", "sys",
+                                "json", "pickle", "time", "random", "itertools", "functools", "self.logger",
+                                "dist", "torch.distributed", "wandb", "pytest", "unittest", "re", "copy"})
+
+
+def _is_neutral_call(call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value in _NEUTRAL_CALLS or func.value[:1].isupper()  # a class: building a record
+    if isinstance(func, cst.Attribute):
+        receiver = code_of(func.value)
+        name = func.attr.value
+        return (receiver in _NEUTRAL_RECEIVERS or name in _NEUTRAL_CALLS or name[:1].isupper()
+                or name in NON_MIXING_METHODS or name.startswith(("assert", "log", "debug", "info", "warn")))
+    return True
+
 
 class SiblingFinder:
     """Answers `siblings_of(new_tensor_expr)` for one function."""
 
-    def __init__(self, model: TensorModel, fn: FunctionFacts) -> None:
-        self.model = model
+    def __init__(self, resolver: ValueResolver, fn: FunctionFacts) -> None:
+        self.model = resolver
         self.fn = fn
+        self._site_list: list[tuple[int, cst.CSTNode, list[cst.BaseExpression], str, SiblingRelation]] | None = None
 
     # -- the new tensor and the names that carry it ------------------------------------------------------
     def _carried_bindings(self, origin: cst.BaseExpression) -> set[int]:
@@ -72,9 +120,9 @@ class SiblingFinder:
         if contains_node(expr, origin):
             return True
         for name in iter_names(expr):
-            binding = self.fn.binding_before(name.value, seq)
-            if binding is not None and id(binding) in carried:
-                return True
+            for binding in self.fn.bindings_reaching(name.value, seq):
+                if id(binding) in carried:
+                    return True
         return False
 
     def flows_into(self, origin: cst.BaseExpression, targets: list[tuple[int, cst.BaseExpression]]) -> bool:
@@ -84,36 +132,55 @@ class SiblingFinder:
         return any(self._mentions_new(expr, seq, origin, carried) for seq, expr in targets)
 
     # -- where the new tensor meets others ---------------------------------------------------------------
-    def _sites(self) -> Iterator[tuple[int, cst.CSTNode, list[cst.BaseExpression], str]]:
-        """(seq, node, operands, words) for every place in the function where tensors may meet."""
+    def _sites(self) -> list[tuple[int, cst.CSTNode, list[cst.BaseExpression], str, SiblingRelation]]:
+        if self._site_list is None:
+            self._site_list = sorted(self._collect_sites(), key=lambda s: s[0])
+        return self._site_list
+
+    def _collect_sites(self) -> Iterator[tuple[int, cst.CSTNode, list[cst.BaseExpression], str, SiblingRelation]]:
+        """(seq, node, operands, words, relation) for every place in the function where tensors may meet."""
         model, fn = self.model, self.fn
+        combine = SiblingRelation.COMBINE
         for seq, call in fn.calls:
+            func = call.func
             name = model.torch_function(call, fn)
             if name is not None:
-                if model.returns_tensor(call, fn) and model.factory_kind(call, fn) is None:
-                    yield seq, call, list(flatten_operands(call.args)), f"`torch.{name}`"
+                if name.startswith("ops."):
+                    yield seq, call, list(flatten_operands(call.args)), f"`torch.{name}`", combine
+                elif model.returns_tensor(call, fn) and model.factory_kind(call, fn) is None:
+                    yield seq, call, list(flatten_operands(call.args)), f"`torch.{name}`", combine
                 continue
-            func = call.func
+            if isinstance(func, cst.Subscript):  # a Triton launch: `kernel[grid](a, b, ...)`
+                yield seq, call, [a.value for a in call.args if not a.star], \
+                    f"the kernel launch `{code_of(func.value)}[...]`", combine
+                continue
             if isinstance(func, cst.Attribute) and func.attr.value not in NON_MIXING_METHODS \
                     and model.is_tensor(func.value, fn, seq):
                 operands = [func.value, *flatten_operands(call.args)]
-                yield seq, call, operands, f"`.{func.attr.value}()`"
+                relation = SiblingRelation.COPY if func.attr.value == "copy_" else combine
+                yield seq, call, operands, f"`.{func.attr.value}()`", relation
+                continue
+            if not _is_neutral_call(call):
+                callee = code_of(func)
+                yield seq, call, [a.value for a in call.args if not a.star], f"a call of `{callee}()`", \
+                    SiblingRelation.CALL
         for seq, node in fn.operators:
             if isinstance(node, cst.BinaryOperation):
                 word = _OPERATOR_WORDS.get(type(node.operator).__name__, "an operator")
-                yield seq, node, [node.left, node.right], f"`{word}`"
+                yield seq, node, [node.left, node.right], f"`{word}`", combine
             elif isinstance(node, cst.Comparison):
-                yield seq, node, [node.left, *(t.comparator for t in node.comparisons)], "a comparison"
+                yield seq, node, [node.left, *(t.comparator for t in node.comparisons)], "a comparison", combine
             elif isinstance(node, cst.Subscript):
-                yield seq, node, [node.value, *subscript_indices(node)], "indexing"
+                yield seq, node, [node.value, *subscript_indices(node)], "indexing", combine
         for seq, node in fn.item_assignments:
             if isinstance(node, cst.AugAssign):
-                yield seq, node, [node.target, node.value], "an in-place operator"
+                yield seq, node, [node.target, node.value], "an in-place operator", combine
             else:
                 for target in node.targets:
                     if isinstance(target.target, cst.Subscript):
                         sub = target.target
-                        yield seq, node, [sub.value, *subscript_indices(sub), node.value], "an item assignment"
+                        yield seq, node, [sub.value, *subscript_indices(sub), node.value], "an item assignment", \
+                            SiblingRelation.COPY
 
     def siblings_of(self, origin: cst.BaseExpression, origin_seq: int,
                     call: cst.Call | None = None) -> list[Sibling]:
@@ -122,18 +189,18 @@ class SiblingFinder:
         carried = self._carried_bindings(origin)
         found: list[Sibling] = []
         seen: set[str] = set()
-        for seq, node, operands, words in sorted(self._sites(), key=lambda s: s[0]):
-            copy = words in ("`.copy_()`", "an item assignment")
+        for seq, node, operands, words, relation in self._sites():
             if node is origin or contains_node(origin, node):
                 continue  # the factory call itself and what is nested in its arguments
             flags = [self._mentions_new(op, seq, origin, carried) for op in operands]
             if not any(flags):
                 continue
-            for operand, is_new in zip(operands, flags):
+            for operand, is_new in zip(operands, flags, strict=True):
                 if is_new:
                     continue
-                sibling = self._sibling(operand, seq, origin_seq, "combined with `{sibling}` in " + words, node,
-                                        "copy" if copy else "combine")
+                sibling = self._sibling(operand, seq, origin_seq, "combined with `{sibling}` in " + words
+                                        if relation is not SiblingRelation.CALL else
+                                        "passed with `{sibling}` to " + words, node, relation)
                 if sibling is not None and sibling.text not in seen:
                     seen.add(sibling.text)
                     found.append(sibling)
@@ -145,16 +212,20 @@ class SiblingFinder:
         return found
 
     def argument_siblings(self, call: cst.Call, seq: int) -> Iterator[Sibling]:
-        """Tensors the call's own arguments read a shape or dtype from (`x.shape[0]`, `dtype=x.dtype`)."""
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "device":
-                continue
-            for source, words in self._shape_sources(arg.value):
-                sibling = self._sibling(source, seq, seq, words, call, "shape")
+        """Tensors the call's own arguments (or those of methods chained on it) read a shape or dtype from
+        (`x.shape[0]`, `dtype=x.dtype`, or a local `n = x.size(0)` used as the size)."""
+        arguments = [arg.value for arg in call.args if not (arg.keyword is not None and arg.keyword.value == "device")]
+        for _, chained in self.fn.calls:  # `torch.arange(n, device="cuda").repeat(x.shape[0], 1)`
+            func = chained.func
+            if isinstance(func, cst.Attribute) and func.value is call:
+                arguments.extend(arg.value for arg in chained.args)
+        for argument in arguments:
+            for source, words in self._shape_sources(argument, seq):
+                sibling = self._sibling(source, seq, seq, words, call, SiblingRelation.SHAPE)
                 if sibling is not None:
                     yield sibling
 
-    def _shape_sources(self, expr: cst.CSTNode) -> Iterator[tuple[cst.BaseExpression, str]]:
+    def _shape_sources(self, expr: cst.CSTNode, seq: int, hops: int = 0) -> Iterator[tuple[cst.BaseExpression, str]]:
         stack = [expr]
         while stack:
             node = stack.pop()
@@ -170,34 +241,70 @@ class SiblingFinder:
                         and not self.fn.scope.is_function_local("len"):
                     yield node.args[0].value, f"shaped from `{{sibling}}` (`{code_of(node)}`)"
                     continue
+            if isinstance(node, cst.Name) and hops == 0:
+                binding = self.fn.binding_before(node.value, seq)
+                if binding is not None and isinstance(binding.node, (cst.Assign, cst.AnnAssign)):
+                    value = binding.value if binding.value is not None else binding.element_of
+                    if value is not None:
+                        for source, _ in self._shape_sources(value, binding.seq, hops + 1):
+                            yield source, f"shaped from `{{sibling}}` (`{code_of(binding.node).strip()}`)"
+                continue
             if not isinstance(node, cst.Lambda):
                 stack.extend(reversed(list(child_nodes(node))))
 
     def _sibling(self, operand: cst.BaseExpression, site_seq: int, origin_seq: int, relation: str,
-                 site: cst.CSTNode, kind: str) -> Sibling | None:
+                 site: cst.CSTNode, kind: SiblingRelation) -> Sibling | None:
         model, fn = self.model, self.fn
-        if not model.is_tensor(operand, fn, site_seq):
+        value = model.value_of(operand, fn, site_seq)
+        if not value.is_tensor or value.sequence:
             return None
         if isinstance(operand, cst.Call) and model.factory_kind(operand, fn) is not None:
             return None  # `torch.tensor(0)` made on the spot: a scalar or a fresh tensor, no device to follow
-        carrier = model.device_carrier(operand, fn, site_seq)
+        if value.placed:
+            return None  # the code chose that tensor's device itself: a mismatch with it is deliberate
+        if kind is SiblingRelation.CALL and not (value.received or value.origin is DeviceOrigin.CALLER):
+            return None  # only a tensor the function received shows two tensors passed on must agree
+        carrier = value.carrier
+        evidence = value.tensor
         if carrier is None:
-            if model.explicitly_placed(operand, fn, site_seq):
-                return None
             text = code_of(operand)
             return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site, provable=False,
-                           fix_blocker=f"`{text}` is not a plain name", kind=kind)
-        if model.explicitly_placed(carrier, fn, site_seq):
-            return None
+                           fix_blocker=f"`{text}` is not a plain name", kind=kind, evidence=evidence)
+        if carrier is not operand:
+            evidence = model.value_of(carrier, fn, site_seq).tensor or evidence
         text = code_of(carrier)
         blocker, provable = None, False
-        if isinstance(carrier, cst.Name):
-            # The fix writes `carrier.device` at the new tensor: the name must mean the same tensor there.
-            at_site = model.lookup(carrier.value, fn, site_seq)
-            at_origin = model.lookup(carrier.value, fn, origin_seq)
+        names = list(iter_names(carrier)) if not isinstance(carrier, cst.Name) else [carrier]
+        for name in names:
+            if model.is_self(name, fn):
+                continue
+            # The fix writes `carrier.device` at the new tensor: the names must mean the same there.
+            at_site = model.lookup(name.value, fn, site_seq)
+            at_origin = model.lookup(name.value, fn, origin_seq)
             if at_site is None or at_origin is None or at_site[1] is not at_origin[1]:
-                blocker = f"`{text}` is assigned after the call"
-            else:
-                provable = at_site[0] is fn and not model.may_be_none(carrier, fn, site_seq)
-        return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site,
-                       provable=provable, fix_blocker=blocker, kind=kind)
+                if at_site is not None and isinstance(at_site[1], Binding) and self._built_here(at_site[1]):
+                    return None  # bound after the call from tensors the code built itself: a test's inputs
+                blocker = f"`{name.value}` is assigned after the call"
+                break
+        if blocker is None and isinstance(carrier, cst.Name):
+            at_site = model.lookup(carrier.value, fn, site_seq)
+            provable = at_site is not None and at_site[0] is fn and not model.may_be_none(carrier, fn, site_seq)
+        return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site, provable=provable,
+                       fix_blocker=blocker, kind=kind, evidence=evidence,
+                       element=not isinstance(carrier, cst.Name) and not _is_self_attr(carrier, fn))
+
+    def _built_here(self, binding: Binding) -> bool:
+        value = binding.value if binding.value is not None else binding.element_of
+        if value is None:
+            return False
+        found = self.model.value_of(value, self.fn, binding.seq)
+        return found.is_tensor and found.origin in (DeviceOrigin.AMBIENT, DeviceOrigin.PLACED, DeviceOrigin.PLATFORM)
+
+
+def _is_self_attr(node: cst.BaseExpression, fn: FunctionFacts) -> bool:
+    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == fn.self_name
+
+
+def strong_evidence(evidence: TensorEvidence | None) -> bool:
+    """Evidence a safe fix may rest on: an annotation or a torch call, not only how a value is used."""
+    return evidence is not None and not evidence.weak

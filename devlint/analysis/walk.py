@@ -45,16 +45,14 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def walk(root: cst.CSTNode, enter: Callable[[cst.CSTNode], bool], leave: Callable[[cst.CSTNode], None]) -> None:
     """Depth-first, pre-order walk without recursion (deeply nested code cannot overflow the stack).
     `enter` returns False to skip a node's children; `leave` runs after them."""
-    _LEAVE = object()
-    stack: list[object] = [root]
+    # (node, False): enter it; (node, True): its children are done, leave it.
+    stack: list[tuple[cst.CSTNode, bool]] = [(root, False)]
     while stack:
-        item = stack.pop()
-        if item is _LEAVE:
-            leave(stack.pop())  # type: ignore[arg-type]
+        node, leaving = stack.pop()
+        if leaving:
+            leave(node)
             continue
-        node = item  # type: cst.CSTNode
-        descend = enter(node)  # type: ignore[arg-type]
-        stack.append(node)
-        stack.append(_LEAVE)
+        descend = enter(node)
+        stack.append((node, True))
         if descend:
-            stack.extend(reversed(list(child_nodes(node))))  # type: ignore[arg-type]
+            stack.extend((child, False) for child in reversed(list(child_nodes(node))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from devlint.types import Applicability, Diagnostic, FileError, FixMode, RunResult
+from devlint.types import Applicability, Diagnostic, FileError, FixMode, RunResult, Source
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Summary:
     unsafe_fixable: int  # applied only with --unsafe-fixes
     fixed: int
     errors: int
+    evidence: tuple[tuple[str, int], ...] = ()  # (label, count) when runtime evidence was joined
 
     @classmethod
     def of(cls, run: RunResult, fix_mode: FixMode = FixMode.NONE) -> Summary:
@@ -33,7 +34,25 @@ class Summary:
             unsafe_fixable=unsafe,
             fixed=sum(f.applied_fixes for f in run.files),
             errors=len(run.errors),
+            evidence=_evidence_counts(diagnostics),
         )
+
+
+def evidence_label(d: Diagnostic) -> str | None:
+    """`confirmed` / `exercised` / `not exercised` / `runtime-only`, or None without runtime evidence."""
+    if d.evidence is not None:
+        return d.evidence.value
+    return "runtime-only" if d.source is Source.RUNTIME else None
+
+
+def _evidence_counts(diagnostics: list[Diagnostic]) -> tuple[tuple[str, int], ...]:
+    counts: dict[str, int] = {}
+    for d in diagnostics:
+        label = evidence_label(d)
+        if label is not None:
+            counts[label] = counts.get(label, 0) + 1
+    order = ("confirmed", "runtime-only", "exercised", "not exercised")
+    return tuple((label, counts[label]) for label in order if label in counts)
 
 
 def rule_url(code: str) -> str | None:
@@ -44,9 +63,10 @@ def rule_url(code: str) -> str | None:
 class Reporter:
     name: ClassVar[str]
 
-    def __init__(self, *, fix_mode: FixMode = FixMode.NONE, color: bool = False) -> None:
+    def __init__(self, *, fix_mode: FixMode = FixMode.NONE, color: bool = False, summary: bool = True) -> None:
         self.fix_mode = fix_mode
         self.color = color
+        self.summary = summary  # the closing counts, where a format has them (-q turns them off)
 
     def render(self, run: RunResult) -> str:
         raise NotImplementedError
@@ -58,6 +78,12 @@ class Reporter:
             return False
         return fix.applicability is Applicability.SAFE or (
             fix.applicability is Applicability.UNSAFE and fix_mode is FixMode.UNSAFE)
+
+    @staticmethod
+    def message_of(d: Diagnostic) -> str:
+        """The message, tagged with the runtime evidence when there is some."""
+        label = evidence_label(d)
+        return f"{d.message} [{label}]" if label else d.message
 
     @staticmethod
     def error_line(error: FileError) -> str:

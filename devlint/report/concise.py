@@ -11,8 +11,8 @@ from devlint.types import RunResult
 class ConciseReporter(Reporter):
     name = "concise"
 
-    def _style(self, text: str, **styles: object) -> str:
-        return click.style(text, **styles) if self.color else text
+    def _style(self, text: str, fg: str | None = None, bold: bool | None = None) -> str:
+        return click.style(text, fg=fg, bold=bold) if self.color else text
 
     def render(self, run: RunResult) -> str:
         lines = []
@@ -22,9 +22,10 @@ class ConciseReporter(Reporter):
         for d in run.diagnostics:
             mark = self._style("[*] ", fg="cyan") if self.marks_fixable(d, self.fix_mode) else ""
             place = self._style(d.path, bold=True) + f":{d.start.row}:{d.start.column}:"
-            lines.append(f"{place} {self._style(d.code, fg='red', bold=True)} {mark}{d.message}")
-        lines.append(self.summary_line(Summary.of(run, self.fix_mode)))
-        return "\n".join(lines) + "\n"
+            lines.append(f"{place} {self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}")
+        if self.summary:
+            lines.append(self.summary_line(Summary.of(run, self.fix_mode)))
+        return "".join(line + "\n" for line in lines)
 
     @staticmethod
     def summary_line(summary: Summary) -> str:
@@ -38,8 +39,12 @@ class ConciseReporter(Reporter):
                 detail += f"; {summary.unsafe_fixable} more with --unsafe-fixes"
             parts.append(f"Found {summary.findings} finding{'s' if summary.findings != 1 else ''} in "
                          f"{files} file{'s' if files != 1 else ''} ({detail}).")
+        elif summary.errors and not summary.fixed:
+            parts.append("No findings in the files checked.")
         elif not summary.fixed:
             parts.append("All checks passed!")
+        if summary.evidence:
+            parts.append("Runtime evidence: " + ", ".join(f"{n} {label}" for label, n in summary.evidence) + ".")
         if summary.errors:
             parts.append(f"{summary.errors} file{'s' if summary.errors != 1 else ''} could not be checked.")
         return " ".join(parts)

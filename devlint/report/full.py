@@ -26,8 +26,8 @@ class FullReporter(ConciseReporter):
                 except SourceError:
                     texts[d.path] = None
             blocks.append(self._block(d, texts[d.path]))
-        summary = self.summary_line(self._summary(run))
-        return "\n".join(blocks) + ("\n" if blocks else "") + summary + "\n"
+        body = "\n".join(blocks) + ("\n" if blocks else "")
+        return body + self.summary_line(self._summary(run)) + "\n" if self.summary else body
 
     def _summary(self, run: RunResult) -> Summary:
         return Summary.of(run, self.fix_mode)
@@ -35,7 +35,7 @@ class FullReporter(ConciseReporter):
     def _block(self, d: Diagnostic, text: str | None) -> str:
         mark = "[*] " if self.marks_fixable(d, self.fix_mode) else ""
         head = f"{self._style(d.path, bold=True)}:{d.start.row}:{d.start.column}: " \
-               f"{self._style(d.code, fg='red', bold=True)} {mark}{d.message}\n"
+               f"{self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}\n"
         if text is None:
             return head
         lines = text.splitlines()
@@ -51,7 +51,8 @@ class FullReporter(ConciseReporter):
             fixed, applied = apply_fixes(text, [d], FixMode.UNSAFE)
             if applied:
                 diff = difflib.unified_diff(text.splitlines(), fixed.splitlines(), lineterm="", n=0)
-                changes = [l for l in diff if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+                changes = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
                 label = f"  {d.fix.applicability.value} fix: {d.fix.message}\n"
-                body += label + "".join(f"    {self._style(l, fg='green' if l[0] == '+' else 'red')}\n" for l in changes)
+                body += label + "".join(f"    {self._style(line, fg='green' if line[0] == '+' else 'red')}\n"
+                                        for line in changes)
         return head + body

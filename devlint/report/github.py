@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devlint.report.base import Reporter
+from devlint.report.base import Reporter, evidence_label
 from devlint.types import RunResult
 
 
@@ -26,8 +26,10 @@ class GithubReporter(Reporter):
             lines.append(f"::error title=devlint ({e.code}),file={_escape_property(e.path)},line={row},col={column}::"
                          f"{_escape_data(f'{e.path}:{row}:{column}: {e.code} {e.reason}')}")
         for d in run.diagnostics:
+            label = evidence_label(d)
+            title = f"devlint ({d.code}, {label})" if label else f"devlint ({d.code})"
             lines.append(
-                f"::error title=devlint ({d.code}),file={_escape_property(d.path)},line={d.start.row},"
+                f"::error title={_escape_property(title)},file={_escape_property(d.path)},line={d.start.row},"
                 f"col={d.start.column},endLine={d.end.row},endColumn={d.end.column}::"
-                f"{_escape_data(f'{d.path}:{d.start.row}:{d.start.column}: {d.code} {d.message}')}")
+                f"{_escape_data(f'{d.path}:{d.start.row}:{d.start.column}: {d.code} {self.message_of(d)}')}")
         return "".join(line + "\n" for line in lines)

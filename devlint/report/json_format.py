@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from devlint.report.base import Reporter, rule_url
-from devlint.types import Diagnostic, FileError, FixMode, RunResult
+from devlint.types import Diagnostic, FileError, FixMode, RunResult, Source
 
 
 def diagnostic_object(d: Diagnostic, fix_mode: FixMode) -> dict:
@@ -17,7 +17,7 @@ def diagnostic_object(d: Diagnostic, fix_mode: FixMode) -> dict:
             "edits": [{"content": e.content, "location": {"row": e.start.row, "column": e.start.column},
                        "end_location": {"row": e.end.row, "column": e.end.column}} for e in d.fix.edits],
         }
-    return {
+    found = {
         "code": d.code,
         "message": d.message,
         "filename": d.path,
@@ -27,6 +27,10 @@ def diagnostic_object(d: Diagnostic, fix_mode: FixMode) -> dict:
         "noqa_row": d.start.row,
         "url": rule_url(d.code),
     }
+    if d.evidence is not None or d.source is not Source.STATIC:  # only with --runtime-evidence: ruff's shape otherwise
+        found["source"] = d.source.value  # "static", or "runtime" for what only a watched build saw
+        found["evidence"] = d.evidence.value if d.evidence is not None else None
+    return found
 
 
 def error_object(e: FileError) -> dict:

@@ -19,7 +19,7 @@ class JunitReporter(Reporter):
                 row, column = (e.location.row, e.location.column) if e.location else (1, 1)
                 by_file[e.path].append((e.code, e.reason, row, column))
         for d in run.diagnostics:
-            by_file[d.path].append((d.code, d.message, d.start.row, d.start.column))
+            by_file[d.path].append((d.code, self.message_of(d), d.start.row, d.start.column))
         total = sum(len(v) for v in by_file.values())
         suites = ET.Element("testsuites", name="devlint", tests=str(max(total, 1)), failures=str(total))
         if not by_file:

@@ -7,7 +7,7 @@ import json
 
 from devlint import __version__
 from devlint.report.base import Reporter
-from devlint.types import Diagnostic, RunResult
+from devlint.types import Diagnostic, RunResult, Source
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -24,10 +24,10 @@ class SarifReporter(Reporter):
     name = "sarif"
 
     def render(self, run: RunResult) -> str:
-        from devlint.rules import ALL_RULES
+        from devlint.rules import RULES_BY_CODE
 
         rules = []
-        for rule in ALL_RULES:
+        for rule in RULES_BY_CODE.values():
             doc = rule.documentation()
             rules.append({
                 "id": rule.code,
@@ -36,9 +36,9 @@ class SarifReporter(Reporter):
                 "fullDescription": {"text": doc.split("## Why is this bad?")[0].replace("## What it does", "").strip()},
                 "help": {"text": doc, "markdown": doc},
                 "defaultConfiguration": {"level": "error"},
-                "properties": {"fixAvailability": rule.fix_availability},
+                "properties": {"fixAvailability": rule.fix_availability.value},
             })
-        index = {rule["id"]: i for i, rule in enumerate(rules)}
+        index = {rule.code: i for i, rule in enumerate(RULES_BY_CODE.values())}
         results = [self._result(d, index) for d in run.diagnostics]
         notifications = [{
             "level": "error",
@@ -72,6 +72,9 @@ class SarifReporter(Reporter):
         }
         if d.code in index:
             result["ruleIndex"] = index[d.code]
+        if d.evidence is not None or d.source is not Source.STATIC:  # joined with --runtime-evidence
+            result["properties"] = {"source": d.source.value,
+                                    "evidence": d.evidence.value if d.evidence is not None else None}
         if d.snippet:
             result["partialFingerprints"] = {"devlintSnippet/v1": f"{d.context_function or ''}:{d.snippet}"}
         if d.fix is not None:

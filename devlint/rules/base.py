@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from devlint.analysis import ModuleAnalysis, code_of
-from devlint.analysis.tensors import contains_node
-from devlint.types import Applicability, Diagnostic, Edit, Fix, Location
+from devlint.analysis import ModuleAnalysis
+from devlint.analysis.cst_util import code_of
+from devlint.analysis.positions import NodePositions
+from devlint.suppress import AppliedSuppressions
+from devlint.types import Applicability, Diagnostic, Edit, Fix, FixAvailability, Location, UnsafeReason
+
+__all__ = ["FixAvailability", "Invalid", "Rule", "RuleContext"]
 
 
 @dataclass(frozen=True)
@@ -29,58 +32,29 @@ class Invalid:
 
 
 class RuleContext:
-    """Collects one rule run's diagnostics for one file; positions are resolved only when needed."""
+    """Collects one rule run's diagnostics for one file. Where nodes are is asked of `positions`
+    (`devlint.analysis.positions`), resolved only for the nodes reported."""
 
     def __init__(self, analysis: ModuleAnalysis, path: str, statement_lines: list[int] | None = None) -> None:
         self.analysis = analysis
         self.path = path
         self.diagnostics: list[Diagnostic] = []
-        self._module_positions = None
-        # Positions come from LibCST's code generation, which is costly for a whole module. Knowing the first
-        # line of each top-level statement (from CPython's parse) lets us generate just the statement holding
-        # a node: columns are unchanged at top level, lines shift by a known offset.
-        self._first_lines = self._map_statements(statement_lines)
-        self._statement_positions: dict[int, tuple[object, int]] = {}
-
-    def _map_statements(self, lines: list[int] | None) -> dict[int, int] | None:
-        if not lines:
-            return None
-        first: dict[int, int] = {}
-        index = 0
-        for statement in self.analysis.facts.module.body:
-            if index >= len(lines):
-                return None
-            first[id(statement)] = lines[index]
-            index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        return first if index == len(lines) else None
-
-    def _range(self, node: cst.CSTNode) -> CodeRange:
-        module = self.analysis.facts.module
-        if self._first_lines is not None:
-            statement = next((s for s in module.body if s is node or contains_node(s, node)), None)
-            if statement is not None:
-                cached = self._statement_positions.get(id(statement))
-                if cached is None:
-                    alone = cst.Module(body=[statement], header=[], footer=[], default_indent=module.default_indent,
-                                       default_newline=module.default_newline)
-                    positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-                    offset = self._first_lines[id(statement)] - positions[statement].start.line
-                    cached = self._statement_positions[id(statement)] = (positions, offset)
-                positions, offset = cached
-                found = positions[node]  # type: ignore[index]
-                return CodeRange(CodePosition(found.start.line + offset, found.start.column),
-                                 CodePosition(found.end.line + offset, found.end.column))
-        if self._module_positions is None:
-            self._module_positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return self._module_positions[node]
+        self.positions = NodePositions(analysis.facts.module, statement_lines)
 
     def span(self, node: cst.CSTNode) -> tuple[Location, Location]:
-        code_range = self._range(node)
-        return (Location(code_range.start.line, code_range.start.column + 1),
-                Location(code_range.end.line, code_range.end.column + 1))
+        return self.positions.span(node)
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return self._range(node).start.line
+        return self.positions.line_of(node)
+
+    def line_if_known(self, node: cst.CSTNode | None) -> int | None:
+        """The line of a node, or None for a node that is not part of this module (a synthesised one)."""
+        if node is None:
+            return None
+        try:
+            return self.line_of(node)
+        except KeyError:
+            return None
 
     def replace(self, node: cst.CSTNode, content: str) -> Edit:
         start, end = self.span(node)
@@ -102,18 +76,36 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     summary: ClassVar[str]
-    fix_availability: ClassVar[str] = "None"  # "Always", "Sometimes" or "None", as ruff says it
+    fix_availability: ClassVar[FixAvailability] = FixAvailability.NONE
+    runtime_only: ClassVar[bool] = False  # reported only by devlint.runtime; the static engine never runs it
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
 
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
-        raise NotImplementedError
+        """Report findings on a parsed module. Runs before suppression comments are applied."""
+
+    def after_suppressions(self, suppressions: AppliedSuppressions) -> list[Diagnostic]:
+        """Findings that depend on which suppression comments were used (DL100). The engine calls this for
+        every enabled rule once the other rules' findings were suppressed; most rules have none."""
+        return []
+
+    # Why this rule's unsafe fixes are unsafe; each fix states its own (`fix.message`, `Fix.reason`).
+    UNSAFE_REASONS: ClassVar[tuple[UnsafeReason, ...]] = ()
 
     @classmethod
     def documentation(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        """The class docstring, its *Fix safety* section ending with the reasons an unsafe fix gives."""
+        text = inspect.cleandoc(cls.__doc__ or "")
+        if cls.UNSAFE_REASONS:
+            reasons = "\n".join(f"- {reason.value}" for reason in cls.UNSAFE_REASONS)
+            text += f"\n\nAn unsafe fix says why in its message (`(unsafe: ...)`), one of:\n{reasons}"
+        return text
 
     @staticmethod
-    def fix(message: str, edits: list[Edit], safe: bool) -> Fix:
-        return Fix(message=message, edits=tuple(edits),
-                   applicability=Applicability.SAFE if safe else Applicability.UNSAFE)
+    def fix(message: str, edits: list[Edit], unsafe: UnsafeReason | None) -> Fix:
+        """A fix that is safe when `unsafe` is None; otherwise unsafe for that reason, which its message
+        then states (`Drop the device argument (unsafe: removes a placement the caller may rely on)`)."""
+        if unsafe is None:
+            return Fix(message=message, edits=tuple(edits))
+        return Fix(message=f"{message} (unsafe: {unsafe.value})", edits=tuple(edits),
+                   applicability=Applicability.UNSAFE, reason=unsafe)

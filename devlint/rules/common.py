@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, code_of
+from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, SiblingRelation, code_of
+from devlint.analysis.module import Binding
+from devlint.analysis.siblings import strong_evidence
 from devlint.rules.base import RuleContext
-from devlint.types import Edit
+from devlint.types import Edit, Location, UnsafeReason
 
 
 def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
@@ -25,7 +27,7 @@ def platform_factory_calls(analysis: ModuleAnalysis, fn: FunctionFacts,
     for seq, call in fn.calls:
         if analysis.tensors.factory_kind(call, fn) not in kinds:
             continue
-        device_arg = keyword_arg(call, "device")
+        device_arg = analysis.values.device_argument(call, fn)  # `device=`, or a positional device slot
         if device_arg is None:
             continue
         platform = analysis.devices.platform_device_of(device_arg.value, fn, seq)
@@ -37,7 +39,7 @@ def describe_platform(platform: PlatformDevice, context: RuleContext) -> str:
     """`current_platform.device_type`, or `self.device` (set to `"cuda"` at model.py:12)."""
     origin = code_of(platform.origin)
     if platform.alias is None or platform.alias_node is None:
-        return f"`{origin}`"
+        return f"`{origin}`" + (f" ({platform.note})" if platform.note else "")
     return f"`{platform.alias}` (set to `{origin}` at {context.path}:{context.line_of(platform.alias_node)})"
 
 
@@ -51,15 +53,42 @@ def describe_siblings(siblings: list[Sibling], chosen: Sibling, context: RuleCon
     if len(siblings) > 1:
         others = ", ".join(f"`{s.text}`" for s in siblings)
         text += f"; it meets {len(siblings)} tensors ({others}), `{chosen.text}` first"
+    evidence = chosen.evidence
+    if evidence is not None:
+        line = context.line_if_known(evidence.node) if evidence.node is not None else evidence.line
+        where = f" (line {line})" if line is not None else ""
+        text += f"; `{chosen.text}` is a tensor: {evidence.detail}{where}"
     return text
 
 
-def sibling_fix_is_safe(siblings: list[Sibling], chosen: Sibling, platform: PlatformDevice) -> bool:
-    """Safe only for one provable sibling the new tensor is *combined* with (the two must share a device,
-    so where the code ran they did), and an unconditional platform device (a conditional's other branch
-    may be the intended one). A sibling it is only copied from or shaped after may sit on another device
-    on purpose: `torch.empty(cpu_tensor.shape, device="xpu")` makes an accelerator copy."""
-    return chosen.provable and chosen.kind == "combine" and len(siblings) == 1 and not platform.conditional
+def sibling_fix_risk(siblings: list[Sibling], chosen: Sibling, platform: PlatformDevice,
+                     analysis: ModuleAnalysis, fn: FunctionFacts) -> UnsafeReason | None:
+    """Why following `chosen`'s device is unsafe, or None when it is safe. Safe only for one provable
+    sibling the new tensor is *combined* with (the two must share a device, so where the code ran they
+    did), and an unconditional platform device (a conditional's other branch may be the intended one). A
+    sibling it is only copied from or shaped after may sit on another device on purpose:
+    `torch.empty(cpu_tensor.shape, device="xpu")` makes an accelerator copy."""
+    if platform.conditional:
+        return UnsafeReason.CONDITIONAL_DEVICE
+    if len(siblings) > 1:
+        return UnsafeReason.SEVERAL_SIBLINGS
+    if not chosen.provable:
+        if not chosen.text.isidentifier():
+            return UnsafeReason.SIBLING_ATTRIBUTE
+        seq = fn.seq_of.get(chosen.site, 1 << 62)
+        found = analysis.tensors.lookup(chosen.text, fn, seq)
+        if found is not None and found[0] is not fn:
+            return UnsafeReason.SIBLING_NOT_LOCAL
+        if analysis.tensors.may_be_none(cst.Name(chosen.text), fn, seq):
+            return UnsafeReason.SIBLING_MAY_BE_NONE
+        return UnsafeReason.SIBLING_UNPROVEN
+    if chosen.kind is not SiblingRelation.COMBINE:
+        return UnsafeReason.SIBLING_NOT_COMBINED
+    if chosen.element:
+        return UnsafeReason.SIBLING_ATTRIBUTE
+    if not strong_evidence(chosen.evidence):
+        return UnsafeReason.SIBLING_UNPROVEN
+    return None
 
 
 def call_label(call: cst.Call, analysis: ModuleAnalysis, fn: FunctionFacts) -> str:
@@ -87,6 +116,83 @@ def delete_arg(context: RuleContext, call: cst.Call, arg: cst.Arg) -> Edit:
 
 
 def drop_call(context: RuleContext, call: cst.Call) -> Edit:
-    """`x.cuda()` → `x`: delete from the end of the receiver to the end of the call."""
+    """`x.cuda()` → `x`: delete from the dot before the method to the end of the call (a parenthesised
+    receiver, `(a / b).cuda()`, keeps its closing parenthesis)."""
     assert isinstance(call.func, cst.Attribute)
-    return Edit(content="", start=context.span(call.func.value)[1], end=context.span(call)[1])
+    attr_start = context.span(call.func.attr)[0]
+    dot_width = len(code_of(call.func.dot)) if isinstance(call.func.dot, cst.Dot) else 1
+    start = type(attr_start)(attr_start.row, attr_start.column - dot_width)
+    if start.column < 1 or "\n" in code_of(call.func.dot):
+        start = context.span(call.func.value)[1]
+    return Edit(content="", start=start, end=context.span(call)[1])
+
+
+# Methods that only view or convert a tensor: onloading a view of a weight is still onloading the weight.
+VIEW_METHODS = frozenset({
+    "view", "reshape", "t", "transpose", "permute", "contiguous", "detach", "squeeze", "unsqueeze", "flatten",
+    "expand", "narrow", "float", "half", "bfloat16", "double", "int", "long", "bool", "to", "type", "clone",
+    "pin_memory", "view_as", "reshape_as", "unflatten", "chunk", "split", "unbind",
+})
+
+
+def computed_source(receiver: cst.BaseExpression, fn: FunctionFacts, seq: int,
+                    analysis: ModuleAnalysis) -> tuple[str, str] | None:
+    """For the receiver of a move: (the received tensor it is computed from, why that is a tensor), when the
+    receiver is a computation (an operator, a comparison, a torch function, a tensor method other than a
+    view or conversion) whose device follows a parameter or attribute of the function. None for a bare
+    parameter or buffer, a view of one, or a tensor the code placed itself."""
+    values = analysis.values
+    expression = receiver
+    at = seq
+    for _ in range(3):  # `scale = weight.abs().amax(-1) / 448; scale.cuda()`: follow the name
+        if not isinstance(expression, cst.Name):
+            break
+        found = values.lookup(expression.value, fn, at)
+        if found is None or not isinstance(found[1], Binding) or found[1].value is None or found[0] is not fn:
+            return None
+        expression, at = found[1].value, found[1].seq
+    if not _is_computation(expression):
+        return None
+    value = values.value_of(expression, fn, at)
+    if not value.is_tensor or value.placed or value.carrier is None or value.sequence:
+        return None
+    carrier_value = values.value_of(value.carrier, fn, at)
+    if not (carrier_value.received or value.received) or carrier_value.placed:
+        return None
+    evidence = carrier_value.tensor or value.tensor
+    text = code_of(value.carrier)
+    why = f"`{text}` is a tensor: {evidence.detail}" if evidence is not None else f"`{text}` is a tensor"
+    return text, why
+
+
+def _is_computation(expression: cst.BaseExpression) -> bool:
+    while isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute) \
+            and expression.func.attr.value in VIEW_METHODS:
+        expression = expression.func.value
+    while isinstance(expression, cst.Subscript):
+        expression = expression.value
+    if isinstance(expression, (cst.BinaryOperation, cst.Comparison)):
+        return True
+    return isinstance(expression, cst.Call) and not isinstance(expression.func, cst.Name)
+
+
+def delete_statement(context: RuleContext, statement: cst.CSTNode) -> Edit:
+    """Remove a statement that sits on lines of its own, whole lines and their line breaks included."""
+    start, end = context.span(statement)
+    first = Location(start.row, 1)
+    last = Location(end.row + 1, 1) if end.column > 1 else Location(end.row, 1)
+    return Edit(content="", start=first, end=last)
+
+
+def callers_device(analysis: ModuleAnalysis, expr: cst.BaseExpression | None, fn: FunctionFacts,
+                   seq: int) -> str | None:
+    """A note for a finding whose device is the caller's (a parameter that falls back to the platform
+    device when the caller passes none): its fix must not remove or replace what the caller passed."""
+    if expr is None:
+        return None
+    from devlint.analysis.placement import Placements
+
+    caller = Placements(analysis.facts, analysis.tensors, analysis.devices).caller_default(expr, fn, seq)
+    if caller is None:
+        return None
+    return f" (no fix: `{caller.param}` is the caller's; its platform default is what to change)"

@@ -3,26 +3,62 @@
 from __future__ import annotations
 
 from devlint.analysis import ModuleAnalysis
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
     call_label,
+    callers_device,
     choose_sibling,
     describe_platform,
     describe_siblings,
     platform_factory_calls,
-    sibling_fix_is_safe,
+    sibling_fix_risk,
 )
+from devlint.types import UnsafeReason
 
 
 class SiblingDevice(Rule):
     """
     ## What it does
     Checks for tensor factory calls (`torch.arange`, `torch.zeros`, `torch.empty`, `torch.full`,
-    `torch.tensor`, ...) whose `device=` names the *platform's* device
-    (`current_platform.device_type`, `"cuda"`, `torch.device("cuda")`, `torch.cuda.current_device()`, or a
-    name bound to one) when, in the same function, the new tensor is combined with another tensor (or is
-    sized or typed from one). The diagnostic names that sibling tensor. (`*_like` and `x.new_*` calls with a
-    platform override are DL005's.)
+    `torch.tensor`, ...) whose device (`device=`, or `torch.as_tensor`'s positional slot) names the
+    *platform's* device when, in the same function, the new tensor meets another tensor — its *sibling* — or
+    is sized or typed from one. The diagnostic names the sibling, where they meet, and why devlint believes
+    the sibling is a tensor. (`*_like` and `x.new_*` calls with a platform override are DL005's.)
+
+    **Platform devices** (see the list below): device words (`"cuda"`, `"cuda:0"`, `f"cuda:{rank}"`,
+    `torch.device("cuda")`), table entries after import aliases resolve (`current_platform.device_type`,
+    `torch.cuda.current_device()`, and attributes continuing one: `current_accelerator().type`), a name or
+    `self.<attr>` bound to one (tuple unpacking and `:=` included; for `self.<attr>`, the constructor's last
+    assignment), a module-level constant or a helper of the package whose every return is one (a helper
+    returning `"cpu"` on one branch counts, and its fix is unsafe). A device literal inside an `if` that
+    checks for that very platform (`if current_platform.is_xpu(): ... device="xpu"`) is deliberate.
+
+    **Why the sibling is a tensor** — the evidence, each stated in the message:
+    - an annotation (`x: torch.Tensor`, `Optional[torch.Tensor]`, a class attribute annotated so);
+    - the result of a torch function or factory, or of a tensor method of a tensor;
+    - a call of a function or method annotated `-> torch.Tensor` (this module, or another module of the
+      package: `from .utils import make_mask`);
+    - calling an `nn.Module` attribute (`self.proj(x)` where `self.proj = nn.Linear(...)`);
+    - a registered buffer or parameter (`register_buffer`, `nn.Parameter`);
+    - a dataclass or class field annotated as a tensor (`batch.seq_lens` with `batch: ForwardBatch`);
+    - for unannotated parameters, loop variables and object attributes, *how the function uses them*: a
+      tensor-only attribute (`.shape`, `.dtype`, `.device`, `.is_cuda`) or method (`.view()`,
+      `.contiguous()`, `.numel()`, `.masked_fill()`, ...), or passing it as the tensor operand of a torch
+      function (`torch.cumsum(lens, 0)`). Something that is called, or has module methods (`.parameters()`,
+      `.eval()`), is not a tensor; a name alone is never evidence;
+    - arithmetic, comparison and indexing of a tensor.
+
+    **Where they meet**: a torch function taking several tensors, an operator, a comparison, indexing, an
+    item or slice assignment (`cu[1:] = seq_lens.cumsum(0)`), `out=`, a tensor method taking it, a
+    `torch.ops.<ns>.<op>(...)` call, a Triton launch (`kernel[grid](x, out, n)`), or another call the new
+    tensor is passed to together with a tensor the function *received* (a parameter or an attribute; not a
+    local it built, not `print`/logging/a record's constructor). A name bound in the branches of an `if` may
+    hold either value. Shape and dtype count through locals and chains (`n, d = x.shape`, `dtype = x.dtype`,
+    `torch.arange(n, device="cuda").repeat(x.shape[0], 1)`).
+
+    Quiet: siblings the code placed on purpose (`torch.zeros(..., device="cpu")`, `.to(dev)`), a sibling
+    assigned only after the call from tensors the function built itself (a kernel test's inputs), container
+    literals (`[a, b]` is no combination).
 
     ## Why is this bad?
     The platform device is where the *process* computes, not where *this* tensor graph is being built.
@@ -52,17 +88,35 @@ class SiblingDevice(Rule):
     tensor is combined with it (an operator, a multi-tensor torch function, indexing), and it is a parameter
     or local variable of the same function that is provably a tensor (and never None): wherever the code
     worked before, the two devices were equal, so nothing changes. It is unsafe when the sibling is an
-    attribute (`self.cos_sin_cache`), may be None (`Optional[torch.Tensor]`), is one of several candidates,
+    attribute (`self.cos_sin_cache`) or an element or field of a container (`info[2]`, `batch.seq_lens`: the
+    fix writes that expression's `.device`, never the container's), is a tensor only by how it is used, is
+    only passed with the new tensor to another function, may be None (`Optional[torch.Tensor]`), is one of
+    several candidates,
     is only copied into or out of (`.copy_()`, an item assignment) or only lends its shape or dtype
     (`torch.empty(cpu_tensor.shape, device="xpu")` is an accelerator copy on purpose), or when the device
     was a conditional expression (its other branch may have been meant). No fix is offered when the
     sibling is only assigned after the call, or is not a plain name.
     """
 
+    @classmethod
+    def documentation(cls) -> str:
+        from devlint.analysis.platform import DEFAULT_DEVICE_TYPES, FRAMEWORK_SIGNATURES
+
+        lines = [super().documentation(), "", "## Platform devices on by default",
+                 "Device words: " + ", ".join(f"`{word}`" for word in DEFAULT_DEVICE_TYPES) + ".",
+                 "Framework APIs (each matches only when imported from that framework; add your own with",
+                 "`--platform-device` or `[tool.devlint] platform-devices`):"]
+        for framework, entries in FRAMEWORK_SIGNATURES.items():
+            lines.append(f"- {framework}: " + ", ".join(f"`{entry}`" for entry in entries))
+        return "\n".join(lines)
+
     code = "DL001"
     name = "platform-device-with-sibling-tensor"
     summary = "Tensor factory uses the platform device where a sibling tensor's device is available"
-    fix_availability = "Sometimes"
+    fix_availability = FixAvailability.SOMETIMES
+    UNSAFE_REASONS = (UnsafeReason.SIBLING_ATTRIBUTE, UnsafeReason.SIBLING_NOT_LOCAL, UnsafeReason.SIBLING_MAY_BE_NONE,
+                      UnsafeReason.SIBLING_UNPROVEN, UnsafeReason.SEVERAL_SIBLINGS, UnsafeReason.SIBLING_NOT_COMBINED,
+                      UnsafeReason.CONDITIONAL_DEVICE)
 
     VALID = (
         # Already follows its sibling.
@@ -95,7 +149,6 @@ class SiblingDevice(Rule):
             "    t = torch.arange(n, device=current_platform.device_type, dtype=torch.float32)\n"
             "    return torch.einsum('i,j -> ij', t, inv_freq)\n",
             "import torch\n"
-            "from vllm.platforms import current_platform\n"
             "def cache(inv_freq: torch.Tensor, n: int):\n"
             "    t = torch.arange(n, device=inv_freq.device, dtype=torch.float32)\n"
             "    return torch.einsum('i,j -> ij', t, inv_freq)\n",
@@ -122,10 +175,13 @@ class SiblingDevice(Rule):
                            f"{describe_platform(platform, context)}, but it is "
                            f"{describe_siblings(siblings, chosen, context)}; use `device={chosen.text}.device`")
                 fix = None
-                if chosen.fix_blocker is None:
+                note = callers_device(analysis, device_arg.value, fn, seq)
+                if note:
+                    message += note
+                elif chosen.fix_blocker is None:
                     fix = self.fix(f"Use `device={chosen.text}.device`",
                                    [context.replace(device_arg.value, f"{chosen.text}.device")],
-                                   safe=sibling_fix_is_safe(siblings, chosen, platform))
+                                   unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
                 else:
                     message += f" (no fix: {chosen.fix_blocker})"
                 context.report(self.code, device_arg, message, fix=fix, function=fn.name, cover=call)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import libcst as cst
 
-from devlint.analysis import FunctionFacts, ModuleAnalysis, code_of
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, code_of
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
+    callers_device,
     choose_sibling,
+    computed_source,
+    delete_arg,
     describe_platform,
     describe_siblings,
+    drop_call,
     keyword_arg,
-    sibling_fix_is_safe,
+    sibling_fix_risk,
 )
-from devlint.types import Edit
+from devlint.types import Edit, UnsafeReason
 
 
 class PlatformMove(Rule):
@@ -22,7 +26,13 @@ class PlatformMove(Rule):
     Checks for tensors moved to the *platform's* device — `.cuda()` (and `.xpu()`, `.npu()`, ...),
     `.to("cuda")`, `.to(device=current_platform.device_type)`, `.to(self.device)` where `self.device` was
     set from the platform — when, in the same function, the moved tensor is combined with another tensor.
-    Also checks the guarded form `if x.is_cuda: y = y.cuda()`, which follows `x` only on CUDA.
+    Also checks the guarded form `if x.is_cuda: y = y.cuda()`, which follows `x` only on CUDA, and moves
+    of a value *computed from* a tensor the function received, even when the result meets nothing
+    afterwards: `scale = (weight.abs().amax(dim=-1) / 448.0).to(device=self.device)`, `mask = (lengths[:, None]
+    > pos).cuda()` — the computation already happened on its source's device, and the move sends the
+    result to the platform device instead of leaving it there. A bare parameter or buffer moved on purpose
+    (`weight.cuda()` when onloading), a view or dtype conversion of one, and tensors the code placed itself
+    stay quiet.
 
     ## Why is this bad?
     A move to the platform device assumes the computation happens there. When the sibling tensor lives on
@@ -48,13 +58,19 @@ class PlatformMove(Rule):
     The fix moves to `<sibling>.device` instead (`.cuda()` becomes `.to(<sibling>.device)`, keeping
     `non_blocking=`). Like DL001's, it is safe only for one sibling that is a provable, never-None local
     tensor of the same function, and unsafe otherwise. The guarded form's fix (`y = y.to(x.device)`, guard
-    dropped) is always unsafe: on devices where the guard was false, it now moves the tensor.
+    dropped) is always unsafe: on devices where the guard was false, it now moves the tensor. For a move of
+    a computed value the fix drops the device (`.to(device=..., dtype=d)` → `.to(dtype=d)`, `.cuda()` and
+    `.to(device)` → nothing) and is unsafe: it removes a placement the caller may rely on (a CPU-offloaded
+    weight whose statistics are wanted on the GPU).
     """
 
     code = "DL002"
     name = "platform-move-with-sibling-tensor"
     summary = "Tensor moved to the platform device where a sibling tensor's device is available"
-    fix_availability = "Sometimes"
+    fix_availability = FixAvailability.SOMETIMES
+    UNSAFE_REASONS = (UnsafeReason.SIBLING_ATTRIBUTE, UnsafeReason.SIBLING_NOT_LOCAL, UnsafeReason.SIBLING_MAY_BE_NONE,
+                      UnsafeReason.SIBLING_UNPROVEN, UnsafeReason.SEVERAL_SIBLINGS, UnsafeReason.SIBLING_NOT_COMBINED,
+                      UnsafeReason.CONDITIONAL_DEVICE, UnsafeReason.GUARD_DROPPED)
 
     VALID = (
         # Moves to the sibling's device already.
@@ -111,7 +127,7 @@ class PlatformMove(Rule):
                         f"`.{move.func.attr.value}()` runs only when `{guard_tensor}.is_cuda`; on XPU, NPU or "  # type: ignore[union-attr]
                         f"other accelerators the tensor stays behind; use `{replacement}`",
                         fix=self.fix(f"Use `{replacement}` without the guard", [context.replace(node, replacement)],
-                                     safe=False),
+                                     unsafe=UnsafeReason.GUARD_DROPPED),
                         function=fn.name, cover=node)
         for fn in analysis.facts.functions:
             for seq, call in fn.calls:
@@ -129,6 +145,7 @@ class PlatformMove(Rule):
         receiver_text = code_of(receiver) if receiver is not None else None
         siblings = [s for s in analysis.siblings(fn).siblings_of(call, seq) if s.text != receiver_text]
         if not siblings:
+            self._check_computed_move(call, seq, fn, analysis, context, platform, device_arg)
             return
         chosen = choose_sibling(siblings)
         where = "the platform device" + (f" {describe_platform(platform, context)}" if device_arg is not None else "")
@@ -136,14 +153,42 @@ class PlatformMove(Rule):
         message = (f"`.{method}()` moves the tensor to {where}, but it is "
                    f"{describe_siblings(siblings, chosen, context)}; move it to `{chosen.text}.device`")
         fix = None
-        if chosen.fix_blocker is None:
-            safe = sibling_fix_is_safe(siblings, chosen, platform)
+        note = callers_device(analysis, device_arg.value if device_arg is not None else None, fn, seq)
+        if note:
+            message += note
+        elif chosen.fix_blocker is None:
             fix = self.fix(f"Move to `{chosen.text}.device`", [self._edit(call, device_arg, chosen.text, context)],
-                           safe=safe)
+                           unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
         else:
             message += f" (no fix: {chosen.fix_blocker})"
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
                        function=fn.name, cover=call)
+
+    def _check_computed_move(self, call: cst.Call, seq: int, fn: FunctionFacts, analysis: ModuleAnalysis,
+                             context: RuleContext, platform: PlatformDevice, device_arg: cst.Arg | None) -> None:
+        assert isinstance(call.func, cst.Attribute)
+        source = computed_source(call.func.value, fn, seq, analysis)
+        if source is None:
+            return
+        source_text, evidence_text = source
+        method = call.func.attr.value
+        where = "the platform device" + (f" {describe_platform(platform, context)}" if device_arg is not None else "")
+        edit, whole = self._drop_device_edit(call, device_arg, context)
+        message = (f"`.{method}()` moves a tensor computed from `{source_text}` to {where}; {evidence_text}; "
+                   f"leave it on `{source_text}`'s device (drop the {'move' if whole else 'device'})")
+        fix = self.fix("Drop the move" if whole else "Drop the device argument", [edit],
+                       unsafe=UnsafeReason.REMOVES_PLACEMENT)
+        context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
+                       function=fn.name, cover=call)
+
+    @staticmethod
+    def _drop_device_edit(call: cst.Call, device_arg: cst.Arg | None, context: RuleContext) -> tuple[Edit, bool]:
+        """`.cuda(...)` and a `.to()` whose only argument is the device go (True: the whole move); otherwise
+        only the device does (`.to(device=d, dtype=t)` → `.to(dtype=t)`, `.to(d, t)` → `.to(t)`)."""
+        others = [a for a in call.args if a is not device_arg and not (a.keyword is not None and a.keyword.value == "non_blocking")]
+        if device_arg is None or not others:
+            return drop_call(context, call), True
+        return delete_arg(context, call, device_arg), False
 
     @staticmethod
     def _edit(call: cst.Call, device_arg: cst.Arg | None, sibling: str, context: RuleContext) -> Edit:

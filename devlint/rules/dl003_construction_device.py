@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
-from devlint.analysis import ModuleAnalysis
+import libcst as cst
+
+from devlint.analysis import FunctionFacts, ModuleAnalysis, ModuleFacts, PlatformDevice
 from devlint.analysis.construction import (
     construction_methods,
     is_module_class,
     registered_methods,
     registration_targets,
 )
-from devlint.rules.base import Invalid, Rule, RuleContext
-from devlint.rules.common import call_label, delete_arg, describe_platform, drop_call, platform_factory_calls
+from devlint.analysis.placement import (
+    CallerDefault,
+    Placements,
+    reads_only_as_device_argument,
+)
+from devlint.analysis.walk import child_nodes
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
+from devlint.rules.common import (
+    call_label,
+    delete_arg,
+    delete_statement,
+    describe_platform,
+    drop_call,
+    keyword_arg,
+)
+from devlint.types import UnsafeReason
 
 
 class ConstructionDevice(Rule):
     """
     ## What it does
-    Checks `nn.Module` construction — `__init__`, `reset_parameters`, `_init_weights` and the methods of the
-    class they call (such as `_compute_cos_sin_cache`) — for tensors placed on the *platform's* device (a
-    factory call with a platform `device=`, or a move with `.cuda()`/`.to("cuda")`) that become module state:
-    an `nn.Parameter`, or a buffer or parameter registered with `register_buffer`/`register_parameter` —
-    directly, through a local name, or as the result of a method whose result is registered. Cases with a
-    sibling tensor are DL001's and DL002's; this rule covers tensors with nothing to follow. Workspaces
-    and scratch tensors kept as plain attributes are left alone: `module.to()` does not move them and a
-    meta build does not materialise them, so the platform device may be exactly right for them.
+    Checks `nn.Module` construction — `__init__`, `reset_parameters`, `_init_weights`, the methods of the
+    class they call (such as `_compute_cos_sin_cache`) and the module-level helpers of the same file they
+    call — for tensors placed on the *platform's* device (a factory call with a platform `device=`, or a
+    move with `.cuda()`/`.to("cuda")`/`.to(dtype=..., device="cuda")`) that become module state: an
+    `nn.Parameter`, or a buffer or parameter registered with `register_buffer`/`register_parameter` —
+    directly, through a local name (tuple unpacking included: `cos, sin = self._cache()`), or as the result
+    of a method or helper whose result is registered. Cases with a sibling tensor are DL001's and DL002's;
+    this rule covers tensors with nothing to follow. Workspaces and scratch tensors kept as plain
+    attributes are left alone: `module.to()` does not move them and a meta build does not materialise
+    them, so the platform device may be exactly right for them.
+
+    When the device is the caller's — a `device` parameter that falls back to the platform device only when
+    the caller passes none (`if device is None: device = "cuda"`, `self.device = device or "cuda"`) — the
+    finding points at the fallback and names the factory it reaches; the caller's `device=device` is never
+    removed. (A parameter whose own default is the platform device is DL004's.)
 
     ## Why is this bad?
     vLLM and Hugging Face build large models under `with torch.device("meta")` (or a default-device
@@ -46,16 +69,20 @@ class ConstructionDevice(Rule):
     ```
 
     ## Fix safety
-    The fix drops the device argument (or the `.cuda()` / `.to(...)` move), so the tensor follows the
-    ambient default device. It is unsafe: outside a device context the tensor now lands on the CPU, so a
-    caller that relied on construction placing it on the GPU must move the module (`model.cuda()`) or build
-    it under `with torch.device(...)`.
+    The fix drops the device argument (or the `.cuda()` / `.to(...)` move, or only its device when it also
+    converts the dtype), so the tensor follows the ambient default device. It is unsafe: outside a device
+    context the tensor now lands on the CPU, so a caller that relied on construction placing it on the GPU
+    must move the module (`model.cuda()`) or build it under `with torch.device(...)`. For a caller's device
+    the fix drops the `if device is None: device = ...` fallback, and only when the parameter is used
+    solely as `device=` arguments (None then means the default device everywhere it goes); it is unsafe
+    too, since callers that pass nothing now get the default device.
     """
 
     code = "DL003"
     name = "platform-device-at-construction"
     summary = "Tensor placed on the platform device during nn.Module construction"
-    fix_availability = "Always"
+    fix_availability = FixAvailability.ALWAYS
+    UNSAFE_REASONS = (UnsafeReason.REMOVES_PLACEMENT, UnsafeReason.CONDITIONAL_DEVICE, UnsafeReason.CHANGES_DEFAULT)
 
     VALID = (
         # Follows the default device: works under meta and any device context.
@@ -97,7 +124,6 @@ class ConstructionDevice(Rule):
             "        return torch.arange(dim, dtype=torch.float32, device=current_platform.device_type)\n",
             "import torch\n"
             "from torch import nn\n"
-            "from vllm.platforms import current_platform\n"
             "class Rope(nn.Module):\n"
             "    def __init__(self, dim: int):\n"
             "        super().__init__()\n"
@@ -123,7 +149,10 @@ class ConstructionDevice(Rule):
 
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
         facts, devices = analysis.facts, analysis.devices
+        placements = Placements(facts, analysis.tensors, devices)
         seen: set[int] = set()
+        fallbacks: dict[int, tuple[CallerDefault, list[tuple[cst.Call, FunctionFacts]], str]] = {}
+        found: list[tuple[cst.Call, cst.Arg | None, tuple[PlatformDevice, cst.Arg | None], FunctionFacts, str]] = []
         for cls in facts.classes.values():
             if not is_module_class(facts, cls):
                 continue
@@ -140,28 +169,147 @@ class ConstructionDevice(Rule):
                 state = registration_targets(facts, method) + (method.return_values if method.name in registered else [])
                 if not state:
                     continue
-                where = f"`{cls.name}.{method.name}` runs while the module is built and"
-                for seq, call, device_arg, platform in platform_factory_calls(analysis, method, ("factory",)):
-                    if finder.siblings_of(call, seq, call) or not finder.flows_into(call, state):
-                        continue
-                    context.report(
-                        self.code, device_arg,
-                        f"`{call_label(call, analysis, method)}` in {where} pins its result to the platform "
-                        f"device {describe_platform(platform, context)}; drop `device=` to follow the default device",
-                        fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], safe=False),
-                        function=method.name, cover=call)
+                where = (f"`{cls.name}.{method.name}`" if method.cls is not None
+                         else f"`{method.name}` (called while `{cls.name}` is built)")
                 for seq, call in method.calls:
-                    move = devices.platform_move_of(call, method, seq)
-                    if move is None or finder.siblings_of(call, seq) or not finder.flows_into(call, state):
+                    device_arg = keyword_arg(call, "device") if analysis.tensors.factory_kind(call, method) == "factory" else None
+                    move = None if device_arg is not None else devices.platform_move_of(call, method, seq)
+                    if device_arg is None and move is None:
                         continue
-                    platform, arg = move
-                    if arg is not None and len(call.args) > 1:
-                        continue  # `.to("cuda", torch.float16)`: dropping the call would drop the dtype too
-                    what = call_label(call, analysis, method)
-                    target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
-                    context.report(
-                        self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
-                        f"`{what}` in {where} moves the tensor to {target}; drop the move to follow the default "
-                        "device",
-                        fix=self.fix(f"Drop `{what}`", [drop_call(context, call)], safe=False),
-                        function=method.name, cover=call)
+                    if finder.siblings_of(call, seq, call if device_arg is not None else None) \
+                            or not finder.flows_into(call, state):
+                        continue
+                    device_expr = device_arg.value if device_arg is not None else (move[1].value if move[1] else None)
+                    # The caller's device (a parameter) that falls back to the platform device: the fallback is
+                    # the finding, and the caller's `device=device` stays.
+                    caller = placements.caller_default(device_expr, method, seq) if device_expr is not None else None
+                    if caller is not None:
+                        if caller.fallback is not None:  # a parameter's own default value is DL004's
+                            entry = fallbacks.setdefault(id(caller.fallback), (caller, [], where))
+                            entry[1].append((call, method))
+                        continue
+                    if device_arg is not None:
+                        platform = devices.platform_device_of(device_arg.value, method, seq)
+                        if platform is not None:
+                            found.append((call, device_arg, (platform, device_arg), method, where))
+                    elif move is not None:
+                        found.append((call, None, move, method, where))
+        # A device kept in a name (`device = get_device()`, `self.device`) that also places what is not
+        # reported here (a symmetric-memory buffer, forward-time tensors) must not be dropped from one tensor
+        # alone: the two would part ways.
+        reported = {id(arg.value) for _, _, (_, arg), _, _ in found if arg is not None}
+        for call, device_arg, (platform, arg), method, where in found:
+            kept = _alias_used_elsewhere(platform, method, facts, reported)
+            if device_arg is not None:
+                self._report_factory(call, device_arg, platform, method, where, analysis, context, kept)
+            else:
+                self._report_move(call, (platform, arg), method, where, analysis, context, kept)
+        for caller, reached, where in fallbacks.values():
+            self._report_fallback(caller, reached, where, analysis, context)
+
+    def _report_factory(self, call: cst.Call, device_arg: cst.Arg, platform: PlatformDevice, method: FunctionFacts,
+                        where: str, analysis: ModuleAnalysis, context: RuleContext, kept: bool) -> None:
+        message = (f"`{call_label(call, analysis, method)}` in {where} runs while the module is built and pins its "
+                   f"result to the platform device {describe_platform(platform, context)}; drop `device=` to follow "
+                   "the default device")
+        fix = None
+        if kept:
+            message += _KEPT_NOTE.format(alias=platform.alias)
+        else:
+            fix = self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], unsafe=_risk(platform))
+        context.report(self.code, device_arg, message, fix=fix, function=method.name, cover=call)
+
+    def _report_move(self, call: cst.Call, move: tuple[PlatformDevice, cst.Arg | None], method: FunctionFacts,
+                     where: str, analysis: ModuleAnalysis, context: RuleContext, kept: bool) -> None:
+        platform, arg = move
+        what = call_label(call, analysis, method)
+        fix = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=_risk(platform))
+        advice = "drop the move"
+        rest = [a for a in call.args if a is not arg]
+        if arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
+            # `.to(dtype=..., device="cuda")`, `.to("cuda", torch.float16)`: keep the rest of the move.
+            fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)], unsafe=_risk(platform))
+            advice = "drop the device"
+        target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
+        message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice} "
+                   "to follow the default device")
+        if kept:
+            fix = None
+            message += _KEPT_NOTE.format(alias=platform.alias)
+        context.report(self.code, arg if arg is not None else call.func.attr,  # type: ignore[union-attr]
+                       message, fix=fix, function=method.name, cover=call)
+
+    def _report_fallback(self, caller: CallerDefault, reached: list[tuple[cst.Call, FunctionFacts]], where: str,
+                         analysis: ModuleAnalysis, context: RuleContext) -> None:
+        call, method = reached[0]
+        label = call_label(call, analysis, method)
+        more = len(reached) - 1
+        reach = f"`{label}` (line {context.line_of(call)})" + (f" and {more} more" if more else "")
+        fix = None
+        fallback = caller.fallback
+        message = (f"`{caller.param}` falls back to the platform device {describe_platform(caller.platform, context)} "
+                   f"when the caller passes none, and reaches {reach} in {where} while the module is built; drop the "
+                   "fallback so that None follows the default device")
+        if not isinstance(fallback, cst.If) or not _removable_if(fallback, caller):
+            message += " (no fix: the fallback is not a lone `if ... is None:` assignment)"
+        elif not reads_only_as_device_argument(caller.owner, caller.param, fallback):
+            message += f" (no fix: `{caller.param}` is used other than as a `device=` argument, where None may not do)"
+        else:
+            fix = self.fix("Drop the platform fallback", [delete_statement(context, fallback)],
+                           unsafe=UnsafeReason.CHANGES_DEFAULT)
+        context.report(self.code, caller.platform_node, message, fix=fix, function=caller.owner.name, cover=fallback)
+
+
+_KEPT_NOTE = " (no fix: `{alias}` also places other tensors, which would then part ways with this one)"
+
+
+def _alias_used_elsewhere(platform: PlatformDevice, method: FunctionFacts, facts: ModuleFacts,
+                          reported: set[int]) -> bool:
+    """Is the name the platform device is read through (`device`, `self.device`) read anywhere but at the
+    device arguments reported here (and where it is assigned)?"""
+    alias = platform.alias
+    if alias is None:
+        return False
+    if alias.startswith("self."):
+        attr = alias[len("self."):]
+        if method.cls is None:
+            return True
+        methods = [m for c in facts.class_chain(method.cls) for m in c.methods.values()]
+        return any(_reads_elsewhere(m.node, lambda n, m=m: isinstance(n, cst.Attribute) and n.attr.value == attr
+                                    and isinstance(n.value, cst.Name) and n.value.value == m.self_name, reported)
+                   for m in methods)
+    return _reads_elsewhere(method.node, lambda n: isinstance(n, cst.Name) and n.value == alias, reported)
+
+
+def _reads_elsewhere(root: cst.CSTNode, matches, reported: set[int]) -> bool:
+    stores: set[int] = set()
+    stack: list[cst.CSTNode] = [root.body] if isinstance(root, cst.FunctionDef) else [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign):
+            stores.update(id(t.target) for t in node.targets)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            stores.add(id(node.target))
+        if matches(node):
+            if id(node) not in reported and id(node) not in stores:
+                return True
+            continue
+        stack.extend(reversed(list(child_nodes(node))))
+    return False
+
+
+def _risk(platform: PlatformDevice) -> UnsafeReason:
+    """A conditional device (`get_device() if bloom else "cpu"`) may have been chosen per branch on purpose."""
+    return UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else UnsafeReason.REMOVES_PLACEMENT
+
+
+def _removable_if(node: cst.If, caller: CallerDefault) -> bool:
+    """`if device is None: device = "cuda"` alone: no `else`, one statement, directly in the function body
+    beside others (so removing it leaves a body)."""
+    if node.orelse is not None:
+        return False
+    body = node.body.body
+    if len(body) != 1:
+        return False
+    statements = list(getattr(caller.owner.node.body, "body", ()))
+    return any(s is node for s in statements) and len(statements) > 1

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import libcst as cst
 
-from devlint.analysis import ModuleAnalysis, code_of
-from devlint.rules.base import Invalid, Rule, RuleContext
-from devlint.rules.common import call_label, delete_arg, describe_platform, platform_factory_calls
+from devlint.analysis import FactoryKind, ModuleAnalysis, SiblingRelation, code_of
+from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
+from devlint.rules.common import (
+    call_label,
+    callers_device,
+    delete_arg,
+    describe_platform,
+    platform_factory_calls,
+)
+from devlint.types import UnsafeReason
 
 
 class LikeOverride(Rule):
@@ -43,7 +50,8 @@ class LikeOverride(Rule):
     code = "DL005"
     name = "platform-device-overrides-like"
     summary = "`*_like` / `new_*` call overrides its input's device with the platform device"
-    fix_availability = "Always"
+    fix_availability = FixAvailability.ALWAYS
+    UNSAFE_REASONS = (UnsafeReason.CONDITIONAL_DEVICE,)
 
     VALID = (
         "import torch\n"
@@ -81,7 +89,6 @@ class LikeOverride(Rule):
             "        device=current_platform.device_type,\n"
             "    )\n",
             "import torch\n"
-            "from vllm.platforms import current_platform\n"
             "def f(x: torch.Tensor, n: int):\n"
             "    return x + x.new_zeros(\n"
             "        n,\n"
@@ -99,21 +106,23 @@ class LikeOverride(Rule):
                 # Staging copies (`gpu = torch.empty_like(cpu_tensor, device="cuda"); gpu.copy_(cpu_tensor)`,
                 # CPU offload) override the device on purpose. Only a result that is then combined with
                 # tensors — which must share its device — shows the override is a bug.
-                if not any(s.kind == "combine" for s in analysis.siblings(fn).siblings_of(call, seq)):
+                if not any(s.kind is SiblingRelation.COMBINE for s in analysis.siblings(fn).siblings_of(call, seq)):
                     continue
+                note = callers_device(analysis, device_arg.value, fn, seq)
                 context.report(
                     self.code, device_arg,
                     f"`{call_label(call, analysis, fn)}` would follow `{code_of(source)}`'s device, but "
                     f"`device=` overrides it with the platform device {describe_platform(platform, context)}; "
-                    "drop `device=`",
-                    fix=self.fix("Drop the device argument", [delete_arg(context, call, device_arg)],
-                                 safe=not platform.conditional),
+                    "drop `device=`" + (note or ""),
+                    fix=None if note else self.fix(
+                        "Drop the device argument", [delete_arg(context, call, device_arg)],
+                        unsafe=UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else None),
                     function=fn.name, cover=call)
 
 
 def _inherited_from(call: cst.Call, kind: str | None) -> cst.BaseExpression | None:
     """The tensor a `*_like` call (its first argument) or a `new_*` call (its receiver) copies its device from."""
-    if kind == "new":
+    if kind is FactoryKind.NEW:
         return call.func.value if isinstance(call.func, cst.Attribute) else None
     first = call.args[0] if call.args else None
     if first is None or first.star:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from devlint.analysis import ModuleAnalysis
-from devlint.rules.base import Invalid, Rule, RuleContext
+from devlint.rules.base import FixAvailability, Invalid, Rule
+from devlint.suppress import AppliedSuppressions, unused_directives
+from devlint.types import Diagnostic
 
 
 class UnusedSuppression(Rule):
@@ -34,7 +35,7 @@ class UnusedSuppression(Rule):
     code = "DL100"
     name = "unused-suppression"
     summary = "Suppression comment suppresses nothing"
-    fix_availability = "Always"
+    fix_availability = FixAvailability.ALWAYS
 
     VALID = (
         "import torch\n"
@@ -57,6 +58,7 @@ class UnusedSuppression(Rule):
         Invalid("# devlint: file-ignore[DL003]\nx = 1\n", "x = 1\n"),
     )
 
-    def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
-        """Nothing to do per module: the engine reports DL100 after suppressions were applied (see
-        `devlint.suppress`), since only then is it known which suppressions were used."""
+    def after_suppressions(self, suppressions: AppliedSuppressions) -> list[Diagnostic]:
+        """Only once the other rules' findings were suppressed is it known which suppressions were used."""
+        return unused_directives(suppressions.directives, suppressions.enabled, suppressions.text,
+                                 suppressions.path, self.code)

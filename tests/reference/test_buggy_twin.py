@@ -75,10 +75,11 @@ def test_devlint_check_reference_impl_is_clean():
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == "All checks passed!\n"
     # Not only because the prefilter skipped it: the module really is parsed and analysed.
+    import libcst as cst
+
     from devlint.analysis import analyse_module
     from devlint.rules import ALL_RULES
     from devlint.rules.base import RuleContext
-    import libcst as cst
 
     path = REPO / "reference_impl" / "rope.py"
     analysis = analyse_module(cst.parse_module(path.read_text()), str(path))

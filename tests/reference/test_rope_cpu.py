@@ -291,7 +291,7 @@ def test_offsets(cls):
     q, k = torch.randn(6, 2, 12, generator=gen(17)), torch.randn(6, 2, 12, generator=gen(18))
     with_offsets = module(positions, q, k, offsets)
     added = module(positions + offsets, q, k)
-    assert all(torch.equal(a, b) for a, b in zip(with_offsets, added))
+    assert all(torch.equal(a, b) for a, b in zip(with_offsets, added, strict=True))
 
 
 @pytest.mark.parametrize("cls", [V3, V4], ids=["V3", "V4"])
@@ -322,7 +322,7 @@ def test_inputs_are_not_mutated(cls):
     q, k = torch.randn(5, 2, 12, generator=gen(25)), torch.randn(5, 2, 12, generator=gen(26))
     before = (positions.clone(), q.clone(), k.clone())
     module(positions, q, k)
-    assert all(torch.equal(a, b) for a, b in zip(before, (positions, q, k)))
+    assert all(torch.equal(a, b) for a, b in zip(before, (positions, q, k), strict=True))
 
 
 # -- rows 17-19: dtypes and shapes ----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""What fixes need beyond a rule's own edits."""

@@ -1,0 +1,466 @@
+"""Fixes leave no debris: the import or local a fix stops using goes with it.
+
+A fix that rewrites `device=current_platform.device_type` or drops `device=device` can remove the last
+use of an import (`from vllm.platforms import current_platform`) or of a local
+(`device = get_accelerator().device_name()`). ruff would then report F401/F841 on code devlint changed.
+This module finds those names — read before the fix, read nowhere after it, bound by an import or a plain
+assignment in the same scope — and removes their binding as ruff's F401/F841 fixes would: one name of a
+`from x import a, b`, a whole import statement, or an assignment whose value has no side effects (a
+constant, a name, an attribute, or a call of a known platform getter). When a binding cannot be removed
+that way (its value may have side effects, it is a re-export in an `__init__.py`, it shares a line), the
+fix is not offered: a fix that leaves debris is not one a maintainer merges.
+
+It works on CPython's `ast` of the whole file (the fixes' text is small, the parse fast), so it sees every
+use, including those in code the prefilter never handed to LibCST.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from devlint.types import Diagnostic, Edit, Fix, Location
+
+_SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)
+_WALKED_SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class _Removal:
+    """Lines `first..last` (1-based, inclusive) of the text become `content` (whole lines)."""
+
+    first: int
+    last: int
+    content: str
+
+
+class Unremovable(Exception):
+    """A name loses its last use, but its binding cannot be removed without risk."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"it would leave `{name}` unused, and {why}")
+        self.name = name
+        self.why = why
+
+
+def _parse(text: str) -> ast.Module | None:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _scopes(tree: ast.Module) -> list[ast.AST]:
+    return [node for node in ast.walk(tree) if isinstance(node, _WALKED_SCOPES)]
+
+
+def _own_statements(scope: ast.AST) -> Iterator[tuple[ast.stmt, list[ast.stmt]]]:
+    """(statement, the body list holding it) for statements of `scope` itself, not of nested scopes."""
+    todo: list[list[ast.stmt]] = [scope.body] if hasattr(scope, "body") and isinstance(scope.body, list) else []
+    while todo:
+        body = todo.pop()
+        for statement in body:
+            yield statement, body
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(statement, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    todo.append(inner)
+            for handler in getattr(statement, "handlers", ()):
+                todo.append(handler.body)
+            for case in getattr(statement, "cases", ()):
+                todo.append(case.body)
+
+
+def _reads(scope: ast.AST, skip: list[tuple[int, int]]) -> dict[str, int]:
+    """How often each name is read in `scope` (nested scopes included: closures read it too), outside the
+    line ranges in `skip`. Words in string constants count (quoted annotations, `__all__`)."""
+    counts: dict[str, int] = {}
+
+    def skipped(node: ast.AST) -> bool:
+        line = getattr(node, "lineno", None)
+        return line is not None and any(first <= line <= last for first, last in skip)
+
+    for node in ast.walk(scope):
+        if skipped(node):
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 2000:
+            for word in re.findall(r"[A-Za-z_]\w*", node.value):
+                counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _globals_declared(scope: ast.AST) -> set[str]:
+    return {name for node in ast.walk(scope) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
+
+
+def _imports(tree: ast.Module) -> dict[str, str]:
+    """Module-level import aliases: local name -> qualified name."""
+    found: dict[str, str] = {}
+    for statement, _ in _own_statements(tree):
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.asname:
+                    found[alias.asname] = alias.name
+                else:
+                    head = alias.name.split(".", 1)[0]
+                    found[head] = head
+        elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
+            for alias in statement.names:
+                found[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
+    return found
+
+
+class _Purity:
+    """Which values can go without a trace: no call, or a call of a known platform getter."""
+
+    def __init__(self, tree: ast.Module, signatures: frozenset[str]) -> None:
+        self.imports = _imports(tree)
+        # `get_accelerator().device_name()` makes `get_accelerator()` a getter too.
+        prefixes: set[str] = set()
+        for signature in signatures:
+            parts = signature.split("()")
+            for i in range(1, len(parts)):
+                prefixes.add("()".join(parts[:i]) + "()")
+        self.getters = frozenset(signatures) | frozenset(prefixes)
+        # The objects the getters are read from (`vllm.platforms.current_platform`, `torch.cuda`): their
+        # `is_*()` predicates are queries too (`"cpu" if current_platform.is_tpu() else ...`).
+        self.platform_objects = frozenset(g.rsplit(".", 1)[0] for g in self.getters if "." in g)
+
+    def _signature(self, node: ast.expr) -> tuple[str | None, str | None]:
+        suffix: list[str] = []
+        while True:
+            if isinstance(node, ast.Call):
+                if node.args or node.keywords:
+                    return None, None
+                suffix.append("()")
+                node = node.func
+            elif isinstance(node, ast.Attribute):
+                suffix.append("." + node.attr)
+                node = node.value
+            else:
+                break
+        if not isinstance(node, ast.Name):
+            return None, None
+        tail = "".join(reversed(suffix))
+        qualified = self.imports.get(node.id)
+        return (qualified + tail if qualified else None), node.id + tail
+
+    def pure(self, node: ast.expr | None) -> bool:
+        if node is None or isinstance(node, (ast.Constant, ast.Name)):
+            return True
+        if isinstance(node, ast.Attribute):
+            return self.pure(node.value)
+        if isinstance(node, ast.JoinedStr):
+            return all(isinstance(v, ast.Constant) or (isinstance(v, ast.FormattedValue) and self.pure(v.value))
+                       for v in node.values)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return all(self.pure(e) for e in node.elts)
+        if isinstance(node, ast.IfExp):
+            return all(self.pure(e) for e in (node.test, node.body, node.orelse))
+        if isinstance(node, ast.BoolOp):
+            return all(self.pure(v) for v in node.values)
+        if isinstance(node, ast.Compare):
+            return self.pure(node.left) and all(self.pure(c) for c in node.comparators)
+        if isinstance(node, ast.Call):
+            resolved, written = self._signature(node)
+            for getter in self.getters:
+                if resolved is not None and (resolved == getter or resolved.endswith("." + getter)):
+                    return True
+                if written is not None and written == getter:
+                    return True
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr.startswith("is_") and not node.args and not node.keywords:
+                owner_resolved, owner_written = self._signature(func.value)
+                if any(o is not None and (o in self.platform_objects or any(o.endswith("." + p) for p in self.platform_objects))
+                       for o in (owner_resolved, owner_written)):
+                    return True
+            name = self.imports.get(func.value.id, func.value.id) + "." + func.attr \
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else \
+                (func.id if isinstance(func, ast.Name) else None)
+            if name in ("torch.device", "str") or (isinstance(func, ast.Name) and func.id == "str"):
+                return all(self.pure(a) for a in node.args) and all(self.pure(k.value) for k in node.keywords)
+        return False
+
+
+def _line_text(lines: list[str], row: int) -> str:
+    return lines[row - 1] if 0 < row <= len(lines) else ""
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _newline_of(line: str) -> str:
+    return line[len(line.rstrip("\r\n")):] or "\n"
+
+
+def _alone_on_its_lines(statement: ast.stmt, lines: list[str]) -> bool:
+    first, last = statement.lineno, statement.end_lineno or statement.lineno
+    before = _line_text(lines, first).encode()[: statement.col_offset].decode(errors="replace")
+    after = _line_text(lines, last).encode()[statement.end_col_offset or 0:].decode(errors="replace")
+    return not before.strip() and (not after.strip() or after.strip().startswith("#"))
+
+
+def _drop_statement(statement: ast.stmt, body: list[ast.stmt], lines: list[str], name: str) -> _Removal:
+    if not _alone_on_its_lines(statement, lines):
+        raise Unremovable(name, "its binding shares a line with other code")
+    first, last = statement.lineno, statement.end_lineno or statement.lineno
+    if len(body) == 1:  # the block would be empty: leave a `pass`
+        line = _line_text(lines, first)
+        return _Removal(first, last, f"{_indent_of(line)}pass{_newline_of(_line_text(lines, last))}")
+    return _Removal(first, last, "")
+
+
+def _drop_alias(statement: ast.Import | ast.ImportFrom, body: list[ast.stmt], lines: list[str],
+                keep: list[ast.alias], name: str) -> _Removal:
+    """Remove one name of an import statement, or the statement when nothing is left."""
+    if not keep:
+        return _drop_statement(statement, body, lines, name)
+    if not _alone_on_its_lines(statement, lines):
+        raise Unremovable(name, "its import shares a line with other code")
+    first, last = statement.lineno, statement.end_lineno or statement.lineno
+    original = "".join(lines[first - 1:last])
+    indent = _indent_of(original)
+    names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in keep)
+    if isinstance(statement, ast.ImportFrom):
+        module = "." * statement.level + (statement.module or "")
+        head = f"from {module} import "
+        one_line = f"{indent}{head}{names}"
+        if first == last or len(one_line) <= 100:
+            text = one_line
+        else:
+            inner = f",\n{indent}    ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in keep)
+            text = f"{indent}{head}(\n{indent}    {inner},\n{indent})"
+    else:
+        text = f"{indent}import {names}"
+    comment = _line_text(lines, last).rstrip("\r\n")
+    tail = comment[comment.find("#"):] if "#" in comment and first == last else ""
+    text += ("  " + tail if tail else "") + _newline_of(_line_text(lines, last))
+    return _Removal(first, last, text)
+
+
+def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures: frozenset[str],
+            is_package_init: bool, rows: set[int] | None = None) -> list[_Removal]:
+    """Removals, in `after`'s lines, of the bindings whose names `before` read and `after` reads no more."""
+    scopes_before, scopes_after = _scopes(before), _scopes(after)
+    if [type(s) for s in scopes_before] != [type(s) for s in scopes_after]:
+        return []  # the fix changed the shape of the code: nothing to compare
+    purity = _Purity(after, signatures)
+    removals: list[_Removal] = []
+    skip: list[tuple[int, int]] = []
+    for _ in range(MAX_ROUNDS):
+        found_more = False
+        for scope_before, scope_after in zip(scopes_before, scopes_after):
+            if not isinstance(scope_after, _SCOPES):
+                continue
+            if rows is not None and not removals and not isinstance(scope_before, ast.Module) and not any(
+                    scope_before.lineno <= row <= (scope_before.end_lineno or scope_before.lineno) for row in rows):
+                continue  # the fix changed nothing this scope reads
+            read_before = _reads(scope_before, [])
+            read_after = _reads(scope_after, skip)
+            declared = _globals_declared(scope_after)
+            lost = {name for name, count in read_before.items() if count and not read_after.get(name)}
+            if removals:  # a removed assignment may have held the last read of another name
+                lost |= {name for name in _reads(scope_after, []) if not read_after.get(name)}
+            lost -= declared
+            if not lost:
+                continue
+            for removal in _removals_for(scope_after, lost, lines, purity, is_package_init):
+                span = (removal.first, removal.last)
+                if span not in skip:
+                    skip.append(span)
+                    removals.append(removal)
+                    found_more = True
+        if not found_more:
+            break
+    return _merge(removals)
+
+
+def _removals_for(scope: ast.AST, lost: set[str], lines: list[str], purity: _Purity,
+                  is_package_init: bool) -> Iterator[_Removal]:
+    params: set[str] = set()
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = scope.args
+        params = {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if p is not None}
+    pending: dict[int, tuple[ast.Import | ast.ImportFrom, list[ast.stmt], list[ast.alias], str]] = {}
+    for statement, body in _own_statements(scope):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            for alias in statement.names:
+                local = alias.asname or alias.name.split(".", 1)[0]
+                if local not in lost or alias.name == "*":
+                    continue
+                if isinstance(scope, ast.Module) and is_package_init:
+                    raise Unremovable(local, "an `__init__.py` may re-export it")
+                if _enclosing_try(scope, statement):
+                    # `try: from vllm.platforms import p / except ImportError: p = ...`: the name has a fallback
+                    # binding, so the import is no debris (ruff's F401 does not report it either); it stays.
+                    continue
+                entry = pending.setdefault(id(statement), (statement, body, list(statement.names), local))
+                entry[2].remove(alias)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            hit = names & lost
+            if not hit:
+                continue
+            name = next(iter(hit))
+            if name in params:
+                continue
+            if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+                raise Unremovable(name, "its assignment binds other names too")
+            if not purity.pure(statement.value):
+                raise Unremovable(name, "its value may have side effects")
+            yield _drop_statement(statement, body, lines, name)
+        elif isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bound = _other_bindings(statement) & lost - params
+            if bound:
+                raise Unremovable(next(iter(bound)), "it is bound by more than a plain assignment")
+    for statement, body, keep, local in pending.values():
+        yield _drop_alias(statement, body, lines, keep, local)
+
+
+def _other_bindings(statement: ast.stmt) -> set[str]:
+    """Names a statement of a function binds other than by `name = value` (loops, `with`, unpacking)."""
+    targets: list[ast.expr] = []
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        targets.append(statement.target)
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        targets.extend(item.optional_vars for item in statement.items if item.optional_vars is not None)
+    elif isinstance(statement, ast.AugAssign):
+        targets.append(statement.target)
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _enclosing_try(scope: ast.AST, statement: ast.stmt) -> list[ast.AST]:
+    found = []
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Try) and any(statement is s for s in node.body):
+            found.append(node)
+    return found
+
+
+def _merge(removals: list[_Removal]) -> list[_Removal]:
+    """One removal per line range; an alias removal and a whole-statement removal of the same lines keep the
+    whole-statement one."""
+    by_span: dict[tuple[int, int], _Removal] = {}
+    for removal in removals:
+        current = by_span.get((removal.first, removal.last))
+        if current is None or removal.content == "":
+            by_span[(removal.first, removal.last)] = removal
+    return sorted(by_span.values(), key=lambda r: r.first)
+
+
+def _apply_removals(text: str, removals: list[_Removal]) -> str:
+    lines = text.splitlines(keepends=True)
+    for removal in sorted(removals, key=lambda r: r.first, reverse=True):
+        lines[removal.first - 1:removal.last] = [removal.content] if removal.content else []
+    return "".join(lines)
+
+
+def _edits_in(text: str, edits: Iterable[Edit]) -> str:
+    from devlint.fix import apply_edits
+
+    return apply_edits(text, edits)
+
+
+def _row_shift(edits: tuple[Edit, ...]) -> list[tuple[int, int, bool]]:
+    """(row where the edit ends in the edited text, rows it added, whether it ends at a line start) for each
+    edit."""
+    shifts = []
+    delta = 0
+    for edit in sorted(edits, key=lambda e: (e.start.row, e.start.column)):
+        added = edit.content.count("\n") - (edit.end.row - edit.start.row)
+        shifts.append((edit.end.row + delta + added, added, edit.end.column == 1))
+        delta += added
+    return shifts
+
+
+def _to_original_row(row: int, shifts: list[tuple[int, int, bool]]) -> int:
+    back = 0
+    for end_row, added, at_line_start in shifts:
+        if row > end_row or (row == end_row and at_line_start):
+            back += added
+    return row - back
+
+
+def _overlaps(removal: _Removal, edits: tuple[Edit, ...]) -> bool:
+    for e in edits:
+        last = e.end.row - 1 if e.end.column == 1 and e.end.row > e.start.row else e.end.row
+        if e.start.row <= removal.last and removal.first <= last:
+            return True
+    return False
+
+
+def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozenset[str],
+                     is_package_init: bool) -> Fix:
+    """`fix` with the removal of the bindings it leaves unused (edits in `text`'s coordinates). Raises
+    Unremovable when one cannot go."""
+    fixed = _edits_in(text, fix.edits)
+    after = _parse(fixed)
+    if after is None:
+        return fix
+    rows = {e.start.row for e in fix.edits}
+    removals = _debris(before, after, fixed.splitlines(keepends=True), signatures, is_package_init, rows)
+    if not removals:
+        return fix
+    shifts = _row_shift(fix.edits)
+    extra: list[Edit] = []
+    lines = text.splitlines(keepends=True)
+    for removal in removals:
+        first, last = _to_original_row(removal.first, shifts), _to_original_row(removal.last, shifts)
+        mapped = _Removal(first, last, removal.content)
+        if _overlaps(mapped, fix.edits):
+            raise Unremovable("a name", "its binding is on a line the fix edits")
+        end = Location(last + 1, 1) if last < len(lines) else Location(last, len(lines[last - 1]) + 1)
+        content = removal.content
+        if last >= len(lines) and content and not lines[last - 1].endswith(("\n", "\r")):
+            content = content.rstrip("\r\n")
+        extra.append(Edit(content=content, start=Location(first, 1), end=end))
+    return dataclasses.replace(fix, edits=fix.edits + tuple(extra))
+
+
+def with_cleanup(diagnostics: list[Diagnostic], text: str, tree: ast.Module | None, path: str,
+                 signatures: frozenset[str]) -> list[Diagnostic]:
+    """Each fix, extended to remove what it leaves unused; a fix whose debris cannot go is withdrawn (the
+    message says why)."""
+    if tree is None or not any(d.fix is not None for d in diagnostics):
+        return diagnostics
+    is_init = os.path.basename(path) == "__init__.py"
+    out = []
+    for diagnostic in diagnostics:
+        if diagnostic.fix is None:
+            out.append(diagnostic)
+            continue
+        try:
+            fix = fix_with_cleanup(diagnostic.fix, text, tree, signatures, is_init)
+            out.append(dataclasses.replace(diagnostic, fix=fix))
+        except Unremovable as exc:
+            out.append(dataclasses.replace(diagnostic, fix=None, message=f"{diagnostic.message} (no fix: {exc})"))
+    return out
+
+
+def remove_debris(original: str, fixed: str, signatures: frozenset[str], path: str) -> str:
+    """After several fixes together: remove the bindings that none of them left unused alone but all of
+    them did. Best effort: a binding that cannot go safely stays."""
+    before, after = _parse(original), _parse(fixed)
+    if before is None or after is None:
+        return fixed
+    try:
+        removals = _debris(before, after, fixed.splitlines(keepends=True), signatures,
+                           os.path.basename(path) == "__init__.py")
+    except Unremovable:
+        return fixed
+    return _apply_removals(fixed, removals) if removals else fixed

@@ -1,0 +1,242 @@
+"""DL003 and DL004 as a maintainer wants them (issue 12): the caller's device is never discarded, DL003
+reaches registrations through unpacking, multi-argument moves and module helpers, DL004 speaks only where
+a default places a tensor and says where, and every unsafe fix says why."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from click.testing import CliRunner
+from conftest import findings, fixed
+
+from devlint.cli import main
+from devlint.rules import ALL_RULES
+from devlint.types import Applicability, UnsafeReason
+
+
+def exact(source: str) -> list[tuple[int, int, str, str]]:
+    return [(d.start.row, d.start.column, d.code, d.message) for d in findings(source)]
+
+
+# -- 1. the caller's device ------------------------------------------------------------------------------
+
+RMSNORM = '''
+import torch
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, hidden_size: int, eps: float = 1e-6, device=None, dtype=None) -> None:
+        super().__init__()
+        if device is None:
+            device = "cuda"
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(hidden_size, device=device, dtype=dtype))
+'''
+
+
+def test_a_platform_fallback_is_the_finding_and_the_callers_device_stays() -> None:
+    assert exact(RMSNORM) == [(10, 22, "DL003",
+                               "`device` falls back to the platform device `\"cuda\"` when the caller passes none, and "
+                               "reaches `torch.ones` (line 12) in `RMSNorm.__init__` while the module is built; drop "
+                               "the fallback so that None follows the default device")]
+    [d] = findings(RMSNORM)
+    assert d.fix is not None and d.fix.reason is UnsafeReason.CHANGES_DEFAULT
+    assert fixed(RMSNORM) == textwrap.dedent(RMSNORM).replace('        if device is None:\n            device = "cuda"\n', "")
+
+
+def test_a_parameter_default_reaching_construction_is_dl004s_not_dl003s() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Embedding(nn.Module):
+        def __init__(self, num: int, dim: int, device: str = "cuda") -> None:
+            super().__init__()
+            self.device = device
+            self.weight = nn.Parameter(torch.empty(num, dim, device=self.device))
+    '''
+    assert exact(source) == [(5, 58, "DL004",
+                              "`device` defaults to the platform device `\"cuda\"`, right only where the process "
+                              "computes on that device type, and reaches `torch.empty` (line 8); default to None (the "
+                              "ambient default device) or make callers pass it")]
+    assert fixed(source) == textwrap.dedent(source)
+
+
+def test_dl005_and_dl002_keep_a_callers_device() -> None:
+    source = '''
+    import torch
+    def f(x: torch.Tensor, ids: torch.Tensor, device=None):
+        if device is None:
+            device = "cuda"
+        y = x + torch.zeros_like(x, device=device)
+        return x[ids.to(device)] + y
+    '''
+    result = findings(source)
+    assert [d.code for d in result] == ["DL005", "DL002"]
+    assert all(d.fix is None and "is the caller's" in d.message for d in result)
+    assert fixed(source) == textwrap.dedent(source)
+
+
+# -- 2. DL003's reach ----------------------------------------------------------------------------------------
+
+def test_dl003_tuple_unpacking_of_a_helpers_result() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Rope(nn.Module):
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            cos, sin = self._cache(dim)
+            self.register_buffer("cos", cos, persistent=False)
+            self.register_buffer("sin", sin, persistent=False)
+        def _cache(self, dim: int):
+            t = torch.arange(dim, dtype=torch.float32, device="cuda")
+            return t.cos(), t.sin()
+    '''
+    assert exact(source) == [(11, 52, "DL003",
+                              "`torch.arange` in `Rope._cache` runs while the module is built and pins its result to "
+                              "the platform device `\"cuda\"`; drop `device=` to follow the default device")]
+    assert 't = torch.arange(dim, dtype=torch.float32)\n' in fixed(source)
+
+
+def test_dl003_move_with_several_arguments_keeps_the_dtype() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Scale(nn.Module):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.register_buffer("scale", torch.ones(n).to(dtype=torch.float16, device="cuda"))
+    '''
+    assert exact(source) == [(7, 77, "DL003",
+                              "`.to()` in `Scale.__init__` runs while the module is built and moves the tensor to the "
+                              "platform device `\"cuda\"`; drop the device to follow the default device")]
+    assert 'torch.ones(n).to(dtype=torch.float16))\n' in fixed(source)
+
+
+def test_dl003_buffer_built_in_a_module_helper() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    def _inv_freq(dim: int, base: float) -> torch.Tensor:
+        return 1.0 / base ** (torch.arange(0, dim, 2, device="cuda").float() / dim)
+    class Rope(nn.Module):
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.register_buffer("inv_freq", _inv_freq(dim, 10000.0), persistent=False)
+    '''
+    assert exact(source) == [(5, 51, "DL003",
+                              "`torch.arange` in `_inv_freq` (called while `Rope` is built) runs while the module is "
+                              "built and pins its result to the platform device `\"cuda\"`; drop `device=` to follow "
+                              "the default device")]
+    assert 'torch.arange(0, dim, 2).float()' in fixed(source)
+
+
+def test_dl003_plain_attribute_workspace_stays_out() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Attn(nn.Module):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            a, b = torch.empty(n, device="cuda"), torch.empty(n, device="cuda")
+            self.workspace = (a, b)
+    '''
+    assert findings(source) == []
+
+
+# -- 3. DL004 only where the default places a tensor ------------------------------------------------------
+
+def test_dl004_dispatch_strings_are_not_placements() -> None:
+    source = '''
+    import torch
+    BACKENDS = {"cuda": "flash", "npu": "ascend"}
+    def backend_for(device_type: str = "cuda") -> str:
+        if device_type == "cuda":
+            return "flash"
+        return BACKENDS.get(device_type, "sdpa")
+    def is_cuda(device: str = "cuda") -> bool:
+        return device.startswith("cuda")
+    def make(n: int, device_type: str = "cuda"):
+        kernel = backend_for(device_type)
+        return kernel, torch.zeros(n)
+    '''
+    assert findings(source) == []
+
+
+def test_dl004_follows_a_helper_and_torch_device() -> None:
+    source = '''
+    import torch
+    def _place(x: torch.Tensor, where) -> torch.Tensor:
+        return x.to(torch.device(where))
+    def load(x: torch.Tensor, device_type: str = "cuda", rank: int = 0):
+        return _place(x, f"{device_type}:{rank}")
+    '''
+    assert exact(source) == [(5, 46, "DL004",
+                              "`device_type` defaults to the platform device `\"cuda\"`, right only where the process "
+                              "computes on that device type, and reaches `.to()` (line 4) and 1 more placement; "
+                              "default to None (the ambient default device) or make callers pass it")]
+
+
+def test_dl004_passed_on_as_a_device_argument() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    def build(n: int, device=current_platform.device_type) -> torch.nn.Module:
+        return torch.nn.Linear(n, n, device=device)
+    '''
+    assert exact(source) == [(4, 26, "DL004",
+                              "`device` defaults to the platform device `current_platform.device_type`, evaluated once, "
+                              "when the function is defined, and is passed on as `device=` to `torch.nn.Linear` (line "
+                              "5); default to None (the ambient default device) or make callers pass it")]
+
+
+# -- 5. every unsafe fix says why ---------------------------------------------------------------------------
+
+def test_every_unsafe_fix_in_the_rule_examples_carries_a_reason() -> None:
+    seen = 0
+    for rule in ALL_RULES:
+        for example in rule.INVALID:
+            for d in findings(example.code):
+                if d.fix is not None and d.fix.applicability is Applicability.UNSAFE:
+                    seen += 1
+                    assert d.fix.reason is not None
+                    assert d.fix.message.endswith(f"(unsafe: {d.fix.reason.value})")
+                if d.fix is not None and d.fix.applicability is Applicability.SAFE:
+                    assert d.fix.reason is None
+    assert seen >= 3
+
+
+def test_the_reason_is_in_json_sarif_full_and_the_rule_docs(in_tmp) -> None:
+    (in_tmp / "m.py").write_text(textwrap.dedent(RMSNORM))
+    runner = CliRunner()
+    reason = UnsafeReason.CHANGES_DEFAULT.value
+    out = runner.invoke(main, ["check", "--no-cache", "--output-format", "json", "m.py"]).output
+    [item] = json.loads(out)
+    assert item["fix"]["applicability"] == "unsafe" and item["fix"]["message"] == f"Drop the platform fallback (unsafe: {reason})"
+    sarif = json.loads(runner.invoke(main, ["check", "--no-cache", "--output-format", "sarif", "m.py"]).output)
+    [result] = sarif["runs"][0]["results"]
+    assert reason in result["fixes"][0]["description"]["text"]
+    full = runner.invoke(main, ["check", "--no-cache", "--output-format", "full", "m.py"]).output
+    assert f"unsafe fix: Drop the platform fallback (unsafe: {reason})" in full
+    docs = runner.invoke(main, ["rule", "DL003"]).output
+    assert UnsafeReason.REMOVES_PLACEMENT.value in docs and reason in docs
+
+
+def test_dl003_no_fix_when_the_device_name_also_places_other_tensors() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Kernel(nn.Module):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.device = torch.device("cuda", torch.cuda.current_device())
+            self.register_buffer("table", torch.zeros(n, device=self.device))
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return self.table[ids] + torch.ones(1, device=self.device)
+    '''
+    [d] = [d for d in findings(source) if d.code == "DL003"]
+    assert (d.start.row, d.start.column, d.fix) == (8, 54, None)
+    assert d.message.endswith("(no fix: `self.device` also places other tensors, which would then part ways with "
+                              "this one)")

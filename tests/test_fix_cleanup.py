@@ -1,0 +1,148 @@
+"""Fixes leave no debris (issue 12, item 4): the import or local a fix stops using goes with the fix, as
+ruff's F401/F841 fixes would remove it, or the fix is not offered."""
+
+from __future__ import annotations
+
+import textwrap
+
+from conftest import findings, fixed
+
+from devlint.api import lint_source
+from devlint.types import FixMode, Settings
+
+DEEPSPEED = ("deepspeed.accelerator.get_accelerator().device_name()",)
+
+
+def fixed_with(source: str, platform_devices: tuple[str, ...] = (), path: str = "model.py") -> str | None:
+    result = lint_source(textwrap.dedent(source), path, Settings(platform_devices=platform_devices), FixMode.UNSAFE)
+    assert result.error is None, result.error
+    return result.fixed_source
+
+
+def test_the_import_a_fix_leaves_unused_goes_with_it() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        return torch.outer(t, inv_freq)
+    '''
+    [d] = findings(source)
+    # One fix: the device, and line 3 (the import) removed with its line break.
+    assert [(e.content, e.start.row, e.start.column, e.end.row, e.end.column) for e in d.fix.edits] == [
+        ("inv_freq.device", 5, 32, 5, 60), ("", 3, 1, 4, 1)]
+    assert fixed(source) == textwrap.dedent('''
+    import torch
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=inv_freq.device)
+        return torch.outer(t, inv_freq)
+    ''')
+
+
+def test_an_import_still_used_elsewhere_stays() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        return torch.outer(t, inv_freq)
+    def on_tpu() -> bool:
+        return current_platform.is_tpu()
+    '''
+    [d] = findings(source)
+    assert len(d.fix.edits) == 1
+    assert "from vllm.platforms import current_platform\n" in fixed(source)
+
+
+def test_one_name_of_a_from_import_and_the_pure_local_before_it() -> None:
+    source = '''
+    import torch
+    from deepspeed.accelerator import get_accelerator, set_accelerator
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        device = get_accelerator().device_name()
+        t = torch.arange(n, device=device)
+        return torch.outer(t, inv_freq)
+    '''
+    assert fixed_with(source, DEEPSPEED) == textwrap.dedent('''
+    import torch
+    from deepspeed.accelerator import set_accelerator
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=inv_freq.device)
+        return torch.outer(t, inv_freq)
+    ''')
+
+
+def test_a_parenthesised_import_keeps_the_other_names() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import (
+        current_platform,
+        CpuArchEnum,
+    )
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        return torch.outer(t, inv_freq) if CpuArchEnum else t
+    '''
+    assert "from vllm.platforms import CpuArchEnum\ndef positions" in fixed(source)
+
+
+def test_a_local_with_side_effects_withdraws_the_fix() -> None:
+    source = '''
+    import torch
+    import torch.distributed as dist
+    def noise(probs: torch.Tensor) -> torch.Tensor:
+        dev = torch.device(f"cuda:{dist.get_rank()}")
+        return probs.div(torch.empty_like(probs, device=dev).exponential_())
+    '''
+    [d] = findings(source)
+    assert d.code == "DL005" and d.fix is None
+    assert d.message.endswith("(no fix: it would leave `dev` unused, and its value may have side effects)")
+    assert fixed_with(source) is None
+
+
+def test_a_re_export_in_a_package_init_withdraws_the_fix() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        return torch.outer(t, inv_freq)
+    '''
+    result = lint_source(textwrap.dedent(source), "pkg/__init__.py", Settings(), FixMode.UNSAFE)
+    [d] = result.diagnostics
+    assert d.fix is None and "an `__init__.py` may re-export it" in d.message
+    assert result.fixed_source is None
+
+
+def test_names_several_fixes_leave_unused_together_are_removed_too() -> None:
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    def a(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        return torch.outer(torch.arange(n, device=current_platform.device_type), inv_freq)
+    def b(x: torch.Tensor) -> torch.Tensor:
+        return x + torch.zeros_like(x, device=current_platform.device_type)
+    '''
+    assert fixed(source) == textwrap.dedent('''
+    import torch
+    def a(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        return torch.outer(torch.arange(n, device=inv_freq.device), inv_freq)
+    def b(x: torch.Tensor) -> torch.Tensor:
+        return x + torch.zeros_like(x)
+    ''')
+
+
+def test_a_guarded_import_with_a_fallback_stays_and_the_fix_is_offered() -> None:
+    source = '''
+    import torch
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:
+        current_platform = None
+    def a(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        return torch.outer(torch.arange(n, device=current_platform.device_type), inv_freq)
+    '''
+    # The `except` branch binds the name too: not an unused import (ruff's F401 agrees), so it is left alone.
+    [d] = findings(source)
+    assert d.fix is not None and len(d.fix.edits) == 1
+    assert fixed(source) == textwrap.dedent(source).replace("current_platform.device_type", "inv_freq.device")
