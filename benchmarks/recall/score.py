@@ -58,7 +58,7 @@ TRIGGERS = frozenset({"meta-init", "non-cuda", "multi-gpu", "offload", "cpu", "u
 IGNORED_CODES = frozenset({"DL100"})
 # --quick: for each of these projects, only its release pair with the most cases (and the ok sites in those
 # two releases). Chosen for small packages so that a warm run stays well under 3 minutes (README has the time).
-QUICK_PROJECTS: tuple[str, ...] = ("auto-gptq", "deepspeed", "gptqmodel", "liger-kernel", "megatron-core", "mmcv",
+QUICK_PROJECTS: tuple[str, ...] = ("auto-gptq", "bitsandbytes", "gptqmodel", "liger-kernel", "megatron-core", "mmcv",
                                    "timm", "unsloth")
 
 
