@@ -46,6 +46,7 @@ import tokenize
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -630,7 +631,7 @@ def apply_edits(text: str, first_line: int, edits: Iterable[FixEdit]) -> str | N
             return None
         spans.append((start, end, edit.content))
     spans.sort()
-    for (_, end, _), (start, _, _) in zip(spans, spans[1:]):
+    for (_, end, _), (start, _, _) in pairwise(spans):
         if start < end:
             return None
     for start, end, content in reversed(spans):
