@@ -119,15 +119,17 @@ def test_fix_verdict() -> None:
     buggy = 'out = torch.zeros(n, device="cuda")\n'
     literal = buggy.index('"cuda"') + 1
     fix = score.Finding("DL001", "m", "p.py", 5, 5, (score.FixEdit("x.device", (5, literal), (5, literal + 6)),))
-    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=x.device)") == "same"
-    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=y.device)") == "different"
+    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=x.device)") == score.FixVerdict.SAME
+    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=y.device)") == score.FixVerdict.DIFFERENT
     # upstream went through a local `device = x.device`: not the same text, the same sibling
-    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=device)", "x") == "same sibling"
-    assert score.fix_verdict(buggy, 5, [fix], "out = torch.zeros(n, device=device)", "ctx.x") == "different"
-    assert score.fix_verdict(buggy, 5, [score.Finding("DL001", "m", "p.py", 5, 5)], "anything") == "no fix"
+    via_local = "out = torch.zeros(n, device=device)"
+    assert score.fix_verdict(buggy, 5, [fix], via_local, "x") == score.FixVerdict.SAME_SIBLING
+    assert score.fix_verdict(buggy, 5, [fix], via_local, "ctx.x") == score.FixVerdict.DIFFERENT
+    without_fix = score.Finding("DL001", "m", "p.py", 5, 5)
+    assert score.fix_verdict(buggy, 5, [without_fix], "anything") == score.FixVerdict.NO_FIX
     comma = buggy.index(", device") + 1
     drop = score.Finding("DL005", "m", "p.py", 5, 5, (score.FixEdit("", (5, comma), (5, literal + 6)),))
-    assert score.fix_verdict(buggy, 5, [drop], "out = torch.zeros(n)") == "same"
+    assert score.fix_verdict(buggy, 5, [drop], "out = torch.zeros(n)") == score.FixVerdict.SAME
 
 
 # --- devlint's JSON -----------------------------------------------------------------------------------------
@@ -233,7 +235,7 @@ def scored_rows(tmp_path: Path) -> score.Rows:
     return rows
 
 
-def release_state(tmp_path: Path, rows: score.Rows, version: str, source: str, findings: dict[str, list]) -> score.ReleaseState:
+def release_state(tmp_path: Path, rows: score.Rows, version: str, source: str, findings: dict) -> score.ReleaseState:
     root = tmp_path / version
     (root / "toy").mkdir(parents=True)
     (root / "toy" / "m.py").write_text(source)
@@ -252,15 +254,15 @@ def test_scoring_counts_cases_twins_ok_sites_and_precision(tmp_path: Path) -> No
     states = {
         ("toy", "1.0"): release_state(tmp_path, rows, "1.0", BUGGY, {
             # defaults: only the statement on lines 4-5 (finding on its first line); a finding on the ok line 7
-            "default": [finding(4, edits=fix), finding(7, "DL002")],
+            score.Config.DEFAULT: [finding(4, edits=fix), finding(7, "DL002")],
             # project config: also toy-002, twice (two findings on one statement)
-            "project": [finding(4, edits=fix), finding(6), finding(6, "DL005"), finding(7, "DL002"),
+            score.Config.PROJECT: [finding(4, edits=fix), finding(6), finding(6, "DL005"), finding(7, "DL002"),
                         finding(2, "DL004")]}),
         ("toy", "1.1"): release_state(tmp_path, rows, "1.1", FIXED, {
-            "default": [finding(6)], "project": [finding(6)]}),
+            score.Config.DEFAULT: [finding(6)], score.Config.PROJECT: [finding(6)]}),
     }
-    default = score.tally(score.score_sites(rows, states, "default"))["toy"]
-    project_sites = score.score_sites(rows, states, "project")
+    default = score.tally(score.score_sites(rows, states, score.Config.DEFAULT))["toy"]
+    project_sites = score.score_sites(rows, states, score.Config.PROJECT)
     project = score.tally(project_sites)["toy"]
     assert (default.cases, default.caught, project.caught) == (2, 1, 2)
     assert (project.twins, project.twins_flagged) == (2, 1)  # toy-002's twin kept the platform device
@@ -269,18 +271,18 @@ def test_scoring_counts_cases_twins_ok_sites_and_precision(tmp_path: Path) -> No
     assert project.precision == pytest.approx(3 / 5) and default.precision == pytest.approx(1 / 3)
     assert project.recall == 1.0 and default.recall == 0.5
     by_id = {(s.id, s.role): s for s in project_sites}
-    assert by_id[("toy-001", "case")].fix == "same"
-    assert by_id[("toy-002", "case")].fix == "no fix"
+    assert by_id[("toy-001", score.Role.CASE)].fix is score.FixVerdict.SAME
+    assert by_id[("toy-002", score.Role.CASE)].fix is score.FixVerdict.NO_FIX
     assert (project.fix_same, project.fix_different, project.fix_none) == (1, 0, 1)
-    assert by_id[("toy-ok-003", "ok")].problem == "text differs at toy/m.py:8: file has 'return x * t * w * u'"
+    assert by_id[("toy-ok-003", score.Role.OK)].problem == "text differs at toy/m.py:8: file has 'return x * t * w * u'"
 
 
 def test_a_case_whose_buggy_line_does_not_verify_counts_nowhere(tmp_path: Path) -> None:
     rows, _ = score.read_rows(write_rows(tmp_path / "cases.jsonl", [
         PROJECT_ROW, case_row("toy-001", 5, "not it", 5, "n, device=x.device)")]))
-    states = {("toy", "1.0"): release_state(tmp_path, rows, "1.0", BUGGY, {"default": [finding(5)]}),
-              ("toy", "1.1"): release_state(tmp_path, rows, "1.1", FIXED, {"default": [finding(5)]})}
-    tallied = score.tally(score.score_sites(rows, states, "project"))["toy"]
+    states = {("toy", "1.0"): release_state(tmp_path, rows, "1.0", BUGGY, {score.Config.DEFAULT: [finding(5)]}),
+              ("toy", "1.1"): release_state(tmp_path, rows, "1.1", FIXED, {score.Config.DEFAULT: [finding(5)]})}
+    tallied = score.tally(score.score_sites(rows, states, score.Config.PROJECT))["toy"]
     assert (tallied.cases, tallied.twins, tallied.twins_flagged, tallied.unscored) == (0, 0, 0, 1)
     assert tallied.recall is None and tallied.precision is None
 
@@ -352,7 +354,7 @@ def test_offline_run_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(Path(c["cwd"]).name, "--platform-device" in c["argv"]) for c in calls] == [
         ("toy-pkg-1.0", False), ("toy-pkg-1.0", True), ("toy-pkg-1.1", False), ("toy-pkg-1.1", True)]
-    assert calls[1]["argv"][:2] == ["check", "toy"] and "-j" in calls[1]["argv"]
+    assert calls[1]["argv"][:3] == ["check", "toy", "toy/m.py"] and "-j" in calls[1]["argv"]
     assert "recall: 1 of 2 (50%) with the defaults, 2 of 2 (100%) with each project's platform devices" in out.out
     assert "twins still flagged: 0 of 2; ok sites flagged: 0 of 1 (project config)" in out.out
     assert "verified by script: 5 of 6 labelled lines" in out.out

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import enum
 import io
 import json
 import os
@@ -45,6 +46,7 @@ import tokenize
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -57,9 +59,35 @@ TRIGGERS = frozenset({"meta-init", "non-cuda", "multi-gpu", "offload", "cpu", "u
 IGNORED_CODES = frozenset({"DL100"})
 # --quick: for each of these projects, only its release pair with the most cases (and the ok sites in those
 # two releases). Chosen for small packages so that a warm run stays well under 3 minutes (README has the time).
-QUICK_PROJECTS: tuple[str, ...] = ("auto-gptq", "deepspeed", "gptqmodel", "liger-kernel", "megatron-core", "mmcv",
+QUICK_PROJECTS: tuple[str, ...] = ("auto-gptq", "bitsandbytes", "gptqmodel", "liger-kernel", "megatron-core", "mmcv",
                                    "timm", "unsloth")
-DEFAULT_CONFIG, PROJECT_CONFIG = "default", "project"
+
+
+class Config(str, enum.Enum):
+    """Which devlint run a figure comes from."""
+
+    DEFAULT = "default"  # devlint's own platform-device table
+    PROJECT = "project"  # plus the project's `platform_devices` (the same run when it has none)
+
+
+class Role(str, enum.Enum):
+    """What a labelled site is."""
+
+    CASE = "case"  # a case's buggy statement, in the buggy release
+    TWIN = "twin"  # a case's fixed statement, in the fixed release
+    OK = "ok"  # correct code
+
+
+class FixVerdict(str, enum.Enum):
+    """devlint's fix of a caught case against the upstream fix."""
+
+    SAME = "same"
+    SAME_SIBLING = "same sibling"
+    DIFFERENT = "different"
+    NO_FIX = "no fix"
+    NO_TWIN = "no twin"  # the fixed statement could not be read: nothing to compare with
+
+
 
 
 class UsageError(Exception):
@@ -603,7 +631,7 @@ def apply_edits(text: str, first_line: int, edits: Iterable[FixEdit]) -> str | N
             return None
         spans.append((start, end, edit.content))
     spans.sort()
-    for (_, end, _), (start, _, _) in zip(spans, spans[1:]):
+    for (_, end, _), (start, _, _) in pairwise(spans):
         if start < end:
             return None
     for start, end, content in reversed(spans):
@@ -643,19 +671,19 @@ def fixed_by_devlint(buggy_statement: str, first_line: int, fixes: list[Finding]
 
 
 def fix_verdict(buggy_statement: str, first_line: int, fixes: list[Finding], upstream_statement: str,
-                sibling: str = "") -> str:
-    """devlint's fix on the buggy statement against the upstream statement: "same" (equal once normalised),
-    "same sibling" (not equal, but devlint's edits follow the case's sibling: `sibling.device` where upstream
-    wrote a local `device = sibling.device`), "different", or "no fix"."""
+                sibling: str = "") -> FixVerdict:
+    """devlint's fix on the buggy statement against the upstream statement: SAME (equal once normalised),
+    SAME_SIBLING (not equal, but devlint's edits follow the case's sibling: `sibling.device` where upstream
+    wrote a local `device = sibling.device`), DIFFERENT, or NO_FIX."""
     if not any(f.edits for f in fixes):
-        return "no fix"
+        return FixVerdict.NO_FIX
     fixed = fixed_by_devlint(buggy_statement, first_line, fixes)
     if fixed is not None and normalised_code(fixed) == normalised_code(upstream_statement):
-        return "same"
+        return FixVerdict.SAME
     contents = " ".join(e.content for f in fixes for e in f.edits)
     if sibling and re.search(rf"(?<![\w.]){re.escape(sibling)}\.device\b", contents):
-        return "same sibling"
-    return "different"
+        return FixVerdict.SAME_SIBLING
+    return FixVerdict.DIFFERENT
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -721,7 +749,7 @@ class SiteResult:
 
     id: str
     project: str
-    role: str  # "case", "twin" or "ok"
+    role: Role
     release: str
     path: str
     line: int
@@ -730,7 +758,7 @@ class SiteResult:
     verified: bool = False
     problem: str = ""  # why it could not be scored (release missing, text mismatch, ...)
     findings: list[dict] = field(default_factory=list)
-    fix: str = ""  # for caught cases: same / same sibling / different / no fix
+    fix: FixVerdict | None = None  # for caught cases
     fixed_by_devlint: str = ""  # the buggy statement with devlint's fix applied (whitespace collapsed)
     fixed_upstream: str = ""  # the upstream fixed statement (whitespace collapsed)
 
@@ -748,7 +776,7 @@ class ReleaseState:
     release: Release
     root: Path | None = None
     problem: str = ""
-    runs: dict[str, DevlintRun] = field(default_factory=dict)
+    runs: dict[Config, DevlintRun] = field(default_factory=dict)
     sources: dict[str, str | None] = field(default_factory=dict)
 
     def source(self, path: str) -> str | None:
@@ -789,39 +817,39 @@ def finding_dict(f: Finding) -> dict:
             "applicability": f.applicability}
 
 
-def score_sites(rows: Rows, states: dict[tuple[str, str], ReleaseState], config: str) -> list[SiteResult]:
+def score_sites(rows: Rows, states: dict[tuple[str, str], ReleaseState], config: Config) -> list[SiteResult]:
     """Every labelled site under one configuration ("default" or "project")."""
     results: list[SiteResult] = []
 
-    def site(id_: str, project: str, role: str, version: str, path: str, line: int, text: str) -> SiteResult:
+    def site(id_: str, project: str, role: Role, version: str, path: str, line: int, text: str) -> SiteResult:
         state = states.get((project, version))
         span, verified, problem = locate(state, path, line, text)
         result = SiteResult(id_, project, role, f"{rows.projects[project].package}-{version}", path, line, text,
                             (span.first, span.last) if span else None, verified, problem)
         if span is not None and not problem and state is not None:
-            run = state.runs.get(config) or state.runs.get(DEFAULT_CONFIG)
+            run = state.runs.get(config) or state.runs.get(Config.DEFAULT)
             result.findings = [finding_dict(f) for f in findings_on(run, path, span)]
         return result
 
     for case in rows.cases:
-        buggy = site(case.id, case.project, "case", case.buggy, case.path, case.line, case.text)
-        twin = site(case.id, case.project, "twin", case.fixed, case.fixed_path, case.fixed_line, case.fixed_text)
+        buggy = site(case.id, case.project, Role.CASE, case.buggy, case.path, case.line, case.text)
+        twin = site(case.id, case.project, Role.TWIN, case.fixed, case.fixed_path, case.fixed_line, case.fixed_text)
         if buggy.scored and buggy.flagged:
             buggy.fix = case_fix_verdict(case, buggy, twin, states, config)
         results += [buggy, twin]
     for ok in rows.oks:
-        results.append(site(ok.id, ok.project, "ok", ok.version, ok.path, ok.line, ok.text))
+        results.append(site(ok.id, ok.project, Role.OK, ok.version, ok.path, ok.line, ok.text))
     return results
 
 
 def case_fix_verdict(case: Case, buggy: SiteResult, twin: SiteResult, states: dict[tuple[str, str], ReleaseState],
-                     config: str) -> str:
+                     config: Config) -> FixVerdict:
     """The verdict on devlint's fix; also records both fixed statements on `buggy` for the report."""
     state = states[(case.project, case.buggy)]
     twin_state = states.get((case.project, case.fixed))
     if twin.span is None or twin_state is None or twin.problem:
-        return "no twin"
-    run = state.runs.get(config) or state.runs.get(DEFAULT_CONFIG)
+        return FixVerdict.NO_TWIN
+    run = state.runs.get(config) or state.runs.get(Config.DEFAULT)
     span = Span(*buggy.span)  # type: ignore[misc]
     fixes = [f for f in findings_on(run, case.path, span) if f.edits]
     source_lines = (state.source(case.path) or "").splitlines(keepends=True)
@@ -858,15 +886,15 @@ class Tally:
             self.unscored += 1
             return
         count = len(site.findings)
-        if site.role == "case":
+        if site.role is Role.CASE:
             self.cases += 1
             self.caught += site.flagged
             self.findings_on_cases += count
-            self.fix_same += site.fix == "same"
-            self.fix_same_sibling += site.fix == "same sibling"
-            self.fix_different += site.fix == "different"
-            self.fix_none += site.fix == "no fix"
-        elif site.role == "twin":
+            self.fix_same += site.fix == FixVerdict.SAME
+            self.fix_same_sibling += site.fix == FixVerdict.SAME_SIBLING
+            self.fix_different += site.fix == FixVerdict.DIFFERENT
+            self.fix_none += site.fix == FixVerdict.NO_FIX
+        elif site.role is Role.TWIN:
             self.twins += 1
             self.twins_flagged += site.flagged
             self.findings_on_twins += count
@@ -889,10 +917,10 @@ class Tally:
 def tally(sites: Iterable[SiteResult]) -> dict[str, Tally]:
     """Per project, plus "(all)"; a case whose buggy line did not verify does not count its twin either."""
     sites = list(sites)
-    unverified_cases = {s.id for s in sites if s.role == "case" and not s.scored}
+    unverified_cases = {s.id for s in sites if s.role is Role.CASE and not s.scored}
     tallies: dict[str, Tally] = defaultdict(Tally)
     for s in sites:
-        if s.role == "twin" and s.id in unverified_cases:
+        if s.role is Role.TWIN and s.id in unverified_cases:
             continue
         tallies[s.project].add(s)
         tallies["(all)"].add(s)
@@ -907,13 +935,13 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-def table(by_config: dict[str, dict[str, Tally]], projects: list[str]) -> str:
+def table(by_config: dict[Config, dict[str, Tally]], projects: list[str]) -> str:
     header = ("| project | cases | caught (default) | caught (project config) | recall default / config | "
               "twins flagged | ok sites flagged | precision (config) | fix same / same sibling / different / none |")
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name in [*projects, "(all)"]:
-        d = by_config[DEFAULT_CONFIG].get(name, Tally())
-        p = by_config[PROJECT_CONFIG].get(name, Tally())
+        d = by_config[Config.DEFAULT].get(name, Tally())
+        p = by_config[Config.PROJECT].get(name, Tally())
         label = "**all**" if name == "(all)" else name
         lines.append(f"| {label} | {p.cases} | {d.caught} | {p.caught} | {percent(d.recall)} / {percent(p.recall)} | "
                      f"{p.twins_flagged} of {p.twins} | {p.oks_flagged} of {p.oks} | {percent(p.precision)} | "
@@ -943,15 +971,15 @@ class Outcome:
 
     devlint: str
     rows: Rows
-    by_config: dict[str, list[SiteResult]]  # "default" / "project" -> every labelled site
+    by_config: dict[Config, list[SiteResult]]  # every labelled site, per run
     misses: dict[str, str]  # case id -> root cause
     release_problems: list[str]
     verification: tuple[int, int]  # labelled lines verified, labelled lines
-    unlabelled: dict[str, int]  # config -> findings on no labelled statement
+    unlabelled: dict[Config, int]  # per run: findings on no labelled statement
     wall: float = 0.0
 
 
-def unlabelled_findings(states: dict[tuple[str, str], ReleaseState], sites: list[SiteResult], config: str) -> int:
+def unlabelled_findings(states: dict[tuple[str, str], ReleaseState], sites: list[SiteResult], config: Config) -> int:
     """Findings (of the given configuration's runs) that lie on no labelled statement: counted in no figure."""
     spans: dict[tuple[str, str], list[Span]] = defaultdict(list)
     for site in sites:
@@ -959,7 +987,7 @@ def unlabelled_findings(states: dict[tuple[str, str], ReleaseState], sites: list
             spans[(site.release, site.path)].append(Span(*site.span))
     count = 0
     for state in states.values():
-        run = state.runs.get(config) or state.runs.get(DEFAULT_CONFIG)
+        run = state.runs.get(config) or state.runs.get(Config.DEFAULT)
         if run is None:
             continue
         for finding in run.findings:
@@ -974,7 +1002,7 @@ def report(outcome: Outcome) -> str:
     tallies = {config: tally(sites) for config, sites in by_config.items()}
     projects = sorted(rows.projects)
     out = [table(tallies, projects), ""]
-    all_p, all_d = tallies[PROJECT_CONFIG].get("(all)", Tally()), tallies[DEFAULT_CONFIG].get("(all)", Tally())
+    all_p, all_d = tallies[Config.PROJECT].get("(all)", Tally()), tallies[Config.DEFAULT].get("(all)", Tally())
     out.append(f"recall: {all_d.caught} of {all_d.cases} ({percent(all_d.recall)}) with the defaults, "
                f"{all_p.caught} of {all_p.cases} ({percent(all_p.recall)}) with each project's platform devices")
     out.append(f"twins still flagged: {all_p.twins_flagged} of {all_p.twins}; ok sites flagged: "
@@ -984,10 +1012,10 @@ def report(outcome: Outcome) -> str:
     out.append(f"fix of caught cases: {all_p.fix_same} same as upstream, {all_p.fix_same_sibling} following the same "
                f"sibling, {all_p.fix_different} different, {all_p.fix_none} without a fix (project config)")
     out.append(f"verified by script: {verification[0]} of {verification[1]} labelled lines")
-    out.append(f"findings on no labelled line (in no figure): {outcome.unlabelled.get(DEFAULT_CONFIG, 0)} with the "
-               f"defaults, {outcome.unlabelled.get(PROJECT_CONFIG, 0)} with the project config")
-    sites = by_config[PROJECT_CONFIG]
-    missed = [s for s in sites if s.role == "case" and s.scored and not s.flagged]
+    out.append(f"findings on no labelled line (in no figure): {outcome.unlabelled.get(Config.DEFAULT, 0)} with the "
+               f"defaults, {outcome.unlabelled.get(Config.PROJECT, 0)} with the project config")
+    sites = by_config[Config.PROJECT]
+    missed = [s for s in sites if s.role is Role.CASE and s.scored and not s.flagged]
     out += ["", f"missed cases ({len(missed)}), grouped by root cause (misses.json):"]
     groups: dict[str, list[SiteResult]] = defaultdict(list)
     for s in missed:
@@ -995,22 +1023,22 @@ def report(outcome: Outcome) -> str:
     for cause in sorted(groups, key=lambda c: (-len(groups[c]), c)):
         out.append(f"  {cause} ({len(groups[cause])})")
         out += [f"    {s.id}  {s.release}/{s.path}:{s.line}  {s.text}" for s in groups[cause]]
-    caught = [s for s in sites if s.role == "case" and s.scored and s.flagged]
+    caught = [s for s in sites if s.role is Role.CASE and s.scored and s.flagged]
     out += ["", f"fixes of caught cases ({len(caught)}):"]
     for s in caught:
-        out.append(f"  {s.id}  {s.fix}")
-        if s.fix in ("different", "same sibling"):
+        out.append(f"  {s.id}  {s.fix.value if s.fix else '-'}")
+        if s.fix in (FixVerdict.DIFFERENT, FixVerdict.SAME_SIBLING):
             out += [f"    devlint:  {s.fixed_by_devlint}", f"    upstream: {s.fixed_upstream}"]
-    wrong = [s for s in sites if s.role in ("twin", "ok") and s.scored and s.flagged]
+    wrong = [s for s in sites if s.role in (Role.TWIN, Role.OK) and s.scored and s.flagged]
     out += ["", f"false positives ({len(wrong)}: flagged twins and ok sites):"]
     for s in wrong:
         for f in s.findings:
-            out.append(f"  {s.id} ({s.role})  {s.release}/{s.path}:{f['line']}  {f['code']} {f['message']}")
+            out.append(f"  {s.id} ({s.role.value})  {s.release}/{s.path}:{f['line']}  {f['code']} {f['message']}")
     unscored = [s for s in sites if not s.scored]
     if unscored or release_problems:
         out += ["", f"not scored ({len(unscored)} sites):"]
         out += [f"  release {p}" for p in release_problems]
-        out += [f"  {s.id} ({s.role}) {s.release}: {s.problem}" for s in unscored]
+        out += [f"  {s.id} ({s.role.value}) {s.release}: {s.problem}" for s in unscored]
     return "\n".join(out)
 
 
@@ -1038,15 +1066,19 @@ def paths_in(release: Release, rows: Rows) -> set[str]:
 
 
 def lint(state: ReleaseState, rows: Rows, command: list[str], jobs: int | None, config_file: Path) -> None:
+    """devlint over the release's module (and any other top folder a row points into), with every labelled file
+    also named on its own: devlint checks a named file even where its folder walk would skip it (`build/`, a
+    `.gitignore`), and checks a file named twice once."""
     if state.root is None:
         return
-    targets = sorted({state.release.project.module, *(p.split("/")[0] for p in paths_in(state.release, rows))})
-    targets = [t for t in targets if (state.root / t).exists()]
+    labelled = paths_in(state.release, rows)
+    folders = sorted({state.release.project.module, *(p.split("/")[0] for p in labelled)})
+    targets = [t for t in [*folders, *sorted(labelled)] if (state.root / t).exists()]
     devices = state.release.project.platform_devices
     try:
-        state.runs[DEFAULT_CONFIG] = run_devlint(command, state.root, targets, (), jobs, config_file)
+        state.runs[Config.DEFAULT] = run_devlint(command, state.root, targets, (), jobs, config_file)
         if devices:
-            state.runs[PROJECT_CONFIG] = run_devlint(command, state.root, targets, devices, jobs, config_file)
+            state.runs[Config.PROJECT] = run_devlint(command, state.root, targets, devices, jobs, config_file)
     except ReleaseError as exc:
         state.problem = str(exc)
 
@@ -1114,11 +1146,12 @@ def run(args: argparse.Namespace) -> int:
             release_problems.append(f"{release.key}: {state.problem}")
             print(f"release {release.key}: {state.problem}", file=sys.stderr)
         else:
-            print(f"release {release.key}: " + ", ".join(f"{c} {len(r.findings)} findings in {r.seconds:.1f}s"
-                                                         for c, r in state.runs.items()), file=sys.stderr)
+            runs = (f"{c.value}: {len(r.findings)} finding{'s' if len(r.findings) != 1 else ''} in {r.seconds:.1f}s"
+                    for c, r in state.runs.items())
+            print(f"release {release.key}: " + ", ".join(runs), file=sys.stderr)
         states[(release.project.project, release.version)] = state
-    by_config = {config: score_sites(rows, states, config) for config in (DEFAULT_CONFIG, PROJECT_CONFIG)}
-    labelled = [s for s in by_config[DEFAULT_CONFIG]]
+    by_config = {config: score_sites(rows, states, config) for config in (Config.DEFAULT, Config.PROJECT)}
+    labelled = [s for s in by_config[Config.DEFAULT]]
     verification = (sum(s.verified for s in labelled), len(labelled))
     unlabelled = {config: unlabelled_findings(states, sites, config) for config, sites in by_config.items()}
     outcome = Outcome(version, rows, by_config, load_misses(args.misses), release_problems, verification, unlabelled)
@@ -1134,7 +1167,7 @@ def write_json(path: Path, outcome: Outcome) -> None:
     misses = outcome.misses
     tallies = {config: {name: {**asdict(t), "recall": t.recall, "precision": t.precision}
                         for name, t in tally(sites).items()} for config, sites in outcome.by_config.items()}
-    sites = {config: [{**asdict(s), "root_cause": misses.get(s.id) if s.role == "case" and s.scored
+    sites = {config: [{**asdict(s), "root_cause": misses.get(s.id) if s.role is Role.CASE and s.scored
                        and not s.flagged else None} for s in found] for config, found in outcome.by_config.items()}
     document = {"devlint": outcome.devlint, "projects": sorted(outcome.rows.projects), "tallies": tallies,
                 "sites": sites, "release_problems": outcome.release_problems, "verified": outcome.verification[0],
