@@ -471,3 +471,48 @@ def test_a_legacy_cuda_tensor_type_places_its_tensor() -> None:
         return torch.concat([inputs.cuda(), padding], axis=-1)
     '''
     assert findings(source) == []
+
+
+def test_cuda_inside_a_device_context_is_that_device() -> None:
+    # Inside `with torch.cuda.device(x.device):` a bare "cuda" means x's GPU; an explicit index does not.
+    source = '''
+    import torch
+    def matmul(x: torch.Tensor, w: torch.Tensor):
+        with torch.cuda.device(x.device):
+            out = torch.empty((x.shape[0], w.shape[1]), device="cuda", dtype=torch.float16)
+            kernel[(1,)](x, w, out)
+            pinned = x + torch.ones(1, device="cuda:1")
+        return out, pinned
+    '''
+    [d] = findings(source)
+    assert d.start.row == 7 and '`"cuda:1"`' in d.message
+
+
+def test_an_annotated_number_is_no_tensor_however_it_is_used() -> None:
+    source = '''
+    import torch
+    def inv_freq(theta: float, dim: int, x: torch.Tensor):
+        exps = torch.arange(0, dim, 2, device="cuda") / dim
+        return x * torch.pow(theta, exps).shape[0]
+    '''
+    assert findings(source) == []
+
+
+def test_a_config_read_elsewhere_in_the_class_is_no_tensor() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Block(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.config = config
+            self.hidden = config.hidden_size
+        def scale(self, x):
+            s = torch.ones(4, device="cuda")
+            if self.config.dtype == torch.int8:
+                return s * self.config
+            return s
+        def width(self):
+            return self.config.hidden_size
+    '''
+    assert findings(source) == []

@@ -61,6 +61,7 @@ class FunctionFacts:
     operators: list[tuple[int, cst.CSTNode]] = field(default_factory=list)  # BinaryOperation/Comparison/Subscript
     item_assignments: list[tuple[int, cst.Assign | cst.AugAssign]] = field(default_factory=list)
     ifs: list[tuple[int, cst.If]] = field(default_factory=list)
+    withs: list[cst.With] = field(default_factory=list)
     return_values: list[tuple[int, cst.BaseExpression]] = field(default_factory=list)
     seq_of: dict[cst.CSTNode, int] = field(default_factory=dict)
     returns: cst.BaseExpression | None = None
@@ -376,6 +377,9 @@ class _FactCollector:
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self._bind_unknown(node.target, node)
+
+    def visit_With(self, node: cst.With) -> None:
+        self.function.withs.append(node)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:

@@ -126,12 +126,25 @@ class SiblingFinder:
         return carried
 
     def _mentions_new(self, expr: cst.CSTNode, seq: int, origin: cst.BaseExpression, carried: set[int]) -> bool:
-        if contains_node(expr, origin):
-            return True
-        for name in iter_names(expr):
-            for binding in self.fn.bindings_reaching(name.value, seq):
-                if id(binding) in carried:
-                    return True
+        """Does `expr` carry the new tensor? Not through what only reads its size, type or device
+        (`t.shape[0]`, `t.size(0)`, `len(t)`, `t.dtype`, `t.item()`): those are numbers, not the tensor."""
+        stack: list[cst.CSTNode] = [expr]
+        while stack:
+            node = stack.pop()
+            if node is origin:
+                return True
+            if _reads_only_metadata(node):
+                continue
+            if isinstance(node, cst.Name):
+                for binding in self.fn.bindings_reaching(node.value, seq):
+                    if id(binding) in carried:
+                        return True
+                continue
+            if isinstance(node, cst.Attribute):
+                stack.append(node.value)
+                continue
+            if not isinstance(node, cst.Lambda):
+                stack.extend(child_nodes(node))
         return False
 
     def flows_into(self, origin: cst.BaseExpression, targets: list[tuple[int, cst.BaseExpression]]) -> bool:
@@ -328,6 +341,22 @@ class SiblingFinder:
             return False
         found = self.model.value_of(value, self.fn, binding.seq)
         return found.is_tensor and found.origin in (DeviceOrigin.AMBIENT, DeviceOrigin.PLACED, DeviceOrigin.PLATFORM)
+
+
+_METADATA_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad", "layout"})
+_METADATA_METHODS = frozenset({"size", "numel", "dim", "item", "tolist", "data_ptr", "stride", "element_size",
+                               "get_device", "nelement", "is_contiguous"})
+
+
+def _reads_only_metadata(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in _METADATA_ATTRIBUTES
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            return func.attr.value in _METADATA_METHODS
+        return isinstance(func, cst.Name) and func.value in ("len", "isinstance", "type", "id")
+    return False
 
 
 def _pointee(expr: cst.BaseExpression, hops: int = 0) -> cst.BaseExpression:

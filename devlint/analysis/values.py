@@ -284,8 +284,19 @@ class ValueResolver:
             for _, branch in current.ifs:
                 if word in _guard_words(branch.test) and contains_node(branch.body, literal):
                     return True
+            if value == word:  # `with torch.cuda.device(x.device): ... device="cuda"`: "cuda" is x's GPU there
+                for block in current.withs:
+                    if any(self._selects_device(item.item, word, current) for item in block.items) \
+                            and contains_node(block.body, literal):
+                        return True
             current = current.parent
         return False
+
+    @staticmethod
+    def _selects_device(expr: cst.BaseExpression, word: str, fn: FunctionFacts) -> bool:
+        """`torch.cuda.device(i)` / `torch.cuda.device_of(x)`: a context that picks which `word` device is meant."""
+        return isinstance(expr, cst.Call) and fn.scope.qualified_name(expr.func) in (
+            f"torch.{word}.device", f"torch.{word}.device_of")
 
     # -- strings: device words -----------------------------------------------------------------------
     def _string(self, expr: cst.SimpleString | cst.ConcatenatedString) -> Value:
@@ -402,6 +413,8 @@ class ValueResolver:
             return Value(tensor=TensorEvidence(EvidenceKind.ANNOTATION,
                                                f"annotated `{code_of(param.annotation.annotation)}`", param),
                          origin=DeviceOrigin.CALLER, carrier=carrier, received=True)
+        if param.annotation is not None:
+            return Value(origin=DeviceOrigin.CALLER, received=True)  # `theta: float`: the annotation says what it is
         used = self._used_as_tensor(name, owner)
         if used is not None:
             return Value(tensor=used, origin=DeviceOrigin.CALLER, carrier=carrier, received=True)
@@ -430,6 +443,8 @@ class ValueResolver:
             value = self.attr_value(fn.cls, attr)
             if value.is_tensor or value.platform is not None:
                 return dataclasses.replace(value, carrier=expr) if value.is_tensor else value
+            if self._assigned_a_non_tensor(fn.cls, attr):
+                return value  # `self.config = config`, where `config.hidden_size` is read: a config
             used = self._used_as_tensor(code_of(expr), fn)
             if used is not None:
                 return Value(tensor=used, carrier=expr, received=True)
@@ -522,6 +537,19 @@ class ValueResolver:
         if platform is not None:
             return Value(origin=DeviceOrigin.PLATFORM, platform=platform)
         return Value(received=True)
+
+    def _assigned_a_non_tensor(self, cls: ClassFacts, attr: str) -> bool:
+        """Some assignment `self.<attr> = name` takes a parameter that its function shows is no tensor."""
+        for current in self.facts.class_chain(cls):
+            for assignment in current.attr_assignments.get(attr, ()):
+                value = assignment.value
+                if isinstance(value, cst.Name) and value.value in assignment.function.params:
+                    function = assignment.function
+                    if id(function) not in self._contra:
+                        self._uses[id(function)], self._contra[id(function)] = self._collect_uses(function)
+                    if value.value in self._contra[id(function)]:
+                        return True
+        return False
 
     def _attr_origin(self, assignments: list) -> DeviceOrigin:
         """PLACED when every assignment places its tensor on purpose (a device the code chose)."""
@@ -857,6 +885,17 @@ class ValueResolver:
             self._contra[id(fn)] = contra
         if text in self._contra[id(fn)] or text == fn.self_name or text in ("self", "cls"):
             return None  # `self.dtype` says nothing about `self`
+        if fn.self_name is not None and fn.cls is not None and text.startswith(fn.self_name + "."):
+            # `self.config.dtype` here, `self.config.hidden_size` in another method: no tensor either.
+            tail = text[len(fn.self_name):]
+            for method in self.facts.class_chain(fn.cls):
+                for other in method.methods.values():
+                    if other is fn or other.self_name is None:
+                        continue
+                    if id(other) not in self._contra:
+                        self._uses[id(other)], self._contra[id(other)] = self._collect_uses(other)
+                    if other.self_name + tail in self._contra[id(other)]:
+                        return None
         return uses.get(text)
 
     def _collect_uses(self, fn: FunctionFacts) -> tuple[dict[str, TensorEvidence], set[str]]:
