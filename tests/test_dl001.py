@@ -516,3 +516,44 @@ def test_a_config_read_elsewhere_in_the_class_is_no_tensor() -> None:
             return self.config.hidden_size
     '''
     assert findings(source) == []
+
+
+def test_a_method_whose_results_are_placed_gives_no_sibling() -> None:
+    source = '''
+    import torch
+    class Rope(torch.nn.Module):
+        def __init__(self, dim: int, n: int) -> None:
+            super().__init__()
+            self.dim, self.n = dim, n
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        def _inv_freq(self) -> torch.Tensor:
+            return 1.0 / 10000 ** (torch.arange(0, self.dim, 2, device=self.device) / self.dim)
+        def table(self) -> torch.Tensor:
+            t = torch.arange(self.n, device=self.device, dtype=torch.float32)
+            return torch.einsum("i,j->ij", t, self._inv_freq())
+    '''
+    assert findings(source) == []
+
+
+def test_an_optional_tensor_passed_on_to_a_helper_is_no_sibling() -> None:
+    source = '''
+    import torch
+    class Backend:
+        def __init__(self, sinks: torch.Tensor | None) -> None:
+            self.sinks = sinks
+        def warmup(self, plan) -> None:
+            q = torch.zeros(64, 8, 128, device="cuda")
+            plan.bind(q=q, sinks=self.sinks)
+    '''
+    assert findings(source) == []
+
+
+def test_assigning_a_tensor_into_a_slice_is_a_copy() -> None:
+    source = '''
+    import torch
+    def pad(scores: torch.Tensor, cols: int, rows: int) -> torch.Tensor:
+        padded = torch.full((rows, cols), -1.0, device="cuda")
+        padded[:, :4] = scores
+        return padded
+    '''
+    assert findings(source) == []

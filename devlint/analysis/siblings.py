@@ -204,7 +204,11 @@ class SiblingFinder:
                         yield seq, node, [target.target.value, node.value], "an assignment to `.grad`", combine
                     if isinstance(target.target, cst.Subscript):
                         sub = target.target
-                        yield seq, node, [sub.value, *subscript_indices(sub), node.value], "an item assignment", \
+                        # `dst[i] = src` copies a tensor across devices like `.copy_()`; a value computed
+                        # there (`cu[1:] = seq_lens.cumsum(0)`) is computed on its inputs' device, which is
+                        # where the buffer should be.
+                        value = [node.value] if isinstance(node.value, (cst.Call, cst.BinaryOperation)) else []
+                        yield seq, node, [sub.value, *subscript_indices(sub), *value], "an item assignment", \
                             SiblingRelation.COPY
 
     def siblings_of(self, origin: cst.BaseExpression, origin_seq: int,
@@ -306,6 +310,8 @@ class SiblingFinder:
             return None  # the code chose that tensor's device itself: a mismatch with it is deliberate
         if kind is SiblingRelation.CALL and not (value.received or value.origin is DeviceOrigin.CALLER):
             return None  # only a tensor the function received shows two tensors passed on must agree
+        if kind is SiblingRelation.CALL and value.tensor is not None and value.tensor.optional:
+            return None  # `plan.bind(q=q, sinks=self.sinks)` with sinks `Tensor | None`: the callee copes with None
         carrier = value.carrier
         evidence = value.tensor
         if carrier is None:

@@ -329,6 +329,10 @@ class ValueResolver:
 
     def _choice(self, expr: cst.IfExp, fn: FunctionFacts, seq: int, depth: int) -> Value:
         body, orelse = self.value_of(expr.body, fn, seq, depth), self.value_of(expr.orelse, fn, seq, depth)
+        for side in (body, orelse):
+            if not side.is_tensor and side.origin is DeviceOrigin.SIBLING:
+                # `lens.device if lens is not None else "cuda"`: follows the tensor whenever there is one.
+                return side
         platform = body.platform or orelse.platform
         if platform is not None:
             return Value(origin=DeviceOrigin.PLATFORM, platform=dataclasses.replace(platform, conditional=True))
@@ -410,8 +414,11 @@ class ValueResolver:
     def _parameter(self, name: str, owner: FunctionFacts, param: cst.Param) -> Value:
         carrier = cst.Name(name)
         if param.annotation is not None and self.is_tensor_annotation(param.annotation.annotation, owner):
+            optional = _optional(param.annotation.annotation) or (
+                isinstance(param.default, cst.Name) and param.default.value == "None")
             return Value(tensor=TensorEvidence(EvidenceKind.ANNOTATION,
-                                               f"annotated `{code_of(param.annotation.annotation)}`", param),
+                                               f"annotated `{code_of(param.annotation.annotation)}`", param,
+                                               optional=optional),
                          origin=DeviceOrigin.CALLER, carrier=carrier, received=True)
         if param.annotation is not None:
             return Value(origin=DeviceOrigin.CALLER, received=True)  # `theta: float`: the annotation says what it is
@@ -700,10 +707,13 @@ class ValueResolver:
             found = self.facts.find_method(fn.cls, method)
             if found is not None:
                 if found.returns is not None and self.is_tensor_annotation(found.returns, found):
+                    placed = self._returns_placed(found)
                     return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
                                                        f"returned by `self.{method}()`, annotated "
                                                        f"`{code_of(found.returns)}`", found.node,
-                                                       optional=_optional(found.returns)))
+                                                       optional=_optional(found.returns)),
+                                 origin=placed.origin if placed is not None else DeviceOrigin.UNKNOWN,
+                                 platform=placed.platform if placed is not None else None)
                 return UNKNOWN
             if self.summary is not None and method in self.summary.tensor_methods.get(fn.cls.name, ()):
                 return Value(tensor=TensorEvidence(EvidenceKind.RETURN_ANNOTATION,
@@ -817,6 +827,19 @@ class ValueResolver:
                 return Value(origin=DeviceOrigin.PLATFORM, platform=PlatformDevice(expr, note=helper[0],
                                                                                    conditional=helper[1]))
         return UNKNOWN
+
+    def _returns_placed(self, method: FunctionFacts) -> Value | None:
+        """When every value the method returns was placed by the code (`torch.arange(..., device=self.device)`
+        and what is computed from it), that placement; its result is then no sibling to follow either."""
+        if not method.return_values:
+            return None
+        found: Value | None = None
+        for seq, expr in method.return_values:
+            value = self.value_of(expr, method, seq)
+            if not value.placed:
+                return None
+            found = found or value
+        return found
 
     def _module_attr(self, cls: ClassFacts, attr: str) -> str | None:
         """The layer class `self.<attr>` is built from, when it is an `nn.Module` (`nn.Linear(...)`, a module
