@@ -240,3 +240,15 @@ def test_configured_entries_reach_the_prefilter() -> None:
              "def my_device():\n    return 'x'\n"
     assert lint_source(source, "m.py", Settings()).diagnostics == []
     assert len(lint_source(source, "m.py", Settings(platform_devices=("my_device()",))).diagnostics) == 1
+
+
+def test_dl004_follows_a_default_into_a_closure() -> None:
+    source = '''
+    import torch
+    def consume(n: int, device: str = "cuda") -> None:
+        def receive() -> torch.Tensor:
+            return torch.empty(n, dtype=torch.uint8, device=device)
+        receive()
+    '''
+    [d] = findings(source)
+    assert d.code == "DL004" and "reaches `torch.empty` (line 5)" in d.message

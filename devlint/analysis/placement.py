@@ -88,6 +88,11 @@ class Placements:
                 if hand_on is not None:
                     callee, param = hand_on
                     self._collect(callee, {param}, found, seen, depth + 1)
+        for nested in self.facts.functions:  # a closure reads the parameter too (`def receive(): ...device=device`)
+            if nested.parent is fn:
+                free = {name for name in names if not nested.binds(name)}
+                if free:
+                    self._collect(nested, free, found, seen, depth + 1)
         if fn.cls is not None:
             for attr in self._stored_attrs(fn, names):
                 for method in self._methods(fn.cls):
