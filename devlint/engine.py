@@ -19,6 +19,7 @@ from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
     TooNested,
+    code_mentions,
     might_hold_finding,
     parse_guard,
     quiet_parse,
@@ -56,16 +57,22 @@ class Checker:
         table = DEFAULT_TABLE.extended(settings.platform_devices)
         return cls(rules=rules, table=table, required_tokens=table.prefilter_tokens, settings=settings)
 
-    def might_find_something(self, text: str) -> bool:
-        """A cheap text test: a file with no platform-device token cannot hold a finding, so it is not
-        parsed at all. Derived from the table, so configured platform devices are never filtered out."""
+    def code_mentions(self, text: str) -> list[int] | None:
+        """Where `text` mentions a platform-device token in code (devlint.prefilter); empty when the file
+        cannot hold a finding and is not parsed at all, None when the prefilter is off. Derived from the
+        table, so configured platform devices are never filtered out."""
         if not self.rules:
-            return False
-        return not self.settings.prefilter or might_hold_finding(text, self.required_tokens)
+            return []
+        if not self.settings.prefilter:
+            return None
+        if not might_hold_finding(text, self.required_tokens):
+            return []
+        return code_mentions(text, self.required_tokens)
 
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
         found: list[Diagnostic] = []
-        if self.might_find_something(text):
+        mentions = self.code_mentions(text)
+        if mentions != []:
             import libcst as cst
 
             from devlint.analysis import analyse_module
@@ -77,7 +84,7 @@ class Checker:
             if tree is not None:
                 lines = []
                 if self.settings.prefilter:
-                    parsed = relevant_source(text, self.required_tokens, tree, lines)
+                    parsed = relevant_source(text, self.required_tokens, tree, lines, mentions)
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
