@@ -39,6 +39,10 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
     def excluded(path: str) -> bool:
         return resolver.config_for(path).is_excluded(path, overrides)
 
+    if (cache is None or fix_mode is not FixMode.NONE) and any(os.path.isdir(path) for path in paths):
+        from devlint.engine import start_workers
+
+        start_workers(jobs)  # a cold run over folders: the workers load LibCST while discovery runs
     found = discover(paths, excluded, force_exclude)
     items = []
     for shown in found.files:
