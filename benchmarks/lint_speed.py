@@ -293,8 +293,8 @@ def ratio(a: float, b: float) -> str:
 
 
 def report(results: dict[str, dict], args: argparse.Namespace, ruff_version: str) -> str:
-    out = [f"{os.cpu_count()} cores; {args.rounds} alternating rounds per corpus, medians; {ruff_version}; "
-           (f"devlint -j {args.jobs}" if args.jobs else "devlint with its default worker count (one per core)"), ""]
+    workers = f"devlint -j {args.jobs}" if args.jobs else "devlint with its default worker count (one per core)"
+    out = [f"{os.cpu_count()} cores; {args.rounds} alternating rounds per corpus, medians; {ruff_version}; {workers}", ""]
     out += ["| corpus | files | devlint cold wall / CPU | ruff cold wall / CPU | cold ratio (wall, CPU) "
             "| devlint warm | ruff warm | warm ratio | peak RSS | findings | identical (j2, cache, prefilter off) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
