@@ -1,20 +1,31 @@
-"""How fast is `devlint check vllm/`? Side-by-side timings against the floor and other linters.
+"""How fast is devlint on whole repositories? Side-by-side timings against ruff, on four real corpora.
 
-    python benchmarks/lint_speed.py                    # downloads vLLM 0.33.0 and the tools, then times
-    python benchmarks/lint_speed.py --rounds 7 --skip torchfix semgrep
+    python benchmarks/lint_speed.py                          # all four corpora, 5 alternating rounds
+    python benchmarks/lint_speed.py --corpus vllm diffusers --rounds 7
+    python benchmarks/lint_speed.py --quick                  # 1 round, vLLM only, no slow checks
 
 What it does, in one run so the ratios are fair on a shared, noisy machine:
 
-1. `pip download --no-deps vllm==0.33.0` and unzip its `.py` files into the work folder (never the repo).
-2. Installs each comparison tool into its own virtual environment there: ruff; TorchFix (it pins an older
-   LibCST); semgrep (with a one-rule equivalent of DL001's most common shape).
-3. Runs every command `--rounds` times, **alternating** between them, and reports medians of wall time and
-   CPU time (user + system of the process and its children), the peak resident memory, and ratios.
-   Slow, one-off references (parsing every file with LibCST, TorchFix, semgrep) run `--slow-rounds` times.
-4. Checks that devlint's findings are identical cold and warm, serial and parallel, with and without the
-   prefilter, over the whole tree.
+1. Fetches each corpus with `pip download --no-deps` into `--downloads` (a cache outside the repository,
+   reused when the file is already there) and unpacks its `.py` files under `--work`:
+   vLLM 0.33.0 `vllm/`, SGLang 0.5.23 `sglang/srt/`, diffusers 0.42.0 `diffusers/` (wheels) and DeepSpeed
+   0.19.8 `deepspeed/` (its sdist). Installs ruff 0.17 into its own virtual environment there.
+2. Per corpus, runs every command `--rounds` times, **alternating** between them, and reports medians of
+   wall time and CPU time (user + system of the process and its workers), the peak resident memory (the
+   largest single process), and ratios:
+   devlint cold (`--no-cache`) and warm (a primed cache) against ruff cold and warm
+   (`check --isolated --select E9,F63,F7,F82`); one file with findings and one file no rule can apply to
+   (which must not import LibCST at all) against `python -c "import libcst"`; `--diff --unsafe-fixes`
+   (every fix computed to a fixed point, nothing written) against a check of the same files (those with
+   findings). For vLLM also a cold run over two copies of the tree (cost linear in the candidate text:
+   files per second should not drop), and `ast.parse` of every file in one process (the floor of any
+   linter built on a Python parser).
+3. Checks that the full JSON findings are identical cold and warm, with `-j1` and `-j2`, and with the
+   prefilter on and off (`--no-prefilter`: every file parsed whole), on every corpus.
 
-The devlint under test is the one importable by this Python (`pip install .`).
+Results go to `--results` (default `benchmarks/results/`): `lint_speed.md` (what is printed) and
+`lint_speed.json` (every sample); `--quick` writes `lint_speed_quick.*` instead. The devlint under test is
+the one importable by this Python (`pip install -e .`). Exit status 1 when a speed switch changed a finding.
 """
 
 from __future__ import annotations
@@ -22,188 +33,359 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ONE_FILE = "vllm/model_executor/layers/rotary_embedding/deepseek_scaling_rope.py"
-SEMGREP_RULE = """\
-rules:
-  - id: platform-device-factory
-    message: tensor factory on the platform device
-    languages: [python]
-    severity: ERROR
-    pattern-either:
-      - pattern: torch.$F(..., device=current_platform.device_type, ...)
-      - pattern: torch.$F(..., device="cuda", ...)
+RUFF = "ruff>=0.17,<0.18"
+RUFF_SELECT = ["check", "--isolated", "--select", "E9,F63,F7,F82", "--exit-zero", "-q"]
+PROBE_NO_RULE = """\
+import runpy, sys
+sys.argv = ["devlint", "check", "--no-cache", "--exit-zero", sys.argv[1]]
+try:
+    runpy.run_module("devlint", run_name="__main__")
+except SystemExit:
+    pass
+print("libcst" in sys.modules)
 """
 PARSE_ALL = """\
-import sys, pathlib
-kind, root = sys.argv[1], pathlib.Path(sys.argv[2])
-if kind == "ast":
-    import ast
-    parse = ast.parse
-else:
-    import libcst
-    parse = libcst.parse_module
-for path in sorted(root.rglob("*.py")):
+import ast, pathlib, sys, warnings
+warnings.simplefilter("ignore")
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.py")):
     try:
-        parse(path.read_text(encoding="utf-8"))
+        ast.parse(path.read_bytes())
     except Exception:
         pass
 """
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    package: str
+    version: str
+    root: str  # the folder linted, relative to the unpacked distribution
+    sdist: bool = False
+    one_file: str | None = None  # a file with findings for the one-file (pre-commit) case; else the largest
+
+    @property
+    def label(self) -> str:
+        return f"{self.package} {self.version} `{self.root}/`"
+
+
+CORPORA = {
+    "vllm": Corpus("vllm", "vllm", "0.33.0", "vllm",
+                   one_file="vllm/model_executor/layers/rotary_embedding/deepseek_scaling_rope.py"),
+    "sglang": Corpus("sglang", "sglang", "0.5.23", "sglang/srt"),
+    "diffusers": Corpus("diffusers", "diffusers", "0.42.0", "diffusers"),
+    "deepspeed": Corpus("deepspeed", "deepspeed", "0.19.8", "deepspeed", sdist=True),
+}
+
+
+def default_work() -> Path:
+    return Path(tempfile.gettempdir()) / "devlint-bench"
+
+
+def default_downloads() -> Path:
+    return Path(os.environ.get("DEVLINT_BENCH_DOWNLOADS", Path.home() / ".cache" / "devlint-bench"))
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def prepare_tree(work: Path, version: str) -> Path:
-    tree = work / f"vllm-{version}"
-    if (tree / "vllm").is_dir():
-        return tree
-    wheels = work / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    if not list(wheels.glob(f"vllm-{version}-*.whl")):
-        log(f"downloading vllm=={version} ...")
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", f"vllm=={version}", "-d",
-                        str(wheels)], check=True)
-    [wheel] = wheels.glob(f"vllm-{version}-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        for name in archive.namelist():
-            if name.startswith("vllm/") and name.endswith(".py"):
-                archive.extract(name, tree)
+def download(corpus: Corpus, downloads: Path) -> Path:
+    """The wheel or sdist of `corpus` in `downloads`, fetched with pip unless already there."""
+    stem = f"{corpus.package}-{corpus.version}"
+    pattern = f"{stem}.tar.gz" if corpus.sdist else f"{stem}-*.whl"
+    found = sorted(downloads.glob(pattern))
+    if not found:
+        downloads.mkdir(parents=True, exist_ok=True)
+        log(f"downloading {corpus.package}=={corpus.version} into {downloads} ...")
+        kind = ["--no-binary", ":all:"] if corpus.sdist else ["--only-binary", ":all:"]
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", *kind,
+                        f"{corpus.package}=={corpus.version}", "-d", str(downloads)], check=True)
+        found = sorted(downloads.glob(pattern))
+    if not found:
+        sys.exit(f"pip did not leave {pattern} in {downloads}")
+    return found[0]
+
+
+def prepare(corpus: Corpus, downloads: Path, work: Path) -> Path:
+    """The unpacked corpus: `work/corpora/<package>-<version>/` holding `corpus.root`, fetched if missing."""
+    tree = work / "corpora" / f"{corpus.package}-{corpus.version}"
+    return tree if (tree / corpus.root).is_dir() else unpack(corpus, download(corpus, downloads), tree)
+
+
+def unpack(corpus: Corpus, archive: Path, tree: Path) -> Path:
+    """The `.py` files of `corpus.root` from `archive`, under `tree`."""
+    partial = tree.with_name(tree.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    prefix = corpus.root + "/"
+    if corpus.sdist:
+        with tarfile.open(archive) as bundle:
+            for member in bundle.getmembers():
+                inner = member.name.split("/", 1)[-1]
+                if member.isfile() and inner.startswith(prefix) and inner.endswith(".py"):
+                    target = partial / inner
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with bundle.extractfile(member) as source:  # type: ignore[union-attr]
+                        target.write_bytes(source.read())
+    else:
+        with zipfile.ZipFile(archive) as bundle:
+            for name in bundle.namelist():
+                if name.startswith(prefix) and name.endswith(".py"):
+                    bundle.extract(name, partial)
+    partial.rename(tree)
     return tree
 
 
-def tool(work: Path, name: str, package: str) -> Path:
-    venv = work / f"venv-{name}"
-    executable = venv / "bin" / name
+def doubled(tree: Path, corpus: Corpus, work: Path) -> Path:
+    """Two copies of the corpus side by side (`a/<root>`, `b/<root>`): twice the text to check."""
+    target = work / "corpora" / f"{corpus.package}-{corpus.version}-x2"
+    if not target.is_dir():
+        for copy in ("a", "b"):
+            shutil.copytree(tree / corpus.root, target / copy / corpus.root)
+    return target
+
+
+def ruff_executable(work: Path) -> Path:
+    venv = work / "venv-ruff"
+    executable = venv / "bin" / "ruff"
     if not executable.exists():
-        log(f"installing {package} into {venv} ...")
+        log(f"installing {RUFF} into {venv} ...")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", package], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", RUFF], check=True)
     return executable
 
 
-def measure(command: list[str], cwd: Path, timeout: float) -> dict:
-    """Wall and CPU seconds and peak RSS (MiB) of one run, from the child's own rusage."""
+def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
+    """Wall and CPU seconds and peak RSS (MiB, the largest process) of one run, from the child's rusage."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         _, status, usage = os.wait4(process.pid, 0)
     except KeyboardInterrupt:
         process.kill()
         raise
     wall = time.perf_counter() - start
-    if wall > timeout:
-        log(f"  (took {wall:.0f}s, over the {timeout:.0f}s budget)")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024,
-            "status": os.waitstatus_to_exitcode(status)}
+    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    process.stderr and process.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{' '.join(command)} exited {code}:\n{error[-2000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
 
 
-def devlint_findings(args: list[str], cwd: Path) -> list:
-    done = subprocess.run([sys.executable, "-m", "devlint", "check", "--output-format", "json", "--exit-zero", *args],
-                          cwd=cwd, capture_output=True, text=True, check=True)
+def devlint_json(devlint: list[str], args: list[str], cwd: Path) -> list:
+    done = subprocess.run([*devlint, "--output-format", "json", *args], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"devlint {' '.join(args)} exited {done.returncode}:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout)
+
+
+def python_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.py"))
+
+
+def no_rule_file(tree: Path, corpus: Corpus) -> str:
+    """A mid-sized file of the corpus without any platform-device token: no rule can apply to it."""
+    from devlint.analysis.platform import DEFAULT_TABLE  # the tokens of the devlint under test
+
+    tokens = DEFAULT_TABLE.prefilter_tokens
+    candidates = sorted((p.stat().st_size, str(p.relative_to(tree))) for p in python_files(tree / corpus.root)
+                        if not any(t in p.read_text(encoding="utf-8", errors="replace") for t in tokens))
+    return candidates[len(candidates) // 2][1]
+
+
+def medians(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in ("wall", "cpu", "rss")}
+
+
+def bench_corpus(corpus: Corpus, tree: Path, work: Path, ruff: Path, args: argparse.Namespace) -> dict:
+    root = corpus.root
+    files = python_files(tree / root)
+    size = sum(p.stat().st_size for p in files)
+    devlint = [sys.executable, "-m", "devlint", "check", "--exit-zero", *(["-j", str(args.jobs)] if args.jobs else [])]
+    cache_dir = work / "cache" / f"devlint-{corpus.name}"
+    ruff_cache = work / "cache" / f"ruff-{corpus.name}"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+
+    log(f"[{corpus.name}] identity checks (full JSON findings) ...")
+    reference = devlint_json(devlint, ["--no-cache", "-j", "1", root], tree)
+    variants = {
+        "-j2": ["--no-cache", "-j", "2", root],
+        "cache, first run": ["--cache-dir", str(cache_dir), root],
+        "cache, warm": ["--cache-dir", str(cache_dir), root],
+    }
+    if not args.quick:
+        variants["prefilter off"] = ["--no-cache", "--no-prefilter", root]
+    identical = {name: devlint_json(devlint, extra, tree) == reference for name, extra in variants.items()}
+    with_findings = sorted({finding["filename"] for finding in reference})
+    one_file = corpus.one_file if corpus.one_file in with_findings else (
+        max(with_findings, key=lambda name: (tree / name).stat().st_size) if with_findings else None)
+    untouched = no_rule_file(tree, corpus)
+    probe = work / "probe_no_rule.py"
+    probe.write_text(PROBE_NO_RULE)
+    imports_libcst = subprocess.run([sys.executable, str(probe), untouched], cwd=tree, capture_output=True,
+                                    text=True, check=True).stdout.strip().splitlines()[-1] == "True"
+
+    commands = {
+        "devlint cold": [*devlint, "--no-cache", root],
+        "devlint warm": [*devlint, "--cache-dir", str(cache_dir), root],
+        "ruff cold": [str(ruff), *RUFF_SELECT, "--no-cache", root],
+        "ruff warm": [str(ruff), *RUFF_SELECT, "--cache-dir", str(ruff_cache), root],
+        "devlint one file, no rule applies": [*devlint, "--no-cache", untouched],
+        "python -c 'import libcst'": [sys.executable, "-c", "import libcst"],
+    }
+    if one_file:
+        commands["devlint one file with findings"] = [*devlint, "--no-cache", one_file]
+        commands["devlint check, files with findings"] = [*devlint, "--no-cache", *with_findings]
+        commands["devlint --diff, same files"] = [*devlint, "--no-cache", "--diff", "--unsafe-fixes", *with_findings]
+    twice: Path | None = None
+    if corpus.name == "vllm" and not args.quick:
+        twice = doubled(tree, corpus, work)
+        commands["devlint cold, two copies"] = [*devlint, "--no-cache", "a", "b"]
+    slow = {}
+    if not args.quick:
+        (work / "parse_all.py").write_text(PARSE_ALL)
+        slow["ast.parse every file (1 process)"] = [sys.executable, str(work / "parse_all.py"), root]
+
+    environments: dict[str, dict[str, str]] = {}
+    if args.compare_with:  # the same devlint commands with another checkout first on the path, alternating too
+        path = os.pathsep.join(filter(None, [str(args.compare_with.resolve()), os.environ.get("PYTHONPATH")]))
+        other = dict(os.environ, PYTHONPATH=path)
+        other_cache = work / "cache" / f"devlint-{corpus.name}-compared"
+        shutil.rmtree(other_cache, ignore_errors=True)
+        for name in [n for n in commands if n.startswith("devlint")]:
+            command = [str(other_cache) if part == str(cache_dir) else part for part in commands[name]]
+            commands["compared " + name], environments["compared " + name] = command, other
+        measure(commands["compared devlint warm"], tree, other)  # prime its cache
+    measure(commands["ruff warm"], tree)  # prime ruff's cache (devlint's is primed by the identity checks)
+    samples: dict[str, list[dict]] = {name: [] for name in [*commands, *slow]}
+    for round_number in range(args.rounds):
+        log(f"[{corpus.name}] round {round_number + 1}/{args.rounds}")
+        for name, command in commands.items():
+            where = twice if name.endswith("two copies") and twice else tree
+            samples[name].append(measure(command, where, environments.get(name)))
+    for name, command in slow.items():
+        log(f"[{corpus.name}] {name} ...")
+        samples[name].append(measure(command, tree))
+    return {
+        "corpus": corpus.label, "files": len(files), "bytes": size,
+        "lines": sum(p.read_bytes().count(b"\n") for p in files), "findings": len(reference),
+        "files_with_findings": len(with_findings), "one_file": one_file, "no_rule_file": untouched,
+        "no_rule_file_imports_libcst": imports_libcst, "identical": identical,
+        "samples": samples, "medians": {name: medians(runs) for name, runs in samples.items() if runs},
+    }
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b else "n/a"
+
+
+def report(results: dict[str, dict], args: argparse.Namespace, ruff_version: str) -> str:
+    workers = f"devlint -j {args.jobs}" if args.jobs else "devlint with its default worker count (one per core)"
+    out = [f"{os.cpu_count()} cores; {args.rounds} alternating rounds per corpus, medians; {ruff_version}; {workers}", ""]
+    out += ["| corpus | files | devlint cold wall / CPU | ruff cold wall / CPU | cold ratio (wall, CPU) "
+            "| devlint warm | ruff warm | warm ratio | peak RSS | findings | identical (j2, cache, prefilter off) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for result in results.values():
+        m = result["medians"]
+        cold, rcold, warm, rwarm = m["devlint cold"], m["ruff cold"], m["devlint warm"], m["ruff warm"]
+        rss = max(v["rss"] for k, v in m.items() if k.startswith("devlint"))
+        same = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in result["identical"].items())
+        out.append(f"| {result['corpus']} | {result['files']} | {cold['wall']:.2f} s / {cold['cpu']:.1f} s "
+                   f"| {rcold['wall']:.2f} s / {rcold['cpu']:.2f} s | {ratio(cold['wall'], rcold['wall'])}, "
+                   f"{ratio(cold['cpu'], rcold['cpu'])} | {warm['wall']:.3f} s | {rwarm['wall']:.3f} s "
+                   f"| {ratio(warm['wall'], rwarm['wall'])} | {rss:.0f} MiB | {result['findings']} | {same} |")
+    out += ["", "| corpus | one file with findings vs `import libcst` | one file no rule applies (LibCST imported?) "
+            "| `--diff` vs check, files with findings | files/s cold |", "|---|---:|---:|---:|---:|"]
+    for result in results.values():
+        m = result["medians"]
+        libcst = m["python -c 'import libcst'"]
+        one = m.get("devlint one file with findings")
+        diff, check = m.get("devlint --diff, same files"), m.get("devlint check, files with findings")
+        rate = f"{result['files'] / m['devlint cold']['wall']:.0f}"
+        if "devlint cold, two copies" in m:
+            rate += f" (two copies: {2 * result['files'] / m['devlint cold, two copies']['wall']:.0f})"
+        none = m["devlint one file, no rule applies"]
+        one_text = f"{one['wall']:.3f} s, {ratio(one['wall'], libcst['wall'])}" if one else "n/a"
+        diff_text = (f"{diff['wall']:.2f} s vs {check['wall']:.2f} s, {ratio(diff['wall'], check['wall'])}"
+                     if diff and check else "n/a")
+        imported = "yes" if result["no_rule_file_imports_libcst"] else "no"
+        out.append(f"| {result['corpus']} | {one_text} | {none['wall']:.3f} s ({imported}) | {diff_text} | {rate} |")
+    if args.compare_with:
+        out += ["", f"Side by side with `{args.compare_with}` (\"compared\"), same rounds:", "",
+                "| corpus | compared cold wall / CPU | devlint cold wall / CPU | cold vs ruff: compared → devlint "
+                "| compared warm | devlint warm | one file with findings: compared → devlint |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for result in results.values():
+            m = result["medians"]
+            old, new, rcold = m["compared devlint cold"], m["devlint cold"], m["ruff cold"]
+            one_old, one_new = m.get("compared devlint one file with findings"), m.get("devlint one file with findings")
+            one_text = f"{one_old['wall']:.3f} s → {one_new['wall']:.3f} s" if one_old and one_new else "n/a"
+            out.append(f"| {result['corpus']} | {old['wall']:.2f} s / {old['cpu']:.1f} s | {new['wall']:.2f} s / "
+                       f"{new['cpu']:.1f} s | {ratio(old['wall'], rcold['wall'])} → {ratio(new['wall'], rcold['wall'])} "
+                       f"(CPU {ratio(old['cpu'], rcold['cpu'])} → {ratio(new['cpu'], rcold['cpu'])}) "
+                       f"| {m['compared devlint warm']['wall']:.3f} s | {m['devlint warm']['wall']:.3f} s | {one_text} |")
+    out += ["", "All commands, medians:", "",
+            "| corpus | command | wall (s) | CPU (s) | peak RSS (MiB) | runs |", "|---|---|---:|---:|---:|---:|"]
+    for name, result in results.items():
+        for command, m in result["medians"].items():
+            out.append(f"| {name} | {command} | {m['wall']:.3f} | {m['cpu']:.2f} | {m['rss']:.0f} "
+                       f"| {len(result['samples'][command])} |")
+    out += ["", "Files: " + "; ".join(f"{name}: {r['files']} files, {r['lines']:,} lines, {r['bytes'] / 1e6:.1f} MB, "
+                                      f"one file `{r['one_file']}`, no-rule file `{r['no_rule_file']}`"
+                                      for name, r in results.items())]
+    return "\n".join(out) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "devlint-bench")
-    parser.add_argument("--vllm-version", default="0.33.0")
+    parser.add_argument("--corpus", nargs="+", choices=sorted(CORPORA), help="default: all four (vllm with --quick)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--slow-rounds", type=int, default=1)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["torchfix", "semgrep", "libcst-parse"])
-    parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    parser.add_argument("--quick", action="store_true",
+                        help="one round, vLLM unless --corpus says otherwise, no prefilter-off identity check, "
+                             "no two-copies or ast.parse runs")
+    parser.add_argument("--work", type=Path, default=default_work(), help="unpacked corpora, caches, ruff")
+    parser.add_argument("--downloads", type=Path, default=default_downloads(),
+                        help="wheels and sdists (default: $DEVLINT_BENCH_DOWNLOADS or ~/.cache/devlint-bench)")
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--jobs", type=int, help="devlint's -j for every timed run (default: its own, one per core)")
+    parser.add_argument("--compare-with", type=Path, metavar="DIR",
+                        help="also time every devlint command with the devlint package found in DIR (e.g. an "
+                             "unpacked older commit: `git archive REV devlint | tar -x -C DIR`), alternating")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1 if "--rounds" not in sys.argv else args.rounds
+    names = args.corpus or (["vllm"] if args.quick else list(CORPORA))
 
     work = args.work.resolve()
-    tree = prepare_tree(work, args.vllm_version)
-    files = sum(1 for _ in (tree / "vllm").rglob("*.py"))
-    lines = sum(p.read_bytes().count(b"\n") for p in (tree / "vllm").rglob("*.py"))
-    ruff = tool(work, "ruff", "ruff")
-    cache_dir, ruff_cache = work / "devlint-cache", work / "ruff-cache"
-    (work / "parse_all.py").write_text(PARSE_ALL)
-    devlint = [sys.executable, "-m", "devlint", "check", "--exit-zero"]
-    ruff_check = [str(ruff), "check", "--select", "E9,F63,F7,F82", "--exit-zero", "-q"]
-
-    fast = {
-        "devlint cold (no cache)": devlint + ["--no-cache", "vllm"],
-        "devlint warm (cache)": devlint + ["--cache-dir", str(cache_dir), "vllm"],
-        "devlint one file": devlint + ["--no-cache", ONE_FILE],
-        "python -c 'import libcst'": [sys.executable, "-c", "import libcst"],
-        "ruff E9,F63,F7,F82 cold": ruff_check + ["--no-cache", "vllm"],
-        "ruff E9,F63,F7,F82 warm": ruff_check + ["--cache-dir", str(ruff_cache), "vllm"],
-        "ast.parse every file (1 process)": [sys.executable, str(work / "parse_all.py"), "ast", "vllm"],
-    }
-    slow: dict[str, list[str]] = {}
-    if "libcst-parse" not in args.skip:
-        slow["libcst.parse_module every file (1 process)"] = [sys.executable, str(work / "parse_all.py"), "libcst", "vllm"]
-    if "torchfix" not in args.skip:
-        slow["TorchFix (all rules)"] = [str(tool(work, "torchfix", "torchfix")), "vllm"]
-    if "semgrep" not in args.skip:
-        rule = work / "semgrep-rule.yaml"
-        rule.write_text(SEMGREP_RULE)
-        slow["semgrep (one rule)"] = [str(tool(work, "semgrep", "semgrep")), "scan", "--config", str(rule),
-                                      "--metrics=off", "--quiet", "--disable-version-check", "-j", str(os.cpu_count() or 1),
-                                      "vllm"]
-
-    log("priming caches ...")
-    measure(fast["devlint warm (cache)"], tree, 600)
-    measure(fast["ruff E9,F63,F7,F82 warm"], tree, 600)
-    samples: dict[str, list[dict]] = {name: [] for name in [*fast, *slow]}
-    for round_number in range(args.rounds):
-        log(f"round {round_number + 1}/{args.rounds}")
-        for name, command in fast.items():
-            samples[name].append(measure(command, tree, 600))
-    for _ in range(args.slow_rounds):
-        for name, command in slow.items():
-            log(f"{name} ...")
-            samples[name].append(measure(command, tree, 1800))
-
-    log("checking that speed changes no result ...")
-    reference = devlint_findings(["--no-cache", "-j", "1", "vllm"], tree)
-    variants = {
-        "parallel": devlint_findings(["--no-cache", "vllm"], tree),
-        "warm cache": devlint_findings(["--cache-dir", str(cache_dir), "vllm"], tree),
-        "no prefilter": devlint_findings(["--no-cache", "--no-prefilter", "vllm"], tree),
-    }
-    identical = {name: found == reference for name, found in variants.items()}
-
-    medians = {name: {key: statistics.median(s[key] for s in runs) for key in ("wall", "cpu", "rss")}
-               for name, runs in samples.items() if runs}
-    ruff_cold, ruff_warm = medians["ruff E9,F63,F7,F82 cold"], medians["ruff E9,F63,F7,F82 warm"]
-    print(f"vLLM {args.vllm_version}: {files} files, {lines:,} lines; {os.cpu_count()} cores; "
-          f"{args.rounds} alternating rounds (slow tools: {args.slow_rounds}); medians\n")
-    print("| command | wall (s) | CPU (s) | peak RSS (MiB) | wall vs ruff cold | runs |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, m in medians.items():
-        print(f"| {name} | {m['wall']:.3f} | {m['cpu']:.2f} | {m['rss']:.0f} | {m['wall'] / ruff_cold['wall']:.1f}x "
-              f"| {len(samples[name])} |")
-    cold, warm, one = medians["devlint cold (no cache)"], medians["devlint warm (cache)"], medians["devlint one file"]
-    libcst_import = medians["python -c 'import libcst'"]
-    print("\n| target | measured | met |")
-    print("|---|---|---|")
-    targets = [
-        ("cold <= 3x ruff cold (wall)", cold["wall"] / ruff_cold["wall"], 3),
-        ("warm <= 5x ruff warm (wall)", warm["wall"] / ruff_warm["wall"], 5),
-        ("one file <= 3x `import libcst`", one["wall"] / libcst_import["wall"], 3),
-    ]
-    for label, ratio, limit in targets:
-        print(f"| {label} | {ratio:.1f}x | {'yes' if ratio <= limit else 'no'} |")
-    peak = max(m["rss"] for name, m in medians.items() if name.startswith("devlint"))
-    print(f"| peak memory <= 500 MiB (largest devlint process) | {peak:.0f} MiB | {'yes' if peak <= 500 else 'no'} |")
-    print("\nidentical findings (" + str(len(reference)) + " on the tree): " +
-          ", ".join(f"{name}: {'yes' if same else 'NO'}" for name, same in identical.items()))
-    if args.json:
-        args.json.write_text(json.dumps({"samples": samples, "medians": medians, "identical": identical}, indent=2))
-    if not all(identical.values()):
+    ruff = ruff_executable(work)
+    ruff_version = subprocess.run([str(ruff), "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    results = {}
+    for name in names:
+        corpus = CORPORA[name]
+        tree = prepare(corpus, args.downloads.resolve(), work)
+        results[name] = bench_corpus(corpus, tree, work, ruff, args)
+    text = report(results, args, ruff_version)
+    command = "python benchmarks/lint_speed.py " + " ".join(sys.argv[1:])
+    text = f"`{command.strip()}`\n\n" + text
+    print(text)
+    stem = "lint_speed_quick" if args.quick else "lint_speed"
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / f"{stem}.md").write_text(text)
+    (args.results / f"{stem}.json").write_text(json.dumps(results, indent=1))
+    if not all(all(r["identical"].values()) for r in results.values()):
         sys.exit(1)
 
 

@@ -100,6 +100,10 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
     Raises discovery.PathNotFound for a path that does not exist, config.ConfigError for bad settings and
     evidence.EvidenceError for an unreadable evidence file."""
     evidence = _load_evidence(runtime_evidence)
+    if (cache is None or fix_mode is not FixMode.NONE) and any(os.path.isdir(path) for path in paths):
+        from devlint.engine import start_workers
+
+        start_workers(jobs)  # a cold run over folders: the workers load LibCST while discovery runs
     items, errors = _check_items(paths, settings, ConfigResolver(config_file), overrides or Overrides(),
                                  force_exclude)
 

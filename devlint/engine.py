@@ -7,10 +7,11 @@ what to write, so output order is stable and a crash in one file cannot garble a
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence, Sized
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
     TooNested,
+    code_mentions,
     imported_device_names,
     might_hold_finding,
     parse_guard,
@@ -57,22 +59,28 @@ class Checker:
         table = DEFAULT_TABLE.extended(settings.platform_devices)
         return cls(rules=rules, table=table, required_tokens=table.prefilter_tokens, settings=settings)
 
-    def might_find_something(self, text: str) -> bool:
-        """A cheap text test: a file with no platform-device token cannot hold a finding, so it is not
-        parsed at all. Derived from the table, so configured platform devices are never filtered out."""
+    def code_mentions(self, text: str, tokens: tuple[str, ...] | None = None) -> list[int] | None:
+        """Where `text` mentions a platform-device token in code (devlint.prefilter); empty when the file
+        cannot hold a finding and is not parsed at all, None when the prefilter is off. Derived from the
+        table, so configured platform devices are never filtered out."""
         if not self.rules:
-            return False
-        return not self.settings.prefilter or might_hold_finding(text, self.required_tokens)
+            return []
+        if not self.settings.prefilter:
+            return None
+        tokens = tokens or self.required_tokens
+        if not might_hold_finding(text, tokens):
+            return []
+        return code_mentions(text, tokens)
 
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
         found: list[Diagnostic] = []
         tokens = self.required_tokens
-        candidate = self.might_find_something(text)
         if self.rules and package and self.settings.prefilter:
             extra = imported_device_names(text)  # `device=DEVICE` imported from a sibling module
             if extra:
-                tokens, candidate = tokens + extra, True
-        if candidate:
+                tokens = tokens + extra
+        mentions = self.code_mentions(text, tokens)
+        if mentions != []:
             import libcst as cst
 
             from devlint.analysis import analyse_module
@@ -85,7 +93,7 @@ class Checker:
             if tree is not None:
                 lines = []
                 if self.settings.prefilter:
-                    parsed = relevant_source(text, tokens, tree, lines)
+                    parsed = relevant_source(text, tokens, tree, lines, mentions)
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
@@ -214,30 +222,75 @@ def _checker_for(settings: Settings) -> Checker:
 
 SERIAL_THRESHOLD = 16
 """Below this many files a process pool costs more to start than it saves."""
+CHUNK = 16
+"""Files per task sent to a worker: small enough to balance the load (candidate files are rare and uneven),
+large enough that the hand-over costs nothing."""
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _warm_up() -> None:
+    """Each worker loads the parser and the rules as it starts, while the caller is still finding files."""
+    import libcst  # noqa: F401
+
+    import devlint.analysis  # noqa: F401
+    import devlint.rules  # noqa: F401
+
+
+def _workers(jobs: int | None) -> int:
+    return jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
+
+
+def start_workers(jobs: int | None = None) -> None:
+    """Start the worker pool now (it loads LibCST meanwhile); the next `check_files` uses it. For callers
+    that know many files will be checked before they know which (discovery)."""
+    global _pool
+    if _pool is None and _workers(jobs) > 1:
+        _pool = ProcessPoolExecutor(max_workers=_workers(jobs), initializer=_warm_up)
+        _pool.submit(int)  # workers are started by the first task
 
 
 def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = FixMode.NONE,
                 jobs: int | None = None, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
-    """Check (path, display path, settings) triples, in parallel when there are enough of them. Results come
-    back in input order whatever the number of workers. `progress(done, total)` is called as chunks finish
-    (in this process: workers never print)."""
-    items = list(files)
-    workers = jobs if jobs and jobs > 0 else (os.cpu_count() or 1)
-    if workers == 1 or len(items) < SERIAL_THRESHOLD:
-        return _check_chunk(items, fix_mode)
-    size = max(1, min(64, len(items) // (workers * 4)))
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    """Check (path, display path, settings) triples, in parallel when there are enough of them. `files` may
+    be a generator: work is handed to the workers as it arrives. Results come back in input order whatever
+    the number of workers. `progress(done, total)` is called as chunks finish (in this process: workers
+    never print)."""
+    global _pool
+    stream = iter(files)
+    known_total = len(files) if isinstance(files, Sized) else None
+    first = list(itertools.islice(stream, SERIAL_THRESHOLD))
+    pool, _pool = _pool, None
+    if pool is None and (_workers(jobs) == 1 or len(first) < SERIAL_THRESHOLD):
+        return _check_chunk(first + list(stream), fix_mode)
+    pool = pool or ProcessPoolExecutor(max_workers=_workers(jobs), initializer=_warm_up)
+    taken = first  # every item read from `files`, in order
+    futures: list[Future[list[FileResult]]] = []
     results: list[FileResult] = []
+    handed = 0
+
+    def hand_over(everything: bool) -> None:
+        nonlocal handed
+        while len(taken) - handed >= CHUNK or (everything and handed < len(taken)):
+            futures.append(pool.submit(_check_chunk, taken[handed:handed + CHUNK], fix_mode))
+            handed = min(handed + CHUNK, len(taken))
+
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for chunk_results in pool.map(_check_chunk, chunks, [fix_mode] * len(chunks)):
-                results.extend(chunk_results)
+        with pool:
+            hand_over(False)
+            for item in stream:
+                taken.append(item)
+                hand_over(False)
+            hand_over(True)
+            total = known_total if known_total is not None else len(taken)
+            for future in futures:
+                results.extend(future.result())
                 if progress is not None:
-                    progress(len(results), len(items))
+                    progress(len(results), total)
     except BrokenProcessPool:
         # A worker died (a native crash in the parser). Check what is left one file per process, so only
         # the culprit is lost, and say which it was.
-        for path, shown, settings in items[len(results):]:
+        for path, shown, settings in taken[len(results):] + list(stream):
             results.append(_check_isolated(path, shown, settings, fix_mode))
     return results
 

@@ -6,10 +6,12 @@ it was (comments, formatting, line endings). The result must parse before anyone
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 import stat
 import tempfile
+import warnings
 from collections.abc import Iterable
 
 from devlint.source import line_starts
@@ -63,6 +65,15 @@ def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], mode: FixMode) -> 
 
 
 def check_parses(text: str) -> None:
+    """Raise FixError unless `text` parses. CPython's parser answers in a fraction of LibCST's time; only
+    text it rejects (which may be syntax newer than this Python) is asked of LibCST, whose verdict stands."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # warnings about the checked code are not devlint's to print
+            compile(text, "<fixed>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        return
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
     import libcst as cst  # not at import time: a cached run never parses
 
     try:

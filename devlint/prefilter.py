@@ -1,23 +1,34 @@
 """Cheap tests that decide how much of a file LibCST must parse.
 
-LibCST's parser is about ten times slower than CPython's, and most code cannot hold a finding. Two steps:
+LibCST's parser is about ten times slower than CPython's, and most code cannot hold a finding. Three steps:
 
 1. `might_hold_finding`: a file with none of the platform-device tokens (derived from the rule table and
    configuration) cannot hold a finding and is not parsed at all.
-2. `relevant_source`: CPython's fast parser finds the top-level statements; those that are irrelevant —
-   functions and classes that mention no token (nor a module-level name bound to one, like
-   `DEVICE = "cuda"`), and are not a base class of one that does — are replaced by blank lines. Imports, module-level assignments (aliases, constants), control blocks holding imports,
-   and every statement that mentions a token are kept verbatim. Line and column numbers are unchanged, so
-   findings and fixes refer to the original file; what was dropped is nothing a rule reads (rules look at
-   one function, its class and bases, and module-level imports and constants).
+2. `code_mentions`: where the tokens are, one regular-expression pass (C speed) over the file's strings and
+   comments tells which occurrences can be code. A token in a comment, in a string that begins an
+   expression statement (docstrings, and any bare string: its value is discarded), a quoted device word
+   inside a string's text (`'pipe.to("cuda")'` in an example docstring constant: a string holding a quote
+   is never a device string), or a name token in a string holding whitespace is no platform device. Every
+   other occurrence counts, f-strings whole, and so does every occurrence of a file this scan cannot follow.
+   A file with none is not parsed.
+3. `relevant_source`: CPython's fast parser finds the top-level statements; those that are irrelevant —
+   functions and classes that mention no token in code (nor a module-level name bound to one, like
+   `DEVICE = "cuda"`), and are not a base class of one that does — are replaced by blank lines. Imports,
+   module-level assignments (aliases, constants), control blocks holding imports, and every statement that
+   mentions a token are kept verbatim. Line and column numbers are unchanged, so findings and fixes refer
+   to the original file; what was dropped is nothing a rule reads (rules look at one function, its class
+   and bases, and module-level imports and constants).
 
-Both steps are checked by tests that lint every fixture with and without them, and by the benchmark on a
-whole vLLM tree.
+Every step is checked by tests that lint every fixture with and without them, and by the benchmark on four
+whole trees (vLLM, SGLang, diffusers, DeepSpeed).
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
+import functools
+import os
 import re
 import warnings
 
@@ -40,7 +51,114 @@ def quiet_parse(text: str) -> ast.Module:
 
 
 def might_hold_finding(text: str, tokens: tuple[str, ...]) -> bool:
-    return any(token in text for token in tokens)
+    """Whether any token occurs in `text` (the same as `any(token in text ...)`, four times faster)."""
+    for needle, group in _token_tests(tokens):
+        if isinstance(group, re.Pattern):
+            if group.search(text):
+                return True
+        elif needle in text and any(token in text for token in group):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=16)
+def _token_tests(tokens: tuple[str, ...]) -> list[tuple[str, re.Pattern[str] | tuple[str, ...]]]:
+    """Tokens grouped by first character: a group with a long common prefix is tested with that prefix
+    (`current_`), others with one regular expression each (`"cuda|"xpu|...`: one pass over the text that
+    stops only at that character)."""
+    groups: dict[str, list[str]] = {}
+    for token in tokens:
+        groups.setdefault(token[0], []).append(token)
+    tests: list[tuple[str, re.Pattern[str] | tuple[str, ...]]] = []
+    for group in groups.values():
+        prefix = os.path.commonprefix(group)
+        if len(group) == 1 or len(prefix) >= 4:
+            tests.append((prefix, tuple(group)))
+        else:
+            tests.append(("", re.compile("|".join(re.escape(t) for t in sorted(group, key=len, reverse=True)))))
+    return tests
+
+
+# A comment, or a string literal with its prefix (a `#` or quote in code always starts one of them). Exact for
+# any code CPython 3.11 parses; `code_mentions` notices when it loses its way (newer syntax) and then keeps all.
+_STRING_OR_COMMENT = re.compile(r"""
+    \#[^\r\n]*
+  | (?:(?<!\w)(?P<prefix>[rRbBuUfF]{1,2}))?
+    (?: '''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
+      | \"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
+      | '[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'
+      | "[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*" )
+""", re.VERBOSE | re.DOTALL)
+_WHITESPACE = re.compile(r"\s")
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
+    """Offsets (sorted) of the token occurrences in `text` that can be code; see the module docstring for
+    which are not. Conservative: an occurrence this cannot place is kept."""
+    found: list[tuple[int, bool]] = []  # (offset, token starts with a quote)
+    for token in tokens:
+        quoted = token[0] in "'\""
+        start = text.find(token)
+        while start != -1:
+            found.append((start, quoted))
+            start = text.find(token, start + 1)
+    if not found:
+        return []
+    found.sort()
+    everything = [offset for offset, _ in found]
+    counted: list[int] = []
+    index, total = 0, len(found)
+    depth = previous_end = 0
+    for match in _STRING_OR_COMMENT.finditer(text):
+        if index == total:
+            break
+        start, end = match.start(), match.end()
+        code = text[previous_end:start]
+        if "'" in code or '"' in code:
+            return everything  # a quote the scan could not pair: syntax it does not know
+        depth += sum(code.count(c) for c in _OPEN) - sum(code.count(c) for c in _CLOSE)
+        first_line = previous_end == 0
+        previous_end = end
+        while index < total and found[index][0] < start:
+            counted.append(found[index][0])
+            index += 1
+        if index == total or found[index][0] >= end:
+            continue
+        if text[start] == "#":  # a comment
+            while index < total and found[index][0] < end:
+                index += 1
+            continue
+        prefix = match.group("prefix") or ""
+        quote = 3 if text.startswith(('"""', "'''"), start + len(prefix)) else 1
+        body_start, body_end = start + len(prefix) + quote, end - quote
+        formatted = "f" in prefix or "F" in prefix
+        if formatted and text.count("{", body_start, body_end) != text.count("}", body_start, body_end):
+            return everything  # an f-string cut short by quotes nested in it (Python 3.12): not followed
+        # A string that begins a statement: only whitespace since the last line break, at bracket depth 0,
+        # the line before not continued by a backslash (or the first line of the file).
+        line_break = code.rfind("\n")
+        if line_break == -1:
+            begins_statement = first_line and not code.strip()
+        else:
+            begins_statement = not code[line_break + 1:].strip() and not code[:line_break].rstrip("\r").endswith("\\")
+        discarded = begins_statement and depth == 0 and not formatted
+        spaced: bool | None = None
+        while index < total and found[index][0] < end:
+            offset, quoted = found[index]
+            index += 1
+            if discarded and offset >= body_start - 1:
+                continue
+            if body_start <= offset < body_end and not formatted:
+                if quoted:
+                    continue  # a quote inside the text: this string is no device string
+                if spaced is None:
+                    spaced = _WHITESPACE.search(text, body_start, body_end) is not None
+                if spaced:
+                    continue
+            counted.append(offset)
+    counted.extend(offset for offset, _ in found[index:])
+    return counted
 
 
 def _class_bases(node: ast.ClassDef) -> list[str]:
@@ -157,16 +275,22 @@ def statement_lines(tree: ast.Module, keep: list[ast.stmt] | None = None) -> lis
 
 
 def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None = None,
-                    kept_lines_out: list[int] | None = None) -> str:
+                    kept_lines_out: list[int] | None = None, mentions: list[int] | None = None) -> str:
     """`text` with irrelevant top-level functions and classes blanked out (see the module docstring).
     Returns `text` unchanged when CPython cannot parse it (LibCST then reports or handles it). When given,
-    `kept_lines_out` receives the `statement_lines` of the statements kept."""
+    `kept_lines_out` receives the `statement_lines` of the statements kept. A statement mentions a token
+    when one of `mentions` (offsets from `code_mentions`, computed here when not given) lies in it."""
     if tree is None:
         try:
             tree = quiet_parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return text
+    if mentions is None:
+        mentions = code_mentions(text, tokens)
     lines = _LINE.findall(text)
+    line_offsets = [0]
+    for line in lines:
+        line_offsets.append(line_offsets[-1] + len(line))
 
     def span(node: ast.stmt) -> tuple[int, int]:
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
@@ -185,8 +309,10 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
     def mentions_plain_token(node: ast.stmt) -> bool:
         found = has_token.get(id(node))
         if found is None:
-            chunk = chunk_of(node)
-            found = has_token[id(node)] = any(token in chunk for token in tokens)
+            first, last = span(node)
+            start, end = line_offsets[first - 1], line_offsets[min(last, len(lines))]
+            position = bisect.bisect_left(mentions, start)
+            found = has_token[id(node)] = position < len(mentions) and mentions[position] < end
         return found
 
     # Module-level names bound to something that mentions a token (`DEVICE = "cuda"`) are tokens too: a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import libcst as cst
@@ -72,6 +73,24 @@ def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> 
 def test_a_result_that_does_not_parse_is_refused() -> None:
     with pytest.raises(FixError):
         check_parses("def f(:\n")
+
+
+def test_the_parse_check_asks_cpython_first_and_libcst_only_for_what_cpython_rejects(monkeypatch) -> None:
+    import libcst
+
+    asked: list[str] = []
+    real_parse = libcst.parse_module
+    monkeypatch.setattr(libcst, "parse_module", lambda text: asked.append(text) or real_parse(text))
+    check_parses("x = torch.zeros(3, device=hidden.device)\n")
+    assert asked == []  # CPython's parser said yes: LibCST is not asked
+    with pytest.raises(FixError):
+        check_parses("x = torch.zeros(3, device=hidden.device\n")
+    assert len(asked) == 1  # CPython said no: LibCST confirms
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="needs a Python older than the syntax")
+def test_syntax_newer_than_this_python_is_left_to_libcst() -> None:
+    check_parses("type Tensors = list[torch.Tensor]\n")  # Python 3.12: CPython 3.11 rejects it, LibCST reads it
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:

@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from devlint.api import lint_paths
 from devlint.cache import ResultCache
 from devlint.cli import main
 from devlint.config import Overrides
-from devlint.engine import SERIAL_THRESHOLD
+from devlint.engine import SERIAL_THRESHOLD, Checker, check_files
 from devlint.prefilter import relevant_source
 from devlint.types import Settings
 
@@ -171,3 +172,129 @@ def test_statement_positions_equal_whole_module_positions(monkeypatch) -> None:
     slow = lint_paths(ALL_FIXTURES, jobs=1)
     assert findings(fast) == findings(slow)
     assert [d.cover for d in fast.diagnostics] == [d.cover for d in slow.diagnostics]
+
+
+# The prefilter reads strings and comments: a platform-device token there sends no file to LibCST, unless the
+# string can be a device string. Realistic module shapes; each is checked for what the prefilter decides and
+# for identical findings with the prefilter off.
+DOCSTRING_ONLY = '''\
+"""Pipelines for text-to-image generation.
+
+Example:
+    >>> pipe = Pipeline.from_pretrained("org/model")
+    >>> pipe.to("cuda")
+"""
+import torch
+
+EXAMPLE_DOC_STRING = """
+    Examples:
+        ```py
+        >>> pipe = pipe.to("cuda")
+        >>> generator = torch.Generator(device='cuda').manual_seed(0)
+        ```
+"""
+
+
+class Pipeline:
+    """Moves itself with `.to("cuda")`; see `current_device()`."""
+
+    @replace_example_docstring(EXAMPLE_DOC_STRING)
+    def __call__(self, latents):
+        # scheduler.timesteps live on "cuda" when the pipeline does: keep them where latents are
+        noise = torch.randn(latents.shape, device=latents.device)
+        logger.warning("the device_type of the generator is ignored")
+        return latents + noise
+'''
+DEVICE_IN_CODE = '''\
+import torch
+
+
+class Sampler:
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:
+        """Samples from the logits."""
+        noise = torch.rand(logits.shape, device="cuda")
+        return logits.argmax(-1) + noise
+'''
+DEVICE_IN_A_CONSTANT = '''\
+import torch
+
+DEFAULT_DEVICE = "cuda"
+
+
+def gumbel(logits: torch.Tensor) -> torch.Tensor:
+    noise = torch.rand(logits.shape, device=DEFAULT_DEVICE)
+    return logits + noise
+'''
+DEVICE_IN_AN_FSTRING = '''\
+import torch
+
+
+def place(hidden: torch.Tensor, rank: int) -> torch.Tensor:
+    scale = torch.ones(hidden.shape[-1], device=f"cuda:{rank}")
+    return hidden * scale
+'''
+DEVICE_ON_A_CONTINUATION_LINE = '''\
+import torch
+
+
+def mask(scores: torch.Tensor) -> torch.Tensor:
+    bias = torch.zeros(scores.shape, device=\\
+        "cuda")
+    keep = torch.ones(scores.shape, device=(
+        "cuda"))
+    return scores + bias * keep
+'''
+NESTED_FSTRING_QUOTES = '''\
+import torch
+
+
+def place(hidden: torch.Tensor, config: dict) -> torch.Tensor:
+    print(f"{config["name"]}")
+    return hidden + torch.ones(hidden.shape, device="cuda")
+'''
+PREFILTER_CASES = {
+    "docstring_only": (DOCSTRING_ONLY, False),
+    "device_in_code": (DEVICE_IN_CODE, True),
+    "device_in_a_constant": (DEVICE_IN_A_CONSTANT, True),
+    "device_in_an_fstring": (DEVICE_IN_AN_FSTRING, True),
+    "device_on_a_continuation_line": (DEVICE_ON_A_CONTINUATION_LINE, True),
+    "nested_fstring_quotes": (NESTED_FSTRING_QUOTES, True),  # Python 3.12 syntax: the scan keeps everything
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREFILTER_CASES))
+def test_prefilter_reads_strings_and_comments(name: str, tmp_path: Path, monkeypatch) -> None:
+    import libcst
+
+    source, candidate = PREFILTER_CASES[name]
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    checker = Checker.for_settings(Settings())
+    assert bool(checker.code_mentions(source)) is candidate
+    parsed: list[str] = []
+    real_parse = libcst.parse_module
+    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
+    fast = lint_paths([str(path)], jobs=1)
+    assert bool(parsed) is candidate  # a file with no device token in code never reaches LibCST
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) == findings(full)
+    if candidate and name != "nested_fstring_quotes":
+        assert [d.code for d in fast.diagnostics] == ["DL001"] * (2 if "continuation" in name else 1)
+
+
+def test_tokens_in_docstrings_do_not_keep_a_function_for_libcst() -> None:
+    source = DOCSTRING_ONLY + DEVICE_IN_CODE.replace("import torch\n", "")
+    reduced = relevant_source(source, Checker.for_settings(Settings()).required_tokens)
+    assert "class Pipeline" not in reduced and "noise = torch.randn" not in reduced
+    assert 'noise = torch.rand(logits.shape, device="cuda")' in reduced
+
+
+def test_results_stream_in_order_from_a_generator(tmp_path: Path) -> None:
+    for i in range(SERIAL_THRESHOLD * 3):
+        shutil.copy(FIXTURES / "models" / ("rope_cache.py" if i % 5 == 0 else "negatives.py"), tmp_path / f"m{i:02}.py")
+    items = [(str(p), p.name, Settings()) for p in sorted(tmp_path.glob("*.py"))]
+    serial = check_files(items, jobs=1)
+    streamed = check_files((item for item in items), jobs=2)
+    assert [r.path for r in streamed] == [r.path for r in serial]
+    assert [r.diagnostics for r in streamed] == [r.diagnostics for r in serial]
+    assert sum(len(r.diagnostics) for r in serial) > 0
