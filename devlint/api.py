@@ -43,7 +43,7 @@ class CheckOptions:
     diff_base: str | None = None  # report only findings on lines changed since `git merge-base REV HEAD`
     baseline: str | None = None  # report only findings not recorded in this baseline file
     write_baseline: str | None = None  # record the findings in this file instead of reporting them
-    add_noqa: bool = False  # add `# noqa: CODE` comments for the findings instead of reporting them
+    add_noqa: bool = False  # add a noqa comment for each finding instead of reporting it
     exit_zero: bool = False
     exit_non_zero_on_fix: bool = False
     runtime_evidence: str | None = None  # join a watched build's evidence (devlint.runtime's JSON; devlint.evidence)

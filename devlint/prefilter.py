@@ -329,14 +329,14 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
 
     binders = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom))]
     while True:  # to a fixed point: `DEVICE = "cuda"`, then `DEV = torch.device(DEVICE)`
-        found = set()
-        for node in binders:
-            if not mentions_token(node):
+        found: set[str] = set()
+        for binder in binders:
+            if not mentions_token(binder):
                 continue
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                found.update((a.asname or a.name).split(".")[0] for a in node.names)
+            if isinstance(binder, (ast.Import, ast.ImportFrom)):
+                found.update((a.asname or a.name).split(".")[0] for a in binder.names)
             else:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                targets = binder.targets if isinstance(binder, ast.Assign) else [binder.target]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         if found <= aliases:
             break

@@ -83,7 +83,7 @@ def read_directives(text: str) -> list[Directive]:
         for pattern, kind in ((_NOQA, "noqa"), (_DEVLINT, None)):
             for match in pattern.finditer(comment):
                 if match.start() > 0 and not comment[match.start() - 1].isspace():
-                    continue  # quoted in prose (`# noqa: DL001`), not a directive
+                    continue  # quoted in prose after a backtick, not a directive
                 raw = match.group("codes")
                 codes = tuple(c.strip().upper() for c in raw.split(",") if c.strip()) if raw else None
                 directives.append(Directive(row=row, column=column + match.start(), end_column=column + match.end(),
