@@ -14,6 +14,7 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from devlint.analysis.cst_util import top_level_statement_of
+from devlint.analysis.walk import child_nodes
 from devlint.types import Location
 
 _Positions = Mapping[cst.CSTNode, CodeRange]
@@ -27,6 +28,7 @@ class NodePositions:
         self._module_positions: _Positions | None = None
         self._first_lines = self._map_statements(statement_lines)
         self._statement_positions: dict[int, tuple[_Positions, int]] = {}
+        self._holder: dict[int, cst.SimpleStatementLine | cst.BaseCompoundStatement] | None = None
 
     def _map_statements(self, lines: list[int] | None) -> dict[int, int] | None:
         """{id(top-level statement): its first line}, or None if `lines` does not match the tree (CPython
@@ -58,10 +60,31 @@ class NodePositions:
         return CodeRange(CodePosition(found.start.line + offset, found.start.column),
                          CodePosition(found.end.line + offset, found.end.column))
 
+    def _statement_holding(self, node: cst.CSTNode) -> cst.SimpleStatementLine | cst.BaseCompoundStatement | None:
+        """The top-level statement holding `node`: one walk of the module builds the map, so a file with many
+        findings costs linear, not quadratic, time."""
+        if self._holder is None:
+            holder: dict[int, cst.SimpleStatementLine | cst.BaseCompoundStatement] = {}
+            for statement in self.module.body:
+                stack: list[cst.CSTNode] = [statement]
+                while stack:
+                    current = stack.pop()
+                    holder[id(current)] = statement
+                    stack.extend(child_nodes(current))
+            self._holder = holder
+        found = self._holder.get(id(node))
+        return found if found is not None else top_level_statement_of(self.module, node)
+
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """LibCST's range of `node`: 1-based lines, 0-based columns."""
         if self._first_lines is not None:
-            statement = top_level_statement_of(self.module, node)
+            for positions, offset in self._statement_positions.values():
+                # Findings cluster in few statements: a node of one already generated needs no search.
+                found = positions.get(node)
+                if found is not None:
+                    return CodeRange(CodePosition(found.start.line + offset, found.start.column),
+                                     CodePosition(found.end.line + offset, found.end.column))
+            statement = self._statement_holding(node)
             if statement is not None:
                 return self._statement_range(statement, node)
         if self._module_positions is None:

@@ -69,7 +69,20 @@ def _parse(text: str) -> ast.Module | None:
 
 
 def _scopes(tree: ast.Module) -> list[ast.AST]:
-    return [node for node in ast.walk(tree) if isinstance(node, _WALKED_SCOPES)]
+    cached = getattr(tree, "_devlint_scopes", None)  # the tree before the fixes is shared by all of a file's
+    if cached is None:
+        cached = [node for node in ast.walk(tree) if isinstance(node, _WALKED_SCOPES)]
+        tree._devlint_scopes = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _reads_before(scope: ast.AST) -> dict[str, int]:
+    """`_reads(scope, [])` for a scope of the unfixed tree, computed once however many fixes ask."""
+    cached = getattr(scope, "_devlint_reads", None)
+    if cached is None:
+        cached = _reads(scope, [])
+        scope._devlint_reads = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _own_statements(scope: ast.AST) -> Iterator[tuple[ast.stmt, list[ast.stmt]]]:
@@ -278,7 +291,7 @@ def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures:
             if rows is not None and not removals and isinstance(scope_before, ast.stmt) and not any(
                     scope_before.lineno <= row <= (scope_before.end_lineno or scope_before.lineno) for row in rows):
                 continue  # the fix changed nothing this scope reads
-            read_before = _reads(scope_before, [])
+            read_before = _reads_before(scope_before)
             read_after = _reads(scope_after, skip)
             declared = _globals_declared(scope_after)
             lost = {name for name, count in read_before.items() if count and not read_after.get(name)}
@@ -414,10 +427,38 @@ def _overlaps(removal: _Removal, edits: tuple[Edit, ...]) -> bool:
     return False
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_PLAIN_STRING = re.compile(r"""(?<![\w"'])([bBrRuU]{0,2})("|')(?:\\.|(?!\2).)*\2""")  # not f-strings: they hold names
+
+
+def _may_leave_debris(fix: Fix, text: str) -> bool:
+    """Whether the fix removes a name it does not write back: only then can a binding be left unused. A
+    cheap text test that spares the parse for most fixes (a literal device replaced by a sibling's)."""
+    lines = _lines(text)
+    for edit in fix.edits:
+        removed = _PLAIN_STRING.sub("", _span_text(lines, edit))
+        if set(_IDENTIFIER.findall(removed)) - set(_IDENTIFIER.findall(edit.content)):
+            return True
+    return False
+
+
+def _span_text(lines: list[str], edit: Edit) -> str:
+    start, end = edit.start, edit.end
+    if start.row == end.row:
+        return lines[start.row - 1][start.column - 1:end.column - 1] if start.row <= len(lines) else ""
+    parts = [lines[start.row - 1][start.column - 1:]]
+    parts.extend(lines[row - 1] for row in range(start.row + 1, min(end.row, len(lines) + 1)))
+    if end.row <= len(lines):
+        parts.append(lines[end.row - 1][:end.column - 1])
+    return "".join(parts)
+
+
 def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozenset[str],
                      is_package_init: bool) -> Fix:
     """`fix` with the removal of the bindings it leaves unused (edits in `text`'s coordinates). Raises
     Unremovable when one cannot go."""
+    if not _may_leave_debris(fix, text):
+        return fix  # `device="cuda"` → `device=x.device` removes no name: nothing can be left unused
     fixed = _edits_in(text, fix.edits)
     after = _parse(fixed)
     if after is None:
