@@ -443,7 +443,8 @@ def imported_device_names(text: str) -> tuple[str, ...]:
     """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`) that the file imports with
     `from ... import` (or may get from a `from ... import *`): another module of the package may bind them
     to the platform device, which no token in this file shows."""
-    used = {first or second for first, second in _DEVICE_NAME_USE.findall(text)}
+    used = {first or second for first, second in _DEVICE_NAME_USE.findall(text)
+            if first or "dev" in second.lower()}  # `.to(DEVICE)`, not `.to(Float32)`
     used.discard("")
     if not used:
         return ()

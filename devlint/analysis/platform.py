@@ -101,7 +101,10 @@ class PlatformDeviceTable:
             names = re.findall(r"[A-Za-z_]\w*", signature)
             while len(names) > 1 and names[-1] in _GENERIC_NAMES:
                 names.pop()
-            tokens.add(names[-1])
+            last = names[-1]
+            # A helper called by its own name (`get_device()`) is looked for with its parenthesis, so that
+            # `get_device_capability(` elsewhere sends no file to the parser.
+            tokens.add(last + "(" if signature.endswith(last + "()") else last)
         return tuple(sorted(tokens))
 
     def device_string_pattern(self) -> re.Pattern[str]:
