@@ -20,6 +20,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
+from devlint.analysis.names import resolve_relative
 from devlint.analysis.platform import PlatformDeviceTable
 
 MAX_HOPS = 4
@@ -54,18 +55,6 @@ def _dotted(node: ast.expr) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
-
-
-def _resolve_relative(module: str | None, level: int, package: str | None) -> str | None:
-    if level == 0:
-        return module
-    if not package:
-        return None
-    parts = package.split(".")
-    if level - 1 > len(parts) - 1:
-        return None
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join(base + ([module] if module else []))
 
 
 class _Summariser:
@@ -142,7 +131,7 @@ class _Summariser:
                     head = alias.name.split(".", 1)[0]
                     self.summary.imports[head] = head
         elif isinstance(node, ast.ImportFrom):
-            base = _resolve_relative(node.module, node.level, self.package)
+            base = resolve_relative(node.module, node.level, self.package)
             if base is None:
                 return
             for alias in node.names:

@@ -131,15 +131,18 @@ __all__ = ["code_of"]  # re-exported: the analysis modules read their vocabulary
 def flatten_operands(args: Sequence[cst.Arg]) -> Iterator[cst.BaseExpression]:
     """Argument values, with list/tuple displays opened up (`torch.cat((a, b))` meets a and b)."""
     for arg in args:
-        if arg.star:
-            continue
-        value = arg.value
-        if isinstance(value, (cst.List, cst.Tuple)):
-            for element in value.elements:
-                if isinstance(element, cst.Element):
-                    yield element.value
-        else:
-            yield value
+        if not arg.star:
+            yield from opened(arg.value)
+
+
+def opened(value: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The elements of a list or tuple display, or the value itself."""
+    if isinstance(value, (cst.List, cst.Tuple)):
+        for element in value.elements:
+            if isinstance(element, cst.Element):
+                yield element.value
+    else:
+        yield value
 
 
 def subscript_indices(node: cst.Subscript) -> Iterator[cst.BaseExpression]:

@@ -50,6 +50,7 @@ from devlint.analysis.tensors import (
     code_of,
     contains_node,
     flatten_operands,
+    opened,
     subscript_indices,
 )
 from devlint.analysis.walk import child_nodes
@@ -1152,13 +1153,7 @@ def _tensor_operands(call: cst.Call) -> Iterator[cst.BaseExpression]:
             positional += 1
             if positional > 1:
                 continue
-        value = arg.value
-        if isinstance(value, (cst.List, cst.Tuple)):
-            for element in value.elements:
-                if isinstance(element, cst.Element):
-                    yield element.value
-        else:
-            yield value
+        yield from opened(arg.value)
 
 
 def _own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
