@@ -557,3 +557,15 @@ def test_assigning_a_tensor_into_a_slice_is_a_copy() -> None:
         return padded
     '''
     assert findings(source) == []
+
+
+def test_a_tensor_placed_on_the_new_ones_device_is_no_sibling_to_follow() -> None:
+    # `w` follows `x` by construction; following `w` back would be circular.
+    source = '''
+    import torch
+    def make_inputs(n: int, h: int) -> dict:
+        x = torch.randn(n, h, device="cuda", dtype=torch.bfloat16)
+        w = torch.normal(mean=1.0, std=1.0, size=(h,), dtype=x.dtype, device=x.device)
+        return {"out": x * w}
+    '''
+    assert findings(source) == []

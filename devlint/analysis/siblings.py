@@ -229,6 +229,8 @@ class SiblingFinder:
             for operand, is_new in zip(operands, flags, strict=True):
                 if is_new:
                     continue
+                if self._device_follows_new(operand, seq, origin, carried):
+                    continue  # `w = torch.normal(..., device=x.device)`: w was put where the new tensor is
                 sibling = self._sibling(operand, seq, origin_seq, "combined with `{sibling}` in " + words
                                         if relation is not SiblingRelation.CALL else
                                         "passed with `{sibling}` to " + words, node, relation)
@@ -244,6 +246,25 @@ class SiblingFinder:
                     seen.add(sibling.text)
                     found.append(sibling)
         return found
+
+    def _device_follows_new(self, operand: cst.BaseExpression, seq: int, origin: cst.BaseExpression,
+                            carried: set[int]) -> bool:
+        """The operand is a local whose own placement reads the new tensor's device (`device=x.device`,
+        `.to(x.device)`): a sibling of the new tensor by construction, never one to follow."""
+        if not isinstance(operand, cst.Name):
+            return False
+        binding = self.fn.binding_before(operand.value, seq)
+        if binding is None or binding.value is None:
+            return False
+        stack: list[cst.CSTNode] = [binding.value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Attribute) and node.attr.value == "device" \
+                    and self._mentions_new(node.value, binding.seq, origin, carried):
+                return True
+            if not isinstance(node, cst.Lambda):
+                stack.extend(child_nodes(node))
+        return False
 
     def _sent_to_collective(self, origin: cst.BaseExpression, carried: set[int]) -> bool:
         for seq, call in self.fn.calls:
