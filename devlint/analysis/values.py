@@ -260,7 +260,7 @@ class ValueResolver:
         if isinstance(expr, (cst.BinaryOperation, cst.Comparison)):
             operands = [expr.left, expr.right] if isinstance(expr, cst.BinaryOperation) else \
                 [expr.left, *(c.comparator for c in expr.comparisons)]
-            return self._derived(operands, fn, seq, depth, "an operator on")
+            return self._first_tensor(operands, fn, seq, depth) or UNKNOWN  # `a + b`: on its tensor's device
         if isinstance(expr, cst.UnaryOperation):
             if isinstance(expr.operator, cst.Not):
                 return UNKNOWN
@@ -737,10 +737,7 @@ class ValueResolver:
             return Value(origin=inner.origin, platform=inner.platform)
         inner = self.value_of(receiver, fn, seq, depth)
         if not inner.is_tensor:
-            # `self.proj(x)`: calling an nn.Module attribute gives a tensor.
-            if isinstance(receiver, cst.Name) and self.is_self(receiver, fn):
-                pass
-            return UNKNOWN
+            return UNKNOWN  # a method of something not known to be a tensor
         evidence = TensorEvidence(EvidenceKind.TENSOR_METHOD,
                                   f"returned by `.{method}()` of the tensor `{code_of(receiver)}`", expr,
                                   by_use=_weak(inner.tensor))
@@ -889,13 +886,6 @@ class ValueResolver:
         if used is not None:
             return Value(tensor=used, carrier=expr, received=inner.received or inner.origin is DeviceOrigin.CALLER)
         return UNKNOWN
-
-    def _derived(self, operands: list[cst.BaseExpression], fn: FunctionFacts, seq: int, depth: int,
-                 words: str) -> Value:
-        first = self._first_tensor(operands, fn, seq, depth)
-        if first is None:
-            return UNKNOWN
-        return first
 
     # -- tensor evidence from use --------------------------------------------------------------------
     def _used_as_tensor(self, text: str, fn: FunctionFacts) -> TensorEvidence | None:
