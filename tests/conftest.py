@@ -49,3 +49,13 @@ def docs_block(first_line: str, document: str = "docs/ci.md") -> str:
     found = [block for block in blocks if block.startswith(first_line)]
     assert len(found) == 1, f"{document} should hold one block starting with {first_line!r}"
     return found[0]
+
+
+def expected_positions(case: Path) -> list[tuple[int, int, str]]:
+    """The `row:column CODE` lines of a fixture's `.expected` file (a fixture beside its expected findings)."""
+    rows = []
+    for line in case.with_suffix(".expected").read_text().splitlines():
+        where, code = line.split()
+        row, column = where.split(":")
+        rows.append((int(row), int(column), code))
+    return rows

@@ -13,18 +13,9 @@ import pytest
 from devlint.api import lint_source
 from devlint.types import FixMode, Settings
 
-from conftest import FIXTURES
+from conftest import FIXTURES, expected_positions
 
 CASES = sorted(p for p in (FIXTURES / "models").glob("*.py") if not p.name.endswith(".fixed.py"))
-
-
-def expected_positions(case: Path) -> list[tuple[int, int, str]]:
-    rows = []
-    for line in case.with_suffix(".expected").read_text().splitlines():
-        where, code = line.split()
-        row, column = where.split(":")
-        rows.append((int(row), int(column), code))
-    return rows
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])

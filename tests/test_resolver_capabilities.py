@@ -24,22 +24,13 @@ from devlint.api import lint_paths, lint_source
 from devlint.cli import main
 from devlint.types import Applicability, Diagnostic, FileResult, FixMode, Settings
 
-from conftest import FIXTURES, fixed
+from conftest import FIXTURES, expected_positions, fixed
 
 CAPABILITIES = FIXTURES / "capabilities"
 CASES = sorted(p for p in CAPABILITIES.glob("*.py") if not p.name.endswith(".fixed.py"))
 
 
 # -- the fixture trios ---------------------------------------------------------------------------------
-def expected_positions(case: Path) -> list[tuple[int, int, str]]:
-    rows = []
-    for line in case.with_suffix(".expected").read_text().splitlines():
-        where, code = line.split()
-        row, column = where.split(":")
-        rows.append((int(row), int(column), code))
-    return rows
-
-
 def lint_case(case: Path, mode: FixMode = FixMode.NONE) -> FileResult:
     result = lint_source(case.read_bytes(), case.name, Settings(), mode)
     assert result.error is None, result.error

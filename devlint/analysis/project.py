@@ -57,6 +57,35 @@ def _dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
+@dataclass(frozen=True)
+class CallChain:
+    """`get_accelerator().device_name(i)` read as head `get_accelerator` and tail `().device_name()`."""
+
+    head: str
+    tail: str
+    with_arguments: bool  # some call in the chain has arguments
+
+
+def call_chain(node: ast.expr) -> CallChain | None:
+    """A Name/Attribute/Call chain as a platform-table signature (`()` marks a call), or None for anything else.
+    Shared by the module summaries and the fix clean-up, which both match CPython trees against the table."""
+    suffix: list[str] = []
+    with_arguments = False
+    while True:
+        if isinstance(node, ast.Call):
+            with_arguments = with_arguments or bool(node.args or node.keywords)
+            suffix.append("()")
+            node = node.func
+        elif isinstance(node, ast.Attribute):
+            suffix.append("." + node.attr)
+            node = node.value
+        else:
+            break
+    if not isinstance(node, ast.Name):
+        return None
+    return CallChain(node.id, "".join(reversed(suffix)), with_arguments)
+
+
 class _Summariser:
     def __init__(self, tree: ast.Module, package: str | None, table: PlatformDeviceTable,
                  text: str | None = None) -> None:
@@ -177,22 +206,11 @@ class _Summariser:
         return qualified is not None and qualified.startswith("torch.nn.")
 
     def _signature(self, node: ast.expr) -> str | None:
-        suffix: list[str] = []
-        while True:
-            if isinstance(node, ast.Call):
-                suffix.append("()")
-                node = node.func
-            elif isinstance(node, ast.Attribute):
-                suffix.append("." + node.attr)
-                node = node.value
-            else:
-                break
-        if not isinstance(node, ast.Name):
+        chain = call_chain(node)
+        if chain is None:
             return None
-        base = self.summary.imports.get(node.id)
-        if base is None:
-            return None
-        return base + "".join(reversed(suffix))
+        base = self.summary.imports.get(chain.head)
+        return base + chain.tail if base is not None else None
 
     def _platform(self, node: ast.expr) -> str | None:
         """The platform expression `node` names, in words, or None."""

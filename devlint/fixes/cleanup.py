@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from devlint.analysis.project import call_chain
 from devlint.types import Diagnostic, Edit, Fix, Location
 
 _SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)
@@ -162,23 +163,11 @@ class _Purity:
         self.platform_objects = frozenset(g.rsplit(".", 1)[0] for g in self.getters if "." in g)
 
     def _signature(self, node: ast.expr) -> tuple[str | None, str | None]:
-        suffix: list[str] = []
-        while True:
-            if isinstance(node, ast.Call):
-                if node.args or node.keywords:
-                    return None, None
-                suffix.append("()")
-                node = node.func
-            elif isinstance(node, ast.Attribute):
-                suffix.append("." + node.attr)
-                node = node.value
-            else:
-                break
-        if not isinstance(node, ast.Name):
-            return None, None
-        tail = "".join(reversed(suffix))
-        qualified = self.imports.get(node.id)
-        return (qualified + tail if qualified else None), node.id + tail
+        chain = call_chain(node)
+        if chain is None or chain.with_arguments:
+            return None, None  # a getter called with arguments may do anything
+        qualified = self.imports.get(chain.head)
+        return (qualified + chain.tail if qualified else None), chain.head + chain.tail
 
     def pure(self, node: ast.expr | None) -> bool:
         if node is None or isinstance(node, (ast.Constant, ast.Name)):
