@@ -26,7 +26,7 @@ import yaml
 
 from devlint import __version__
 
-from conftest import REPO, devlint_env
+from conftest import REPO, devlint_env, docs_block
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -254,3 +254,28 @@ def test_the_install_step_builds_devlint_from_the_action_checkout(pull_request: 
     assert (runner_temp / "devlint-action-venv" / "bin" / "devlint").is_file()
     [mask] = outcome.annotations()
     assert mask.startswith(MASK_ERROR)
+
+
+def test_the_documented_workflow_runs_the_action(pull_request: Path, tmp_path: Path) -> None:
+    """docs/ci.md's workflow, its placeholders filled in: GitHub Actions syntax, and its action step's inputs
+    (with `github.base_ref` as on a pull request into main) run through the action, the upload step reading
+    the SARIF path from the action's output."""
+    from test_ci_docs import WORKFLOW
+
+    text = docs_block("# .github/workflows/devlint.yml").replace("<owner>", "someorg").replace("<commit>", "0" * 40)
+    workflow = yaml.safe_load(text)
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads a bare `on:` as True
+    jsonschema.validate(workflow, WORKFLOW)
+    checkout, action, upload = workflow["jobs"]["devlint"]["steps"]
+    assert checkout["uses"] == "actions/checkout@v4" and checkout["with"] == {"fetch-depth": 0}
+    assert action["uses"] == f"someorg/devlint@{'0' * 40}" and action["id"] == "devlint"
+    outcome = run_action(pull_request, tmp_path / "runner",
+                         **{name: evaluate(str(value), {"github.base_ref": "main"})
+                            for name, value in action["with"].items()})
+    assert outcome.returncode == 1, outcome.stderr
+    [mask] = outcome.annotations()
+    assert mask.startswith(MASK_ERROR)
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["if"] == "always() && steps.devlint.outputs.sarif-file != ''"
+    sarif = evaluate(upload["with"]["sarif_file"], {f"steps.devlint.outputs.{k}": v for k, v in outcome.outputs.items()})
+    assert sarif_results(pull_request / sarif) == [("DL001", "models dir/mask.py", 5), ("DL001", "rope.py", 5)]
