@@ -377,12 +377,9 @@ def rule(code: str | None, show_all: bool, output_format: str) -> None:
         documents = [_rule_json(item) for item in explained]
         click.echo(json.dumps(documents if show_all else documents[0], indent=2))
     else:
-        click.echo("\n".join(_rule_text(item) for item in explained), nl=False)
+        from devlint.docs import rule_text  # the text of docs/rules/CODE.md too
 
-
-def _rule_text(item: Explained) -> str:
-    runtime = " Reported only by a watched build (devlint.runtime)." if getattr(item, "runtime_only", False) else ""
-    return f"# {item.name} ({item.code})\n\n{item.fix_availability.sentence}{runtime}\n\n{item.documentation()}\n"
+        click.echo("\n".join(rule_text(item) for item in explained), nl=False)
 
 
 def _rule_json(item: Explained) -> dict[str, Any]:

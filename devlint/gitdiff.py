@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import subprocess
@@ -45,7 +46,7 @@ def changed_lines(base: str, cwd: str | None = None) -> dict[str, set[int] | Non
     current: str | None = None
     for line in _git(["diff", "--no-color", "--no-ext-diff", "-U0", "--relative=", merge_base, "--"], top).splitlines():
         if line.startswith("+++ "):
-            target = line[4:]
+            target = _diff_name(line[4:])
             current = None if target == "/dev/null" else os.path.join(top, target[2:] if target.startswith("b/") else target)
             if current is not None:
                 changed.setdefault(current, set())
@@ -54,6 +55,14 @@ def changed_lines(base: str, cwd: str | None = None) -> dict[str, set[int] | Non
             rows = changed[current]
             assert rows is not None
             rows.update(range(start, start + count))
-    for relative in _git(["ls-files", "--others", "--exclude-standard"], top).splitlines():
+    for relative in filter(None, _git(["ls-files", "-z", "--others", "--exclude-standard"], top).split("\0")):
         changed[os.path.join(top, relative)] = None
     return changed
+
+
+def _diff_name(name: str) -> str:
+    """A file name as a diff header prints it: git C-quotes one holding non-ASCII bytes, a quote, a backslash
+    or a control character (`"b/caf\\303\\251.py"`), and ends one holding a space with a tab."""
+    if not name.startswith('"'):
+        return name.removesuffix("\t")
+    return codecs.escape_decode(name[1:-1].encode("ascii"))[0].decode("utf-8", "surrogateescape")

@@ -54,6 +54,23 @@ def test_diff_base_reports_only_changed_lines(repo: Path) -> None:
     assert clean.exit_code == 0
 
 
+def test_diff_base_follows_names_git_quotes(repo: Path) -> None:
+    """git ends a diff header's name that holds a space with a tab, and C-quotes non-ASCII names (also in
+    `ls-files`): changed and untracked files so named are still gated."""
+    (repo / "models dir").mkdir()
+    (repo / "models dir" / "m.py").write_text(OLD)
+    (repo / "modèle.py").write_text(OLD)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "named files")
+    for path in (repo / "models dir" / "m.py", repo / "modèle.py"):
+        path.write_text(OLD + NEW)
+    (repo / "ünïcode dir").mkdir()
+    (repo / "ünïcode dir" / "n.py").write_text("import torch\n" + NEW)  # untracked
+    result = CliRunner().invoke(main, ["check", "--diff-base", "HEAD", "models dir", "modèle.py", "ünïcode dir"])
+    assert result.exit_code == 1
+    assert rows(result.stdout) == ["models dir/m.py:6:30", "modèle.py:6:30", "ünïcode dir/n.py:3:30"]
+
+
 def test_diff_base_errors(repo: Path, tmp_path_factory) -> None:
     result = CliRunner().invoke(main, ["check", "--diff-base", "origin/nope"])
     assert result.exit_code == 2 and "unknown revision 'origin/nope'" in result.output and "fetch" in result.output
