@@ -459,9 +459,9 @@ def _to_cells(d: Diagnostic, module: CellModule, notebook: Notebook) -> Diagnost
     if end_index != index:
         end = start
     cover = d.cover or (d.start.row, d.end.row)
-    rows = (_in_cell(module, Location(cover[0], 1)).row, _in_cell(module, Location(cover[1], 1)).row)
-    if module.cell_location(Location(cover[0], 1))[0] != index or module.cell_location(Location(cover[1], 1))[0] != index:
-        rows = (start.row, end.row)
+    first_cell, first = module.cell_location(Location(cover[0], 1))
+    last_cell, last = module.cell_location(Location(cover[1], 1))
+    rows = (first.row, last.row) if first_cell == last_cell == index else (start.row, end.row)
     fix = d.fix
     if fix is not None:
         fix = dataclasses.replace(fix, edits=tuple(
