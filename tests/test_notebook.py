@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from devlint.cli import main
 from devlint.notebook import parse_notebook, python_module
 
-from conftest import FIXTURES, devlint_env
+from conftest import FIXTURES, devlint_env, docs_block
 
 ROPE = FIXTURES / "notebooks" / "rope_cache.ipynb"
 
@@ -350,3 +350,10 @@ def test_the_command_in_a_subprocess_imports_neither_torch_nor_jupyter(tmp_path:
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                             env=devlint_env(), timeout=120)
     assert loaded.stdout == "[]\n", loaded.stderr
+
+
+def test_the_readme_example_is_what_devlint_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    block = docs_block("$ devlint check tests/fixtures/notebooks/rope_cache.ipynb", "README.md")
+    command, expected = block.split("\n", 1)
+    monkeypatch.chdir(FIXTURES.parent.parent)
+    assert run(*command.split()[3:]) == (1, expected)
