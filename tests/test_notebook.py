@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -108,6 +109,7 @@ def test_github_annotations_point_at_the_line_of_the_ipynb_file(rope: Path) -> N
 def test_sarif_places_the_result_in_the_file_and_the_cell_in_properties(rope: Path) -> None:
     row, column = _file_position(rope, 'device=\\"cuda\\", dtype=inv_freq.dtype')
     code, out = run("--output-format", "sarif", "rope_cache.ipynb")
+    jsonschema.validate(json.loads(out), json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text()))
     [result] = json.loads(out)["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"]["region"] == {
         "startLine": row, "startColumn": column, "endLine": row, "endColumn": column + 15}
