@@ -421,8 +421,10 @@ def python_module(notebook: Notebook) -> CellModule:
     indexes, first_rows, added = [], [], []
     row = 1
     for cell in notebook.cells:
-        if CELL_MARK in cell.text and re.search(r"^" + re.escape(CELL_MARK) + r"$", cell.text, re.MULTILINE):
-            raise NotebookError(f"cell {cell.index} holds devlint's marker line `{CELL_MARK}`")
+        if "# devlint-" in cell.text and (_MARK_LINE.search(cell.text + "\n") or _PLACEHOLDER_LINE.search(cell.text)):
+            # Lines devlint writes into the module itself: one in a cell could not be told apart from them.
+            raise NotebookError(f"cell {cell.index} holds a line devlint reserves (`{CELL_MARK}` or "
+                                "`pass  # devlint-ipython-N`)")
         lines = _python_lines(cell.text, escapes)
         if lines is None:
             continue

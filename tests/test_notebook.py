@@ -359,3 +359,14 @@ def test_the_readme_example_is_what_devlint_prints(monkeypatch: pytest.MonkeyPat
     command, expected = block.split("\n", 1)
     monkeypatch.chdir(FIXTURES.parent.parent)
     assert run(*command.split()[3:]) == (1, expected)
+
+
+@pytest.mark.parametrize("line", ["# devlint-notebook-cell", "pass  # devlint-ipython-0"])
+def test_a_cell_holding_a_line_devlint_reserves_is_refused_not_rewritten(in_tmp: Path, line: str) -> None:
+    (in_tmp / "nb.ipynb").write_text(notebook("%time 1\n", ["import torch\n", line + "\n",
+                                                           "t = torch.zeros(2, device='cuda') + torch.ones(2)"]))
+    before = (in_tmp / "nb.ipynb").read_bytes()
+    assert run("--fix", "nb.ipynb") == (1, "nb.ipynb:1:1: E902 cell 2 holds a line devlint reserves "
+                                           "(`# devlint-notebook-cell` or `pass  # devlint-ipython-N`)\n"
+                                           "No findings in the files checked. 1 file could not be checked.\n")
+    assert (in_tmp / "nb.ipynb").read_bytes() == before
