@@ -28,13 +28,12 @@ import difflib
 import functools
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from devlint.source import SourceError, SourceText, line_starts
+from devlint.source import SourceError, SourceText, line_starts, read_bytes
 from devlint.types import Diagnostic, Edit, FileError, FileResult, FixMode, Location, NotebookCell
 
 if TYPE_CHECKING:
@@ -81,29 +80,16 @@ def decode_notebook(data: bytes) -> SourceText:
     try:
         text = data[3:].decode("utf-8") if has_bom else data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"not valid utf-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); notebooks "
-                          "are UTF-8 JSON") from None
+        body = data[3:] if has_bom else data
+        line = body[:exc.start].count(b"\n") + 1
+        raise SourceError(f"not valid utf-8 (byte 0x{body[exc.start]:02x} at line {line}); notebooks are UTF-8 "
+                          "JSON") from None
     return SourceText(text=text, encoding="utf-8", has_bom=has_bom, digest=digest)
 
 
 def read_notebook(path: str) -> SourceText:
     """Read a notebook file; every failure becomes a SourceError with a plain reason."""
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_NOTEBOOK_BYTES:
-            raise SourceError(f"file too large ({size / 2**20:.1f} MiB > {MAX_NOTEBOOK_BYTES // 2**20} MiB); "
-                              "not checked")
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except IsADirectoryError:
-        raise SourceError("is a directory, not a file") from None
-    except PermissionError:
-        raise SourceError("permission denied") from None
-    except FileNotFoundError:
-        raise SourceError("no such file (a dangling symlink?)") from None
-    except OSError as exc:
-        raise SourceError(exc.strerror or str(exc)) from None
-    return decode_notebook(data)
+    return decode_notebook(read_bytes(path, MAX_NOTEBOOK_BYTES))
 
 
 # The JSON document and where each cell's source sits in its text.
@@ -296,7 +282,7 @@ def parse_notebook(text: str) -> Notebook:
                 isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)):
             raise NotebookError(f"cell {number}: `source` is neither a string nor a list of strings")
     language = _language(document)
-    if language is not None and language != "python":
+    if language is not None and not language.startswith(("python", "ipython")):
         return Notebook(text=text, cells=(), ensure_ascii=False)
     start = _skip_space(text, 0)
     cell_spans = _elements(text, _members(text, start)["cells"][0])

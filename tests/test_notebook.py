@@ -370,3 +370,22 @@ def test_a_cell_holding_a_line_devlint_reserves_is_refused_not_rewritten(in_tmp:
                                            "(`# devlint-notebook-cell` or `pass  # devlint-ipython-N`)\n"
                                            "No findings in the files checked. 1 file could not be checked.\n")
     assert (in_tmp / "nb.ipynb").read_bytes() == before
+
+
+def test_a_notebook_with_large_outputs_is_checked_and_a_bom_is_kept(in_tmp: Path) -> None:
+    document = json.loads(notebook(*BUGGY_CELLS, indent=1))
+    image = "iVBORw0KGgo" * (11 * 2**20 // 11)  # 11 MiB of output: over the limit for a .py file
+    document["cells"][1]["outputs"] = [{"output_type": "display_data", "data": {"image/png": image},
+                                        "metadata": {}}]
+    before = b"\xef\xbb\xbf" + json.dumps(document, indent=1).encode()
+    (in_tmp / "nb.ipynb").write_bytes(before)
+    assert run("nb.ipynb")[1].startswith("nb.ipynb:cell 2:1:21: DL001 [*]")
+    assert run("--fix", "nb.ipynb") == (0, "Fixed 1 finding.\n")
+    assert (in_tmp / "nb.ipynb").read_bytes() == before.replace(b'device=\\"cuda\\")', b"device=inv_freq.device)")
+
+
+def test_a_notebook_that_is_not_utf8_is_one_e902_line(in_tmp: Path) -> None:
+    (in_tmp / "nb.ipynb").write_bytes(notebook("x = 'caf\u00e9'", ensure_ascii=False).encode("latin-1"))
+    code, out = run("nb.ipynb")
+    assert (code, out.splitlines()[0]) == (1, "nb.ipynb:1:1: E902 not valid utf-8 (byte 0xe9 at line 1); "
+                                              "notebooks are UTF-8 JSON")
