@@ -61,6 +61,7 @@ _LINE_REFERENCE = re.compile(r"\(line (\d+)\)")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NON_ASCII_ESCAPE = re.compile(r"(?<!\\)\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})")
 _DECODER = json.JSONDecoder()
+_MEMBER_SEPARATOR = re.compile(r"[ \t\r\n]*,([ \t]*)")
 
 
 class NotebookError(Exception):
@@ -177,8 +178,13 @@ class Notebook:
             return "[" + ", ".join(tokens) + "]"
         prefix = self.text[cell.span[0] + 1:cell.pieces[0].start]
         suffix = self.text[cell.pieces[-1].end:cell.span[1] - 1]
-        separator = (self.text[cell.pieces[0].end:cell.pieces[1].start] if len(cell.pieces) > 1
-                     else "," + (prefix or " "))
+        if len(cell.pieces) > 1:
+            separator = self.text[cell.pieces[0].end:cell.pieces[1].start]
+        elif "\n" in prefix:  # indented: one string a line, at the first one's indentation
+            separator = "," + prefix
+        else:  # on one line: the separator the writer put after the `source` member (`, ` or `,`)
+            after = _MEMBER_SEPARATOR.match(self.text, cell.span[1])
+            separator = "," + after.group(1) if after else ", "
         return "[" + prefix + separator.join(tokens) + suffix + "]"
 
 

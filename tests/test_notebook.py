@@ -389,3 +389,42 @@ def test_a_notebook_that_is_not_utf8_is_one_e902_line(in_tmp: Path) -> None:
     code, out = run("nb.ipynb")
     assert (code, out.splitlines()[0]) == (1, "nb.ipynb:1:1: E902 not valid utf-8 (byte 0xe9 at line 1); "
                                               "notebooks are UTF-8 JSON")
+
+
+def test_splicing_cells_equals_rewriting_the_whole_notebook_with_the_writers_options() -> None:
+    """For notebooks `json.dumps` wrote (as Jupyter does), replacing cells' sources in the text gives
+    exactly the bytes `json.dumps` gives for the edited document with the same options: the layout of the
+    edited cell is the writer's, and nothing else moves."""
+    import random
+
+    chooser = random.Random(16)
+    words = ["x = torch.zeros(4)", "    y = x + 1", "# θ café", "", "print('a\\tb')", '"q"', "z = x\\\\2"]
+    for case in range(200):
+        options = chooser.choice([{"indent": 1}, {"indent": 2, "ensure_ascii": True}, {},
+                                  {"indent": 1, "ensure_ascii": False}, {"separators": (",", ":")}])
+        sources = [[line + "\n" for line in chooser.choices(words, k=chooser.randint(1, 4))]
+                   for _ in range(chooser.randint(1, 4))]
+        for source in sources:
+            source[-1] = source[-1].rstrip("\n") if chooser.random() < 0.5 else source[-1]
+        as_string = chooser.random() < 0.2
+        text = notebook(*(["".join(s) for s in sources] if as_string else sources), **options)
+        parsed = parse_notebook(text)
+        # Whether a file escapes non-ASCII text shows only once it holds some: edits add it only then.
+        pool = words if not "".join(map("".join, sources)).isascii() else [w for w in words if w.isascii()]
+        edited = {cell.index: "\n".join(chooser.choices(pool, k=chooser.randint(0, 3))) + chooser.choice(["", "\n"])
+                  for cell in parsed.cells if chooser.random() < 0.6}
+        document = json.loads(text)
+        for index, new in edited.items():
+            document["cells"][index - 1]["source"] = new if as_string else new.splitlines(keepends=True)
+        assert parsed.with_cell_texts(edited) == json.dumps(document, **options), (case, options, edited)  # type: ignore[arg-type]
+
+
+def test_lines_of_the_edited_cell_that_did_not_change_keep_their_own_escapes(in_tmp: Path) -> None:
+    # A hand-edited file: raw non-ASCII in the markdown, `\u00e9` and `\/` escapes in the edited cell.
+    before = notebook(["# R\u00e9sum\u00e9 \u03b8"], ["import torch\n", "inv_freq = torch.ones(8)\n"],
+                      ["# caf\u00e9 a/b\n", "t = torch.arange(4, device=\"cuda\")\n", "freqs = torch.outer(t, inv_freq)"],
+                      kinds=("markdown",), indent=1, ensure_ascii=False)
+    before = before.replace('"# caf\u00e9 a/b\\n"', '"# caf\\u00e9 a\\/b\\n"')
+    (in_tmp / "nb.ipynb").write_text(before)
+    assert run("--fix", "nb.ipynb") == (0, "Fixed 1 finding.\n")
+    assert (in_tmp / "nb.ipynb").read_text() == before.replace('device=\\"cuda\\")', "device=inv_freq.device)")
