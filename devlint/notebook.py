@@ -62,6 +62,8 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NON_ASCII_ESCAPE = re.compile(r"(?<!\\)\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})")
 _DECODER = json.JSONDecoder()
 _MEMBER_SEPARATOR = re.compile(r"[ \t\r\n]*,([ \t]*)")
+_INDENT_UNIT = re.compile(r"[ \t\r\n]*\{\r?\n([ \t]+)\S")  # the indentation of the document's first key
+_INDENT = re.compile(r"[ \t]*")
 
 
 class NotebookError(Exception):
@@ -174,10 +176,18 @@ class Notebook:
         tokens = [known.get(line) or token(line) for line in _lines(new)]
         if not tokens:
             return "[]"
-        if not cell.pieces:
-            return "[" + ", ".join(tokens) + "]"
-        prefix = self.text[cell.span[0] + 1:cell.pieces[0].start]
-        suffix = self.text[cell.pieces[-1].end:cell.span[1] - 1]
+        if cell.pieces:
+            prefix = self.text[cell.span[0] + 1:cell.pieces[0].start]
+            suffix = self.text[cell.pieces[-1].end:cell.span[1] - 1]
+        else:  # `[]`: indent as the writer would, one level below the `source` key's line
+            prefix = suffix = ""
+            line_start = self.text.rfind("\n", 0, cell.span[0]) + 1
+            unit = _INDENT_UNIT.match(self.text)
+            if line_start and unit:
+                newline = "\r\n" if self.text[line_start - 2:line_start] == "\r\n" else "\n"
+                indent = _INDENT.match(self.text, line_start)
+                suffix = newline + (indent.group() if indent else "")
+                prefix = suffix + unit.group(1)
         if len(cell.pieces) > 1:
             separator = self.text[cell.pieces[0].end:cell.pieces[1].start]
         elif "\n" in prefix:  # indented: one string a line, at the first one's indentation

@@ -399,13 +399,14 @@ def test_splicing_cells_equals_rewriting_the_whole_notebook_with_the_writers_opt
 
     chooser = random.Random(16)
     words = ["x = torch.zeros(4)", "    y = x + 1", "# θ café", "", "print('a\\tb')", '"q"', "z = x\\\\2"]
-    for case in range(200):
+    for case in range(300):
         options = chooser.choice([{"indent": 1}, {"indent": 2, "ensure_ascii": True}, {},
                                   {"indent": 1, "ensure_ascii": False}, {"separators": (",", ":")}])
-        sources = [[line + "\n" for line in chooser.choices(words, k=chooser.randint(1, 4))]
+        sources = [[line + "\n" for line in chooser.choices(words, k=chooser.randint(0, 4))]
                    for _ in range(chooser.randint(1, 4))]
         for source in sources:
-            source[-1] = source[-1].rstrip("\n") if chooser.random() < 0.5 else source[-1]
+            if source and chooser.random() < 0.5:
+                source[-1] = source[-1].rstrip("\n")
         as_string = chooser.random() < 0.2
         text = notebook(*(["".join(s) for s in sources] if as_string else sources), **options)
         parsed = parse_notebook(text)
@@ -415,6 +416,8 @@ def test_splicing_cells_equals_rewriting_the_whole_notebook_with_the_writers_opt
                   for cell in parsed.cells if chooser.random() < 0.6}
         document = json.loads(text)
         for index, new in edited.items():
+            if new == parsed.cell(index).text:
+                continue  # an unchanged cell keeps its own strings (here, an empty last one)
             document["cells"][index - 1]["source"] = new if as_string else new.splitlines(keepends=True)
         assert parsed.with_cell_texts(edited) == json.dumps(document, **options), (case, options, edited)  # type: ignore[arg-type]
 
