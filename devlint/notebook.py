@@ -355,18 +355,19 @@ def _python_lines(text: str, escapes: list[str]) -> list[str] | None:
     """The cell's lines with IPython escapes replaced by numbered placeholders (their text appended to
     `escapes`), or None when a cell magic makes the cell not Python."""
     lines = _lines(text)
-    start = 0
-    if text.startswith("%%"):
-        name = text[2:].split(None, 1)[0] if text[2:].strip() else ""
-        if name not in PYTHON_CELL_MAGICS:
+    magic_line = None  # the line of a Python-body cell magic (`%%time`)
+    first = next((number for number, line in enumerate(lines) if line.strip()), 0)
+    if lines and lines[first].startswith("%%"):  # IPython drops blank lines before a cell magic
+        words = lines[first][2:].split(None, 1)
+        if not words or words[0] not in PYTHON_CELL_MAGICS:
             return None
-        start = 1
+        magic_line = first
     out = list(lines)
     quote: str | None = None  # the closing delimiter of a string still open at the end of a line
     depth = 0
     continued = False
     for number, line in enumerate(lines):
-        if number < start or quote is None and depth == 0 and not continued and _ESCAPE_START.match(line):
+        if number == magic_line or quote is None and depth == 0 and not continued and _ESCAPE_START.match(line):
             body = line.rstrip("\r\n")
             indent = body[:len(body) - len(body.lstrip(" \t"))]
             out[number] = indent + _PLACEHOLDER.format(len(escapes)) + line[len(body):]

@@ -136,7 +136,7 @@ def test_magics_shell_escapes_and_help_become_placeholders_on_the_same_rows() ->
     cell = ["%%time\n", "for name in ('cos', 'sin'):\n", "    %time table = name.upper()\n", "label = (\n",
             "    'rope %s'\n", "    % 'cache'\n", ")\n", "gpus = !nvidia-smi -L\n", "torch.outer?\n", "?torch\n",
             "doc = '''\n", "%not a magic inside a string\n", "'''\n", "!echo done"]
-    text = notebook(["%%bash\n", "echo hi"], cell, "x = 1")
+    text = notebook(["\n", "%%bash\n", "echo hi"], cell, "x = 1")
     module = python_module(parse_notebook(text))
     assert module.text == (
         "# devlint-notebook-cell\n"
