@@ -55,10 +55,15 @@ def _evidence_counts(diagnostics: list[Diagnostic]) -> tuple[tuple[str, int], ..
     return tuple((label, counts[label]) for label in order if label in counts)
 
 
-def place(path: str, cell: NotebookCell | None, location: Location) -> str:
-    """`path:row:column`, or in a notebook ruff's `path:cell N:row:column` (the row counted in the cell)."""
+def position(cell: NotebookCell | None, location: Location) -> str:
+    """`row:column`, or in a notebook ruff's `cell N:row:column` (the row counted in the cell)."""
     where = f"cell {cell.index}:" if cell is not None else ""
-    return f"{path}:{where}{location.row}:{location.column}"
+    return f"{where}{location.row}:{location.column}"
+
+
+def place(path: str, cell: NotebookCell | None, location: Location) -> str:
+    """`path:row:column`, or `path:cell N:row:column` in a notebook."""
+    return f"{path}:{position(cell, location)}"
 
 
 def rule_url(code: str) -> str | None:

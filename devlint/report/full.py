@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from devlint.report.base import Summary, place
+from devlint.report.base import Summary, position
 from devlint.report.concise import ConciseReporter
 from devlint.source import SourceError, read_source
 from devlint.types import Diagnostic, FixMode, RunResult
@@ -42,7 +42,7 @@ class FullReporter(ConciseReporter):
 
     def _block(self, d: Diagnostic, text: str | None) -> str:
         mark = "[*] " if self.marks_fixable(d, self.fix_mode) else ""
-        head = f"{self._style(d.path, bold=True)}{place(d.path, d.cell, d.start)[len(d.path):]}: " \
+        head = f"{self._style(d.path, bold=True)}:{position(d.cell, d.start)}: " \
                f"{self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}\n"
         if text is None:
             return head

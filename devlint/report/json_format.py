@@ -38,8 +38,9 @@ def diagnostic_object(d: Diagnostic, fix_mode: FixMode) -> dict:
 
 def error_object(e: FileError) -> dict:
     row, column = (e.location.row, e.location.column) if e.location else (1, 1)
-    found: dict[str, Any] = {"code": e.code, "message": e.reason, "filename": e.path, "location": {"row": row, "column": column},
-             "end_location": {"row": row, "column": column}, "fix": None, "noqa_row": None, "url": None}
+    found: dict[str, Any] = {
+        "code": e.code, "message": e.reason, "filename": e.path, "location": {"row": row, "column": column},
+        "end_location": {"row": row, "column": column}, "fix": None, "noqa_row": None, "url": None}
     if e.cell is not None:
         found["cell"] = e.cell.index
     return found

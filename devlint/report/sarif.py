@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from devlint import __version__
-from devlint.report.base import Reporter
+from devlint.report.base import Reporter, position
 from devlint.types import Diagnostic, RunResult, Source
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -49,7 +49,7 @@ class SarifReporter(Reporter):
         notifications = []
         for e in run.errors:
             at = e.cell.file_start if e.cell else e.location
-            where = f"cell {e.cell.index}:{e.location.row}:{e.location.column}: " if e.cell and e.location else ""
+            where = f"{position(e.cell, e.location)}: " if e.cell and e.location else ""
             notifications.append({
                 "level": "error",
                 "message": {"text": f"{where}{e.code} {e.reason}"},
@@ -73,7 +73,7 @@ class SarifReporter(Reporter):
     @staticmethod
     def _result(d: Diagnostic, index: dict[str, int]) -> dict:
         region = _region(d.cell.file_start, d.cell.file_end) if d.cell else _region(d.start, d.end)
-        message = f"cell {d.cell.index}:{d.start.row}:{d.start.column}: {d.message}" if d.cell else d.message
+        message = f"{position(d.cell, d.start)}: {d.message}" if d.cell else d.message
         result: dict = {
             "ruleId": d.code,
             "level": "error",
