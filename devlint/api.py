@@ -189,7 +189,8 @@ def effective_settings(path: str, *, overrides: Overrides | None = None,
 
 def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings | None = None,
                 fix_mode: FixMode = FixMode.NONE) -> FileResult:
-    """Check one module given as text or bytes; `path` is only used in messages."""
+    """Check one module given as text or bytes; `path` is only used in messages (and, ending in `.ipynb`,
+    makes the text a notebook: devlint.notebook)."""
     from devlint.engine import Checker, check_bytes
 
     data = source.encode("utf-8") if isinstance(source, str) else source

@@ -298,6 +298,9 @@ def test_diff_base_keeps_findings_on_changed_lines_of_the_notebook(rope: Path) -
     _git(rope.parent, "add", "rope_cache.ipynb")
     _git(rope.parent, "commit", "-qm", "notebook")
     assert run("--diff-base", "HEAD", "rope_cache.ipynb") == (0, "All checks passed!\n")
+    # Running the notebook changes every cell's execution count (and outputs), not the lines of its code.
+    rope.write_text(rope.read_text().replace('"execution_count": null', '"execution_count": 7'))
+    assert run("--diff-base", "HEAD", "rope_cache.ipynb") == (0, "All checks passed!\n")
     rope.write_text(rope.read_text().replace(NOQA, ""))  # a new finding in cell 8; cell 5's is old
     assert run("--diff-base", "HEAD", "rope_cache.ipynb") == (
         1, DL001_CELL_8 + "\nFound 1 finding in 1 file (1 fixable).\n")
