@@ -28,7 +28,9 @@ import difflib
 import functools
 import hashlib
 import json
+import os
 import re
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -496,9 +498,11 @@ def check_notebook(source: SourceText, path: str, checker: Checker, fix_mode: Fi
     try:
         return _check_notebook(source, path, checker, fix_mode)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
         return FileResult(path=path, source_digest=source.digest, error=FileError(
-            code="E001", path=path, reason=f"internal error: {type(exc).__name__}: {exc} (in notebook.py); please "
-                                           "report this with the file"))
+            code="E001", path=path,
+            reason=(f"internal error: {type(exc).__name__}: {exc} (at {os.path.basename(where.filename)}:"
+                    f"{where.lineno}); please report this with the file")))
 
 
 def _check_notebook(source: SourceText, path: str, checker: Checker, fix_mode: FixMode) -> FileResult:

@@ -434,3 +434,19 @@ def test_lines_of_the_edited_cell_that_did_not_change_keep_their_own_escapes(in_
     (in_tmp / "nb.ipynb").write_text(before)
     assert run("--fix", "nb.ipynb") == (0, "Fixed 1 finding.\n")
     assert (in_tmp / "nb.ipynb").read_text() == before.replace('device=\\"cuda\\")', "device=inv_freq.device)")
+
+
+def test_a_failure_of_the_notebook_layer_is_an_e001_and_the_run_goes_on(rope: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import devlint.notebook
+
+    def broken(notebook: object) -> None:
+        raise IndexError("cell out of range")
+
+    monkeypatch.setattr(devlint.notebook, "python_module", broken)
+    (rope.parent / "model.py").write_text("import torch\nx = torch.ones(2)\nt = torch.zeros(2, device='cuda') + x\n")
+    result = CliRunner().invoke(main, ["check", "--no-cache", "."])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("devlint: error: rope_cache.ipynb: internal error: IndexError: cell out of range "
+                                    "(at test_notebook.py:")
+    assert result.stdout.startswith("model.py:3:20: DL001 [*]")
