@@ -445,7 +445,7 @@ def test_a_failure_of_the_notebook_layer_is_an_e001_and_the_run_goes_on(rope: Pa
 
     monkeypatch.setattr(devlint.notebook, "python_module", broken)
     (rope.parent / "model.py").write_text("import torch\nx = torch.ones(2)\nt = torch.zeros(2, device='cuda') + x\n")
-    result = CliRunner().invoke(main, ["check", "--no-cache", "."])
+    result = CliRunner().invoke(main, ["check", "--no-cache", "rope_cache.ipynb", "model.py"])  # in this process
     assert result.exit_code == 2
     assert result.stderr.startswith("devlint: error: rope_cache.ipynb: internal error: IndexError: cell out of range "
                                     "(at test_notebook.py:")
