@@ -323,7 +323,7 @@ def test_diff_base_keeps_findings_on_changed_lines_of_the_notebook(rope: Path) -
 def test_a_malformed_notebook_is_one_e902_line(in_tmp: Path, content: str, reason: str) -> None:
     (in_tmp / "bad.ipynb").write_text(content)
     shutil.copy(ROPE, in_tmp / "rope_cache.ipynb")
-    code, out = run(".")
+    code, out = run("bad.ipynb", "rope_cache.ipynb")
     assert (code, out) == (1, f"bad.ipynb:1:1: E902 {reason}\n{DL001_CELL_5}\n"
                               "Found 1 finding in 1 file (1 fixable). 1 file could not be checked.\n")
 
