@@ -189,7 +189,8 @@ def effective_settings(path: str, *, overrides: Overrides | None = None,
 
 def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings | None = None,
                 fix_mode: FixMode = FixMode.NONE) -> FileResult:
-    """Check one module given as text or bytes; `path` is only used in messages."""
+    """Check one module given as text or bytes; `path` is only used in messages (and, ending in `.ipynb`,
+    makes the text a notebook: devlint.notebook)."""
     from devlint.engine import Checker, check_bytes
 
     data = source.encode("utf-8") if isinstance(source, str) else source
@@ -227,13 +228,18 @@ def _rewrite(path: str, expected_digest: str | None, transform: Callable[[str], 
     new text parses."""
     from devlint.fix import FixError, check_parses, write_atomic
 
+    read, check_text = read_source, check_parses
+    if path.endswith(".ipynb"):
+        from devlint.notebook import check_notebook_text, read_notebook
+
+        read, check_text = read_notebook, check_notebook_text
     with open(path, "rb") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        current = read_source(path)
+        current = read(path)
         if expected_digest is not None and current.digest != expected_digest:
             raise FixError("the file changed while devlint was running; run devlint again")
         new_text = transform(current.text)
-        check_parses(new_text)
+        check_text(new_text)
         write_atomic(path, current.encode(new_text))
 
 
@@ -263,6 +269,10 @@ def _with_noqa_comments(found: list[Diagnostic], text: str) -> str:
     from devlint.fix import apply_edits
     from devlint.suppress import noqa_edits
 
+    if any(d.cell is not None for d in found):
+        from devlint.notebook import with_noqa_comments  # in the cells, spliced back into the notebook
+
+        return with_noqa_comments(found, text)
     return apply_edits(text, noqa_edits(text, found))
 
 
@@ -350,15 +360,20 @@ def _apply_baseline(run: RunResult, options: CheckOptions) -> None:
 
 def keep_changed_lines(run: RunResult, changed: dict[str, set[int] | None]) -> None:
     """Keep the findings that touch a changed line (a finding covers the rows of its whole construct), and
-    the file errors of changed files. A file mapped to None is new: every line counts as changed."""
+    the file errors of changed files. A file mapped to None is new: every line counts as changed. In a
+    notebook the rows are those of the `.ipynb` file that hold the construct's source (what git compares)."""
+
+    def rows_of(d: Diagnostic) -> range:
+        if d.cell is not None:
+            return range(d.cell.file_rows[0], d.cell.file_rows[1] + 1)
+        return range((d.cover or (d.start.row,))[0], (d.cover or (0, d.end.row))[1] + 1)
+
     for result in run.files:
         absolute = os.path.abspath(result.path)
         rows = changed.get(absolute, set())
         if rows is None:
             continue
-        result.diagnostics = [d for d in result.diagnostics
-                              if rows.intersection(range((d.cover or (d.start.row,))[0],
-                                                         (d.cover or (0, d.end.row))[1] + 1))]
+        result.diagnostics = [d for d in result.diagnostics if rows.intersection(rows_of(d))]
         if result.error is not None and absolute not in changed:
             result.error = None
 

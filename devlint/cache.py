@@ -19,7 +19,17 @@ from dataclasses import asdict
 
 from devlint import __version__
 from devlint.discovery import package_of
-from devlint.types import Applicability, Diagnostic, Edit, FileResult, Fix, Location, Settings, UnsafeReason
+from devlint.types import (
+    Applicability,
+    Diagnostic,
+    Edit,
+    FileResult,
+    Fix,
+    Location,
+    NotebookCell,
+    Settings,
+    UnsafeReason,
+)
 
 DEFAULT_DIRECTORY = ".devlint_cache"
 
@@ -37,7 +47,15 @@ def diagnostic_from_dict(data: dict) -> Diagnostic:
                   reason=UnsafeReason(f["reason"]) if f.get("reason") else None)
     return Diagnostic(code=data["code"], message=data["message"], path=data["path"], start=_location(data["start"]),
                       end=_location(data["end"]), fix=fix, context_function=data["context_function"],
-                      cover=tuple(data["cover"]) if data["cover"] else None, snippet=data["snippet"])
+                      cover=tuple(data["cover"]) if data["cover"] else None, snippet=data["snippet"],
+                      cell=_cell(data.get("cell")))
+
+
+def _cell(data: dict | None) -> NotebookCell | None:
+    if data is None:
+        return None
+    return NotebookCell(index=data["index"], file_start=_location(data["file_start"]),
+                        file_end=_location(data["file_end"]), file_rows=tuple(data["file_rows"]))
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from devlint.types import FileError
 
 PYTHON_SUFFIXES = (".py", ".pyi")
+CHECKED_SUFFIXES = (*PYTHON_SUFFIXES, ".ipynb")  # Jupyter notebooks too, as ruff (devlint.notebook)
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", ".svn", ".bzr", "__pycache__", "node_modules", "build", "dist", ".venv", "venv",
     ".tox", ".nox", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".devlint_cache", "__pypackages__",
+    ".ipynb_checkpoints",
 })
 
 
@@ -226,7 +228,7 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
             if ignores.ignored(path, True) or skip(path):
                 continue
             _walk(path, ignores.with_folder(path), visiting, found, seen, shown_child, skip)
-        elif entry.name.endswith(PYTHON_SUFFIXES) and not ignores.ignored(path, False) and not skip(path):
+        elif entry.name.endswith(CHECKED_SUFFIXES) and not ignores.ignored(path, False) and not skip(path):
             if path not in seen:
                 seen.add(path)
                 found.files.append(shown_child)

@@ -196,6 +196,13 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
 
 def check_file(path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE, display_path: str | None = None) -> FileResult:
     shown = display_path or path
+    if path.endswith(".ipynb"):
+        from devlint.notebook import check_notebook, read_notebook  # the cells as one module, mapped back
+
+        try:
+            return check_notebook(read_notebook(path), shown, checker, fix_mode)
+        except SourceError as exc:
+            return FileResult(path=shown, error=FileError(code="E902", path=shown, reason=str(exc)))
     try:
         source = read_source(path)
     except SourceError as exc:
@@ -204,6 +211,13 @@ def check_file(path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE, di
 
 
 def check_bytes(data: bytes, path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE) -> FileResult:
+    if path.endswith(".ipynb"):
+        from devlint.notebook import check_notebook, decode_notebook
+
+        try:
+            return check_notebook(decode_notebook(data), path, checker, fix_mode)
+        except SourceError as exc:
+            return FileResult(path=path, error=FileError(code="E902", path=path, reason=str(exc)))
     try:
         source = decode_source(data)
     except SourceError as exc:

@@ -102,6 +102,10 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
+    if path.endswith(".ipynb"):
+        from devlint.notebook import notebook_diff  # one diff per changed cell, as ruff shows notebooks
+
+        return notebook_diff(path, before, after)
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                  fromfile=f"a/{path}", tofile=f"b/{path}")
     out = []

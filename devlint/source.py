@@ -70,12 +70,17 @@ def _decode_or_explain(body: bytes, codec: str) -> str:
 
 def read_source(path: str) -> SourceText:
     """Read and decode a file; every failure becomes a SourceError with a plain reason."""
+    return decode_source(read_bytes(path))
+
+
+def read_bytes(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, if it is no larger than `limit`; every failure becomes a SourceError."""
     try:
         size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise SourceError(f"file too large ({size / 2**20:.1f} MiB > {MAX_FILE_BYTES // 2**20} MiB); not checked")
+        if size > limit:
+            raise SourceError(f"file too large ({size / 2**20:.1f} MiB > {limit // 2**20} MiB); not checked")
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except IsADirectoryError:
         raise SourceError("is a directory, not a file") from None
     except PermissionError:
@@ -84,7 +89,6 @@ def read_source(path: str) -> SourceText:
         raise SourceError("no such file (a dangling symlink?)") from None
     except OSError as exc:
         raise SourceError(exc.strerror or str(exc)) from None
-    return decode_source(data)
 
 
 def line_starts(text: str) -> list[int]:

@@ -39,6 +39,19 @@ class Location:
 
 
 @dataclass(frozen=True)
+class NotebookCell:
+    """Where a finding (or a file error) in a Jupyter notebook sits: its cell, 1-based and counting every
+    cell as Jupyter lists them (markdown too), and the same span in the lines of the `.ipynb` file itself,
+    which is what git, SARIF viewers and pull-request annotations see. The finding's own `start` and `end`
+    are relative to the cell, as ruff reports them."""
+
+    index: int
+    file_start: Location
+    file_end: Location
+    file_rows: tuple[int, int]  # first and last row of the file the flagged construct spans (--diff-base)
+
+
+@dataclass(frozen=True)
 class Edit:
     """Replace the text between `start` and `end` (end exclusive) with `content`."""
 
@@ -111,10 +124,11 @@ class Diagnostic:
     snippet: str = ""  # the flagged source, whitespace-normalised (for baseline fingerprints)
     source: Source = Source.STATIC
     evidence: Evidence | None = None  # set only when runtime evidence was joined
+    cell: NotebookCell | None = None  # in a notebook: start, end, cover and fix edits are relative to the cell
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.start.row, self.start.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.path, self.cell.index if self.cell else 0, self.start.row, self.start.column, self.code)
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,7 @@ class FileError:
     path: str
     reason: str
     location: Location | None = None
+    cell: NotebookCell | None = None  # in a notebook: `location` is relative to this cell
 
     @property
     def is_internal(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from devlint.types import Applicability, Diagnostic, FileError, FixMode, RunResult, Source
+from devlint.types import Applicability, Diagnostic, FileError, FixMode, Location, NotebookCell, RunResult, Source
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,17 @@ def _evidence_counts(diagnostics: list[Diagnostic]) -> tuple[tuple[str, int], ..
     return tuple((label, counts[label]) for label in order if label in counts)
 
 
+def position(cell: NotebookCell | None, location: Location) -> str:
+    """`row:column`, or in a notebook ruff's `cell N:row:column` (the row counted in the cell)."""
+    where = f"cell {cell.index}:" if cell is not None else ""
+    return f"{where}{location.row}:{location.column}"
+
+
+def place(path: str, cell: NotebookCell | None, location: Location) -> str:
+    """`path:row:column`, or `path:cell N:row:column` in a notebook."""
+    return f"{path}:{position(cell, location)}"
+
+
 def rule_url(code: str) -> str | None:
     """Where a rule's documentation lives online; devlint has no hosted docs yet (`devlint rule CODE`)."""
     return None
@@ -87,5 +98,4 @@ class Reporter:
 
     @staticmethod
     def error_line(error: FileError) -> str:
-        where = f"{error.location.row}:{error.location.column}" if error.location else "1:1"
-        return f"{error.path}:{where}: {error.code} {error.reason}"
+        return f"{place(error.path, error.cell, error.location or Location(1, 1))}: {error.code} {error.reason}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from devlint.report.base import Reporter, Summary
+from devlint.report.base import Reporter, Summary, position
 from devlint.types import RunResult
 
 
@@ -21,8 +21,8 @@ class ConciseReporter(Reporter):
                 lines.append(self._style(self.error_line(error), fg="red"))
         for d in run.diagnostics:
             mark = self._style("[*] ", fg="cyan") if self.marks_fixable(d, self.fix_mode) else ""
-            place = self._style(d.path, bold=True) + f":{d.start.row}:{d.start.column}:"
-            lines.append(f"{place} {self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}")
+            where = self._style(d.path, bold=True) + f":{position(d.cell, d.start)}:"
+            lines.append(f"{where} {self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}")
         if self.summary:
             lines.append(self.summary_line(Summary.of(run, self.fix_mode)))
         return "".join(line + "\n" for line in lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from devlint.report.base import Summary
+from devlint.report.base import Summary, position
 from devlint.report.concise import ConciseReporter
 from devlint.source import SourceError, read_source
 from devlint.types import Diagnostic, FixMode, RunResult
@@ -15,11 +15,19 @@ class FullReporter(ConciseReporter):
 
     def render(self, run: RunResult) -> str:
         texts: dict[str, str | None] = {}
+        cells: dict[str, dict[int, str]] = {}
         blocks = []
         for error in run.errors:
             if not error.is_internal:
                 blocks.append(self._style(self.error_line(error), fg="red") + "\n")
         for d in run.diagnostics:
+            if d.cell is not None:  # a notebook: the source lines are the cell's
+                if d.path not in cells:
+                    from devlint.notebook import cell_texts
+
+                    cells[d.path] = cell_texts(d.path)
+                blocks.append(self._block(d, cells[d.path].get(d.cell.index)))
+                continue
             if d.path not in texts:
                 try:
                     texts[d.path] = read_source(d.path).text
@@ -34,7 +42,7 @@ class FullReporter(ConciseReporter):
 
     def _block(self, d: Diagnostic, text: str | None) -> str:
         mark = "[*] " if self.marks_fixable(d, self.fix_mode) else ""
-        head = f"{self._style(d.path, bold=True)}:{d.start.row}:{d.start.column}: " \
+        head = f"{self._style(d.path, bold=True)}:{position(d.cell, d.start)}: " \
                f"{self._style(d.code, fg='red', bold=True)} {mark}{self.message_of(d)}\n"
         if text is None:
             return head

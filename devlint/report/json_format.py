@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from devlint.report.base import Reporter, rule_url
 from devlint.types import Diagnostic, FileError, FixMode, RunResult, Source
@@ -17,7 +18,7 @@ def diagnostic_object(d: Diagnostic, fix_mode: FixMode) -> dict:
             "edits": [{"content": e.content, "location": {"row": e.start.row, "column": e.start.column},
                        "end_location": {"row": e.end.row, "column": e.end.column}} for e in d.fix.edits],
         }
-    found = {
+    found: dict[str, Any] = {
         "code": d.code,
         "message": d.message,
         "filename": d.path,
@@ -27,6 +28,8 @@ def diagnostic_object(d: Diagnostic, fix_mode: FixMode) -> dict:
         "noqa_row": d.start.row,
         "url": rule_url(d.code),
     }
+    if d.cell is not None:  # a notebook: ruff's `cell`, with location, end_location and edits relative to it
+        found["cell"] = d.cell.index
     if d.evidence is not None or d.source is not Source.STATIC:  # only with --runtime-evidence: ruff's shape otherwise
         found["source"] = d.source.value  # "static", or "runtime" for what only a watched build saw
         found["evidence"] = d.evidence.value if d.evidence is not None else None
@@ -35,8 +38,12 @@ def diagnostic_object(d: Diagnostic, fix_mode: FixMode) -> dict:
 
 def error_object(e: FileError) -> dict:
     row, column = (e.location.row, e.location.column) if e.location else (1, 1)
-    return {"code": e.code, "message": e.reason, "filename": e.path, "location": {"row": row, "column": column},
-            "end_location": {"row": row, "column": column}, "fix": None, "noqa_row": None, "url": None}
+    found: dict[str, Any] = {
+        "code": e.code, "message": e.reason, "filename": e.path, "location": {"row": row, "column": column},
+        "end_location": {"row": row, "column": column}, "fix": None, "noqa_row": None, "url": None}
+    if e.cell is not None:
+        found["cell"] = e.cell.index
+    return found
 
 
 def all_objects(run: RunResult, fix_mode: FixMode) -> list[dict]:

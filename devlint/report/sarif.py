@@ -1,12 +1,18 @@
 """`sarif`: SARIF 2.1.0 for code-scanning tools, with each rule's help text and — unlike most linters — the
-fixes, as SARIF `fixes` with `artifactChanges`."""
+fixes, as SARIF `fixes` with `artifactChanges`.
+
+SARIF knows no notebook cells. A finding in a notebook is placed where it is in the `.ipynb` file as
+stored (the JSON line holding the flagged code, columns counted in the file's characters), so code scanning
+shows it on a real line of the file; the cell and the position in it are in the message (`cell 3:4:12`)
+and in the result's `properties` (`notebookCell`, `cellRegion`). Its fixes are left out: they edit the
+cell's text, not the file's JSON (`devlint check --fix` applies them)."""
 
 from __future__ import annotations
 
 import json
 
 from devlint import __version__
-from devlint.report.base import Reporter
+from devlint.report.base import Reporter, position
 from devlint.types import Diagnostic, RunResult, Source
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -40,14 +46,17 @@ class SarifReporter(Reporter):
             })
         index = {rule.code: i for i, rule in enumerate(RULES_BY_CODE.values())}
         results = [self._result(d, index) for d in run.diagnostics]
-        notifications = [{
-            "level": "error",
-            "message": {"text": f"{e.code} {e.reason}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path)},
-                                                **({"region": {"startLine": e.location.row,
-                                                               "startColumn": e.location.column}}
-                                                   if e.location else {})}}],
-        } for e in run.errors]
+        notifications = []
+        for e in run.errors:
+            at = e.cell.file_start if e.cell else e.location
+            where = f"{position(e.cell, e.location)}: " if e.cell and e.location else ""
+            notifications.append({
+                "level": "error",
+                "message": {"text": f"{where}{e.code} {e.reason}"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path)},
+                                                    **({"region": {"startLine": at.row, "startColumn": at.column}}
+                                                       if at else {})}}],
+            })
         document = {
             "$schema": SCHEMA,
             "version": "2.1.0",
@@ -63,21 +72,24 @@ class SarifReporter(Reporter):
 
     @staticmethod
     def _result(d: Diagnostic, index: dict[str, int]) -> dict:
+        region = _region(d.cell.file_start, d.cell.file_end) if d.cell else _region(d.start, d.end)
+        message = f"{position(d.cell, d.start)}: {d.message}" if d.cell else d.message
         result: dict = {
             "ruleId": d.code,
             "level": "error",
-            "message": {"text": d.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(d.path)},
-                                                "region": _region(d.start, d.end)}}],
+            "message": {"text": message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(d.path)}, "region": region}}],
         }
         if d.code in index:
             result["ruleIndex"] = index[d.code]
         if d.evidence is not None or d.source is not Source.STATIC:  # joined with --runtime-evidence
             result["properties"] = {"source": d.source.value,
                                     "evidence": d.evidence.value if d.evidence is not None else None}
+        if d.cell is not None:
+            result.setdefault("properties", {}).update(notebookCell=d.cell.index, cellRegion=_region(d.start, d.end))
         if d.snippet:
             result["partialFingerprints"] = {"devlintSnippet/v1": f"{d.context_function or ''}:{d.snippet}"}
-        if d.fix is not None:
+        if d.fix is not None and d.cell is None:
             result["fixes"] = [{
                 "description": {"text": f"{d.fix.message} ({d.fix.applicability.value})"},
                 "artifactChanges": [{

@@ -61,7 +61,9 @@ FILE_ERRORS: dict[str, FileErrorCode] = {error.code: error for error in (
         ## What it does
         Reports a file that could not be read or decoded: permission denied, not UTF-8 without a PEP 263
         coding declaration, an unknown coding, binary content (NUL bytes), larger than 10 MiB, a dangling
-        symlink or a symlink loop. Also used when fixes or `# noqa` comments could not be written back.
+        symlink or a symlink loop; a notebook (`.ipynb`) that is not valid JSON or not nbformat 4 (no `cells`
+        list, a code cell whose `source` is not a string or a list of strings). Also used when fixes or
+        `# noqa` comments could not be written back.
 
         ## Why is this bad?
         The file was not checked, so findings in it may be missing; the run exits with code 1.
