@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from devlint.api import lint_source
 from devlint.server.positions import DocumentLines, PositionEncoding
 from devlint.types import FixMode, Location
 
-from conftest import REPO, devlint_env
+from conftest import REPO, devlint_env, docs_block
 
 # The vLLM PR #43926 bug in DeepSeek V4's rotary embedding: positions on the platform device, einsum'd with
 # inv_freq on the default device (a crash under `with torch.device("meta")`).
@@ -206,6 +207,42 @@ def test_project_configuration_is_respected(client: LspClient, tmp_path: Path) -
     assert code_actions(client, uri, 12, 20) == []
 
 
+def test_unsaved_document_takes_the_workspace_folders_configuration(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.devlint]\nignore = ["DL001"]\n')
+    server = LspClient(tmp_path.parent)  # started elsewhere: the workspace folder decides, not the server's folder
+    try:
+        server.initialize(tmp_path)
+        server.open("untitled:Untitled-1", ROPE)
+        assert server.diagnostics("untitled:Untitled-1", 1) == []
+    finally:
+        assert server.close() == 0
+
+
+def test_a_broken_configuration_is_shown_once_and_nothing_crashes(client: LspClient, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.devlint]\nselect = ["DL9"]\n')
+    mark = client.mark()
+    for name in ("a.py", "b.py"):
+        uri = (tmp_path / name).as_uri()
+        client.open(uri, ROPE)
+        assert client.diagnostics(uri, 1) == []
+    shown = [m["params"] for m in client.received[mark:] if m.get("method") == "window/showMessage"]
+    assert len(shown) == 1 and shown[0]["type"] == 1
+    assert shown[0]["message"].startswith(f"devlint: {tmp_path / 'pyproject.toml'}: [tool.devlint] `select` has "
+                                          "unknown rule codes ['DL9']")
+
+
+def test_documents_that_are_not_python_are_left_alone(client: LspClient, project: Path) -> None:
+    uri = (project / "notes.md").as_uri()
+    mark = client.mark()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "markdown", "version": 1,
+                                                            "text": ROPE}})
+    python = (project / "after_notes.py").as_uri()
+    client.open(python, ROPE)
+    assert len(client.diagnostics(python, 1)) == 1  # checked after the markdown document was handled
+    assert not [m for m in client.received[mark:] if m.get("params", {}).get("uri") == uri]
+    assert code_actions(client, uri, 12, 20) is None
+
+
 def test_excluded_file_gets_no_diagnostics(client: LspClient, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.devlint]\nextend-exclude = ["generated/"]\n')
     (tmp_path / "generated").mkdir()
@@ -295,3 +332,21 @@ def test_positions_past_the_end_are_the_end() -> None:
     assert lines.position(Location(2, 99)) == lines.position(Location(3, 1))
     assert (lines.position(Location(3, 1)).line, lines.position(Location(3, 1)).character) == (1, 8)
     assert lines.position_of_offset(7) == lines.position(Location(2, 1))
+
+
+def test_editor_setups_in_the_docs_start_this_server() -> None:
+    """docs/editors.md as written: each editor runs `devlint server` for Python and names the real fix-all kind."""
+    from devlint.server.lsp import FIX_ALL_KIND  # pygls is installed with the test extra
+
+    document = "docs/editors.md"
+    vscode = json.loads(docs_block("{", document))
+    assert (vscode["glspc.server.command"], vscode["glspc.server.commandArguments"]) == ("devlint", ["server"])
+    assert vscode["glspc.server.languageId"] == ["python"]
+    assert vscode["editor.codeActionsOnSave"] == {FIX_ALL_KIND: "explicit"}
+    helix = tomllib.loads(docs_block("[language-server.devlint]", document))
+    assert helix["language-server"]["devlint"] == {"command": "devlint", "args": ["server"]}
+    assert "devlint" in helix["language"][0]["language-servers"]
+    for first_line in ('vim.lsp.config("devlint", {', 'vim.api.nvim_create_autocmd("FileType", {',
+                       'local configs = require("lspconfig.configs")'):
+        assert 'cmd = { "devlint", "server" },' in docs_block(first_line, document)
+    assert f'only = {{ "{FIX_ALL_KIND}" }}' in (REPO / document).read_text()

@@ -115,9 +115,14 @@ class DevlintServer(LanguageServer):
     def is_open(self, uri: str) -> bool:
         return uri in self.workspace.text_documents
 
+    def is_python(self, uri: str) -> bool:
+        """Whether an open document is Python (an editor may send every document it has open)."""
+        language = self.workspace.get_text_document(uri).language_id
+        return language == "python" or (not language and uri.endswith((".py", ".pyi")))
+
     async def current(self, uri: str, *, again: bool = False) -> Checked | None:
         """The document's current text, checked (again if `again`: a save may follow a configuration edit)."""
-        if not self.is_open(uri):
+        if not self.is_open(uri) or not self.is_python(uri):
             return None
         document = self.workspace.get_text_document(uri)
         text, version = document.source, document.version
