@@ -123,6 +123,7 @@ class LspClient:
             "processId": os.getpid(), "rootUri": root.as_uri(),
             "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
             "capabilities": {"general": {"positionEncodings": ["utf-16"]},
+                             "workspace": {"workspaceEdit": {"documentChanges": True}},
                              "textDocument": {"codeAction": {"codeActionLiteralSupport": {"codeActionKind": {
                                  "valueSet": ["quickfix", "source", "source.fixAll"]}}}}},
         })

@@ -81,9 +81,11 @@ def code_actions(client: LspClient, uri: str, line: int, character: int,
                                                       "context": context})
 
 
-def edits_of(action: dict, uri: str) -> list[dict]:
-    assert set(action["edit"]["changes"]) == {uri}
-    return action["edit"]["changes"][uri]
+def edits_of(action: dict, uri: str, version: int = 1) -> list[dict]:
+    """The text edits of an action, which name the document version they were computed on."""
+    [change] = action["edit"]["documentChanges"]
+    assert change["textDocument"] == {"uri": uri, "version": version}
+    return change["edits"]
 
 
 def test_initialize_advertises_sync_and_code_actions(client: LspClient) -> None:
@@ -184,6 +186,8 @@ def test_fix_all_applies_the_safe_fixes_only(client: LspClient, project: Path) -
     client.change(uri, after, version=2)
     assert [d["code"] for d in client.diagnostics(uri, 2)] == ["DL003", "DL001", "DL004"]
     assert code_actions(client, uri, 0, 0, only=["source.fixAll"]) == []
+    [unsafe] = [a for a in code_actions(client, uri, 41, 70, only=["quickfix"]) if "noqa" not in a["title"]]
+    assert edits_of(unsafe, uri, version=2)[0]["newText"] == ""
 
 
 def test_positions_count_utf16_code_units(client: LspClient, project: Path) -> None:
@@ -350,3 +354,18 @@ def test_editor_setups_in_the_docs_start_this_server() -> None:
                        'local configs = require("lspconfig.configs")'):
         assert 'cmd = { "devlint", "server" },' in docs_block(first_line, document)
     assert f'only = {{ "{FIX_ALL_KIND}" }}' in (REPO / document).read_text()
+
+
+def test_edits_without_versions_for_clients_that_take_no_document_changes() -> None:
+    from lsprotocol import types
+
+    from devlint.server.lsp import workspace_edit
+
+    edit = types.TextEdit(range=types.Range(start=types.Position(line=1, character=2),
+                                            end=types.Position(line=1, character=5)), new_text="x")
+    assert workspace_edit("file:///m.py", 3, [edit], versioned=False) == types.WorkspaceEdit(
+        changes={"file:///m.py": [edit]})
+    versioned = workspace_edit("file:///m.py", 3, [edit], versioned=True)
+    assert versioned.changes is None and versioned.document_changes is not None
+    [change] = versioned.document_changes
+    assert isinstance(change, types.TextDocumentEdit) and change.text_document.version == 3

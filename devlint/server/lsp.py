@@ -153,6 +153,14 @@ class DevlintServer(LanguageServer):
         self.pending[uri] = asyncio.ensure_future(self._publish_later(uri, delay, again))
 
     async def _publish_later(self, uri: str, delay: float, again: bool) -> None:
+        try:
+            await self._publish_after(uri, delay, again)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug shows in the log, and the server goes on with the next document
+            logger.exception("checking %s failed", uri)
+
+    async def _publish_after(self, uri: str, delay: float, again: bool) -> None:
         if delay:
             await asyncio.sleep(delay)
         checked = await self.current(uri, again=again)
@@ -175,29 +183,45 @@ class DevlintServer(LanguageServer):
         self.checked.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
+    @property
+    def versioned_edits(self) -> bool:
+        """Whether the client takes edits that name the document version (`documentChanges`)."""
+        workspace = self.client_capabilities.workspace
+        return bool(workspace and workspace.workspace_edit and workspace.workspace_edit.document_changes)
+
     async def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
         checked = await self.current(uri)
         if checked is None or checked.result is None:
             return None
         only = params.context.only
+        lines = checked.lines
+
+        def edit(edits: list[types.TextEdit]) -> types.WorkspaceEdit:
+            return workspace_edit(uri, checked.version, edits, versioned=self.versioned_edits)
+
         actions: list[types.CodeAction] = []
         if wants(only, types.CodeActionKind.QuickFix.value):
             for finding in checked.result.diagnostics:
-                shown = lsp_diagnostic(finding, checked.lines)
+                shown = lsp_diagnostic(finding, lines)
                 if not overlaps(shown.range, params.range):
                     continue
-                if finding.fix is not None and finding.fix.applicability is not Applicability.DISPLAY_ONLY:
-                    actions.append(fix_action(uri, finding, finding.fix, shown, checked.lines))
-                noqa = noqa_action(uri, finding, shown, checked)
-                if noqa is not None:
-                    actions.append(noqa)
+                fix = finding.fix
+                if fix is not None and fix.applicability is not Applicability.DISPLAY_ONLY:
+                    actions.append(types.CodeAction(
+                        title=fix_title(finding.code, fix), kind=types.CodeActionKind.QuickFix, diagnostics=[shown],
+                        is_preferred=fix.applicability is Applicability.SAFE, edit=edit(text_edits(lines, fix.edits))))
+                # The noqa comment `--add-noqa` writes on the finding's line (merged into one already there).
+                noqa = noqa_edits(checked.text, [finding])
+                if noqa:
+                    actions.append(types.CodeAction(
+                        title=f"{finding.code}: suppress with `# noqa: {finding.code}`",
+                        kind=types.CodeActionKind.QuickFix, diagnostics=[shown], edit=edit(text_edits(lines, noqa))))
         if wants(only, FIX_ALL_KIND):
             fixed = await self.check(uri, checked.text, FixMode.SAFE)
             if fixed is not None and fixed.fixed_source is not None and fixed.fixed_source != checked.text:
-                actions.append(types.CodeAction(
-                    title="devlint: apply every safe fix in this file", kind=FIX_ALL_KIND,
-                    edit=workspace_edit(uri, [replacement(checked.lines, fixed.fixed_source)])))
+                actions.append(types.CodeAction(title="devlint: apply every safe fix in this file", kind=FIX_ALL_KIND,
+                                                edit=edit([replacement(lines, fixed.fixed_source)])))
         return actions
 
 
@@ -265,8 +289,14 @@ def text_edits(lines: DocumentLines, edits: Sequence[Edit]) -> list[types.TextEd
     return [types.TextEdit(range=lsp_range(lines, edit.start, edit.end), new_text=edit.content) for edit in edits]
 
 
-def workspace_edit(uri: str, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
-    return types.WorkspaceEdit(changes={uri: edits})
+def workspace_edit(uri: str, version: int | None, edits: list[types.TextEdit], *,
+                   versioned: bool) -> types.WorkspaceEdit:
+    """Edits to one document. Where the client supports it they name the document version they were
+    computed on, so that a client whose text moved on since refuses them instead of misplacing them."""
+    if not versioned:
+        return types.WorkspaceEdit(changes={uri: edits})
+    document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=document, edits=list(edits))])
 
 
 def fix_title(code: str, fix: Fix) -> str:
@@ -277,23 +307,6 @@ def fix_title(code: str, fix: Fix) -> str:
     reason = fix.reason.value if fix.reason is not None else "may change behaviour"
     label = f"(unsafe: {reason})"
     return f"{code}: {fix.message}" if fix.message.endswith(label) else f"{code}: {fix.message} {label}"
-
-
-def fix_action(uri: str, finding: Diagnostic, fix: Fix, shown: types.Diagnostic,
-               lines: DocumentLines) -> types.CodeAction:
-    return types.CodeAction(title=fix_title(finding.code, fix), kind=types.CodeActionKind.QuickFix,
-                            diagnostics=[shown], is_preferred=fix.applicability is Applicability.SAFE,
-                            edit=workspace_edit(uri, text_edits(lines, fix.edits)))
-
-
-def noqa_action(uri: str, finding: Diagnostic, shown: types.Diagnostic, checked: Checked) -> types.CodeAction | None:
-    """`# noqa: CODE` on the finding's line, merged into a `# noqa` comment already there (`--add-noqa`'s edit)."""
-    edits = noqa_edits(checked.text, [finding])
-    if not edits:
-        return None
-    return types.CodeAction(title=f"{finding.code}: suppress with `# noqa: {finding.code}`",
-                            kind=types.CodeActionKind.QuickFix, diagnostics=[shown],
-                            edit=workspace_edit(uri, text_edits(checked.lines, edits)))
 
 
 def replacement(lines: DocumentLines, new_text: str) -> types.TextEdit:
