@@ -247,6 +247,47 @@ def test_documents_that_are_not_python_are_left_alone(client: LspClient, project
     assert code_actions(client, uri, 12, 20) is None
 
 
+def test_saving_checks_again_with_the_configuration_on_disk(client: LspClient, tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.devlint]\n")
+    uri = (tmp_path / "rope.py").as_uri()
+    client.open(uri, ROPE)
+    assert [d["code"] for d in client.diagnostics(uri, 1)] == ["DL001"]
+    # Saving the configuration itself (an editor that has it open) checks every open file again.
+    config.write_text('[tool.devlint]\nignore = ["DL001"]\n')
+    mark = client.mark()
+    client.notify("textDocument/didSave", {"textDocument": {"uri": config.as_uri()}})
+    assert client.diagnostics(uri, 1, after=mark) == []
+    # Saving the Python file checks it again too.
+    config.write_text("[tool.devlint]\n")
+    mark = client.mark()
+    client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    assert [d["code"] for d in client.diagnostics(uri, 1, after=mark)] == ["DL001"]
+
+
+def test_a_module_is_checked_in_its_package_as_check_does(client: LspClient, tmp_path: Path) -> None:
+    """The platform device comes from a sibling module (`from .consts import DEVICE`): only a check that knows
+    the file's package, as `devlint check FILE` does and standard input does not, sees it."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "consts.py").write_text('DEVICE = "cuda"\n')
+    text = ROPE.replace("from vllm.platforms import current_platform\n", "from .consts import DEVICE\n").replace(
+        "device=current_platform.device_type,", "device=DEVICE,")
+    (package / "rope.py").write_text(text)
+    uri = (package / "rope.py").as_uri()
+    client.open(uri, text)
+    [diagnostic] = client.diagnostics(uri, 1)
+    assert diagnostic["code"] == "DL001"
+    assert "`DEVICE` (`pkg.consts.DEVICE` is 'cuda')" in diagnostic["message"]
+    done = subprocess.run([sys.executable, "-m", "devlint", "check", "--no-cache", "--output-format", "json",
+                           "pkg/rope.py"], cwd=tmp_path, capture_output=True, text=True, env=devlint_env(), timeout=60)
+    [reported] = json.loads(done.stdout)
+    assert (reported["code"], reported["message"]) == (diagnostic["code"], diagnostic["message"])
+    assert (reported["location"]["row"] - 1, reported["location"]["column"] - 1) == (
+        diagnostic["range"]["start"]["line"], diagnostic["range"]["start"]["character"])
+
+
 def test_excluded_file_gets_no_diagnostics(client: LspClient, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.devlint]\nextend-exclude = ["generated/"]\n')
     (tmp_path / "generated").mkdir()
