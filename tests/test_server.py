@@ -201,6 +201,18 @@ def test_positions_count_utf16_code_units(client: LspClient, project: Path) -> N
     assert fixed.splitlines()[4] == '    t = torch.arange(n * len("\U0001d703\U0001d703"), device=inv_freq.device)'
 
 
+def test_windows_line_endings(client: LspClient, project: Path) -> None:
+    text = ROPE.replace("\n", "\r\n")
+    uri = (project / "crlf.py").as_uri()
+    client.open(uri, text)
+    [diagnostic] = client.diagnostics(uri, 1)
+    assert diagnostic["range"] == {"start": {"line": 12, "character": 12}, "end": {"line": 12, "character": 47}}
+    [fix] = [a for a in code_actions(client, uri, 12, 20) if a["kind"] == "quickfix" and "noqa" not in a["title"]]
+    assert apply_text_edits(text, edits_of(fix, uri)) == ROPE_FIXED.replace("\n", "\r\n")
+    [fix_all] = code_actions(client, uri, 0, 0, only=["source.fixAll.devlint"])
+    assert apply_text_edits(text, edits_of(fix_all, uri)) == ROPE_FIXED.replace("\n", "\r\n")
+
+
 def test_project_configuration_is_respected(client: LspClient, tmp_path: Path) -> None:
     """The closest `[tool.devlint]` of the file's own project, not the server's working folder's."""
     (tmp_path / "pyproject.toml").write_text('[tool.devlint]\nignore = ["DL001"]\n')
