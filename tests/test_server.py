@@ -357,6 +357,13 @@ def test_malformed_messages_are_logged_and_the_server_keeps_serving(project: Pat
         assert server.close() == 0
 
 
+def test_the_server_exits_when_its_editor_goes_away(project: Path) -> None:
+    """Standard input closed without `shutdown` (the editor crashed): the server ends instead of lingering."""
+    done = subprocess.run([sys.executable, "-m", "devlint", "server"], cwd=project, capture_output=True,
+                          env=devlint_env(), stdin=subprocess.DEVNULL, timeout=30)
+    assert (done.returncode, done.stdout) == (0, b"")
+
+
 def test_without_the_extra_one_line_and_exit_2(tmp_path: Path) -> None:
     # A `pygls` that cannot be imported stands for the missing extra.
     (tmp_path / "pygls").mkdir()
