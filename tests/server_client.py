@@ -128,6 +128,7 @@ class LspClient:
                                  "valueSet": ["quickfix", "source", "source.fixAll"]}}}}},
         })
         self.notify("initialized", {})
+        self.initialized = result
         return result
 
     def open(self, uri: str, text: str, version: int = 1) -> None:

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_client import LspClient, apply_text_edits
 
 from devlint.api import lint_source
 from devlint.server.positions import DocumentLines, PositionEncoding
 from devlint.types import FixMode, Location
 
 from conftest import REPO, devlint_env, docs_block
+from server_client import LspClient, apply_text_edits
 
 # The vLLM PR #43926 bug in DeepSeek V4's rotary embedding: positions on the platform device, einsum'd with
 # inv_freq on the default device (a crash under `with torch.device("meta")`).
@@ -64,7 +64,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def client(project: Path) -> Iterator[LspClient]:
     server = LspClient(project)
     try:
-        server.initialized = server.initialize(project)
+        server.initialize(project)
         yield server
     finally:
         assert server.close() == 0
