@@ -160,6 +160,17 @@ def test_noqa_action_merges_into_an_existing_noqa(client: LspClient, project: Pa
     assert client.diagnostics(uri, 2) == []
 
 
+def test_an_unused_suppression_is_unnecessary_code_with_its_removal(client: LspClient, project: Path) -> None:
+    text = "import torch\n\nmask = torch.ones(4, 4).triu(1)  # noqa: DL001\n"
+    uri = (project / "unused.py").as_uri()
+    client.open(uri, text)
+    [diagnostic] = client.diagnostics(uri, 1)
+    assert (diagnostic["code"], diagnostic["tags"]) == ("DL100", [1])  # 1: unnecessary (shown faded)
+    [remove, _noqa] = code_actions(client, uri, 2, 40, only=["quickfix"])
+    assert remove["title"] == "DL100: Remove the unused suppression (safe fix)"
+    assert apply_text_edits(text, edits_of(remove, uri)) == "import torch\n\nmask = torch.ones(4, 4).triu(1)\n"
+
+
 def test_fix_all_applies_the_safe_fixes_only(client: LspClient, project: Path) -> None:
     text = (REPO / "examples" / "dsv4_attention.py").read_text()
     uri = (project / "dsv4_attention.py").as_uri()

@@ -274,7 +274,8 @@ def wants(only: Sequence[str] | None, kind: str) -> bool:
     """Whether a code-action request limited to the kinds `only` asks for actions of `kind`."""
     if only is None:
         return True
-    return any(kind == str(k) or kind.startswith(f"{k}.") for k in (getattr(k, "value", k) for k in only))
+    asked = [str(getattr(k, "value", k)) for k in only]
+    return any(kind == k or kind.startswith(f"{k}.") for k in asked)
 
 
 def overlaps(found: types.Range, asked: types.Range) -> bool:
