@@ -197,6 +197,28 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
     return check_bytes(data, path, Checker.for_settings(settings or Settings()), fix_mode)
 
 
+def lint_text(text: str, path: str, fix_mode: FixMode = FixMode.NONE, *, overrides: Overrides | None = None,
+              config_file: str | None = None) -> FileResult | None:
+    """Check text that is not (or not yet) on disk as the file at `path`, as `devlint check --force-exclude
+    PATH` checks the file: its closest configuration (per-file ignores included) and the package it sits in.
+    An editor's unsaved buffer is such text. None when that configuration excludes the file. Raises
+    config.ConfigError for bad settings."""
+    import hashlib
+
+    from devlint.discovery import package_of
+    from devlint.engine import Checker, check_source
+    from devlint.source import SourceText
+
+    overrides = overrides or Overrides()
+    config = ConfigResolver(config_file).config_for(path)
+    if config.is_excluded(path, overrides) or not config.is_included(path):
+        return None
+    source = SourceText(text=text, encoding="utf-8", has_bom=False,
+                        digest=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    checker = Checker.for_settings(config.settings_for(path, overrides))
+    return check_source(source, path, checker, fix_mode, package_of(os.path.dirname(os.path.abspath(path))))
+
+
 def lint_stdin(data: bytes, filename: str | None, fix_mode: FixMode = FixMode.NONE, *,
                overrides: Overrides | None = None, config_file: str | None = None,
                runtime_evidence: str | None = None) -> FileResult:

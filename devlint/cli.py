@@ -343,6 +343,20 @@ def _progress_bar() -> Callable[[int, int], None] | None:
 
 
 @main.command()
+def server() -> None:
+    """Run the language server over standard input and output (for editors; needs `devlint[server]`)."""
+    from devlint.server import INSTALL_HINT, SERVER_PACKAGES
+
+    try:
+        from devlint.server.lsp import serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in SERVER_PACKAGES:
+            raise
+        _fail(INSTALL_HINT)
+    serve()
+
+
+@main.command()
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False), help="The cache folder to remove.")
 def clean(cache_dir: str | None) -> None:
     """Remove the result cache."""
