@@ -261,3 +261,69 @@ def test_dl004_through_an_instance_a_classmethod_builds() -> None:
                               "`device` defaults to the platform device `torch.cuda.current_device()`, evaluated once, "
                               "when the function is defined, and reaches `.to()` (line 12); default to None (the "
                               "ambient default device) or make callers pass it")]
+
+
+# -- placeholders a loader fills, and a caller's `device` in scope ----------------------------------------
+
+FUSED_ATTENTION = '''
+import torch
+from torch import nn
+from deepspeed.accelerator import get_accelerator
+
+
+class FusedAttention(nn.Module):
+    """Swapped in for a loaded model's attention; the injector copies the checkpoint into the weights."""
+
+    def __init__(self, hidden: int, dtype: torch.dtype, deferred: bool = False) -> None:
+        super().__init__()
+        device = get_accelerator().current_device_name()
+        if deferred:
+            self.qkv_w = None
+        else:
+            self.qkv_w = nn.Parameter(torch.empty(hidden, 3 * hidden, dtype=dtype, device=device),
+                                      requires_grad=False)
+        self.norm_w = nn.Parameter(torch.ones(hidden, dtype=dtype, device=device), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.layer_norm(x, x.shape[-1:], self.norm_w) @ self.qkv_w
+'''
+
+PLATFORM = "`device` (set to `get_accelerator().current_device_name()` at model.py:12)"
+
+
+def test_dl003_an_uninitialized_placeholder_a_loader_fills_has_no_fix() -> None:
+    assert exact(FUSED_ATTENTION) == [
+        (16, 84, "DL003",
+         f"`torch.empty` in `FusedAttention.__init__` pins the uninitialized `self.qkv_w` to the platform device "
+         f"{PLATFORM} while the module is built, where a meta or default-device build cannot redirect it (no fix: "
+         "construction never fills `self.qkv_w`; its values come from outside the module, such as a checkpoint "
+         "loader copying into it, so its device is that code's choice: dropping `device=` would leave loaded "
+         "weights on the CPU unless the loader moves the module)"),
+        # The norm weight is initialised here, but dropping its device alone would split the module.
+        (18, 68, "DL003",
+         f"`torch.ones` in `FusedAttention.__init__` runs while the module is built and pins its result to the "
+         f"platform device {PLATFORM}; drop `device=` to follow the default device (no fix: `self.qkv_w` of the "
+         "same module keeps the platform device, see its finding, and the two would part ways)"),
+    ]
+    assert fixed(FUSED_ATTENTION) == textwrap.dedent(FUSED_ATTENTION)
+
+
+def test_dl003_an_uninitialized_parameter_that_construction_initialises_keeps_its_fix() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class ColumnLinear(nn.Module):
+        def __init__(self, n_in: int, n_out: int) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.empty(n_out, n_in, device="cuda"))
+            self.reset_parameters()
+        def reset_parameters(self) -> None:
+            nn.init.kaiming_uniform_(self.weight)
+    '''
+    [d] = findings(source)
+    assert (d.start.row, d.start.column, d.code) == (7, 61, "DL003")
+    assert d.message.endswith("pins its result to the platform device `\"cuda\"`; drop `device=` to follow the "
+                              "default device")
+    assert d.fix is not None and d.fix.reason is UnsafeReason.REMOVES_PLACEMENT
+    assert fixed(source) == textwrap.dedent(source).replace(', device="cuda"))', "))")
+

@@ -10,6 +10,7 @@ import libcst as cst
 
 from devlint.analysis.module import ClassFacts, FunctionFacts, ModuleFacts
 from devlint.analysis.tensors import contains_node, iter_names
+from devlint.analysis.walk import walk
 
 # Methods frameworks call while building or (re)initialising a module, whether or not __init__ calls them.
 INIT_HOOKS = ("__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights")
@@ -131,3 +132,79 @@ def _names_in(expr: cst.BaseExpression) -> set[str]:
 
 def _contains(value: cst.BaseExpression | None, node: cst.CSTNode) -> bool:
     return value is not None and contains_node(value, node)
+
+
+# Factories whose result holds no values of its own until something writes into it.
+UNINITIALIZED_FACTORIES = frozenset({"empty", "empty_strided"})
+
+
+def placeholder_attribute(facts: ModuleFacts, methods: dict[str, FunctionFacts], method: FunctionFacts,
+                          call: cst.Call) -> str | None:
+    """The attribute an uninitialized factory's result becomes, directly, when no construction method touches
+    that attribute again: `self.w = nn.Parameter(torch.empty(...))` or `self.register_buffer("w",
+    torch.empty(...))` with no `init(self.w)`, `self.w.zero_()` or `set_attrs(self.w, ...)` while the module is
+    built. Such state is a placeholder: its values can only come from outside the module (a checkpoint
+    loader copying into it), so where it lives decides where that outside code writes. None otherwise (a local
+    in between, a read during construction, an initialized factory: the caller checks the factory)."""
+    if method.self_name is None or method.cls is None:
+        return None
+    name = _direct_state_attribute(method, call)
+    if name is None:
+        return None
+    for other in methods.values():
+        if other.self_name is not None and _touches(other, name):
+            return None
+    return name
+
+
+def _direct_state_attribute(method: FunctionFacts, call: cst.Call) -> str | None:
+    scope = method.scope
+    holder: cst.BaseExpression = call
+    for _, outer in method.calls:  # `nn.Parameter(torch.empty(...), requires_grad=False)`
+        if (scope.qualified_name(outer.func) in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
+                and outer.args and outer.args[0].value is call):
+            holder = outer
+            break
+    for _, outer in method.calls:  # `self.register_buffer("w", torch.empty(...))`
+        func = outer.func
+        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                and func.value.value == method.self_name
+                and func.attr.value in ("register_buffer", "register_parameter")
+                and len(outer.args) > 1 and outer.args[1].value is holder
+                and isinstance(outer.args[0].value, cst.SimpleString)):
+            value = outer.args[0].value.evaluated_value
+            return value if isinstance(value, str) else None
+    found: list[str] = []
+
+    def enter(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Assign) and node.value is holder and len(node.targets) == 1:
+            target = node.targets[0].target
+            if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+                    and target.value.value == method.self_name):
+                found.append(target.attr.value)
+        return not found and not isinstance(node, (cst.ClassDef, cst.Lambda))
+
+    walk(method.node, enter, lambda node: None)
+    return found[0] if found else None
+
+
+def _touches(method: FunctionFacts, attr: str) -> bool:
+    """Does `method` read `self.<attr>` anywhere but as the target of a plain assignment?"""
+    stores: set[int] = set()
+    hit: list[bool] = []
+
+    def enter(node: cst.CSTNode) -> bool:
+        if hit:
+            return False
+        if isinstance(node, cst.Assign):
+            stores.update(id(t.target) for t in node.targets)
+        elif isinstance(node, cst.AnnAssign):
+            stores.add(id(node.target))
+        if (isinstance(node, cst.Attribute) and node.attr.value == attr and isinstance(node.value, cst.Name)
+                and node.value.value == method.self_name and id(node) not in stores):
+            hit.append(True)
+            return False
+        return True
+
+    walk(method.node, enter, lambda node: None)
+    return bool(hit)
