@@ -327,3 +327,58 @@ def test_dl003_an_uninitialized_parameter_that_construction_initialises_keeps_it
     assert d.fix is not None and d.fix.reason is UnsafeReason.REMOVES_PLACEMENT
     assert fixed(source) == textwrap.dedent(source).replace(', device="cuda"))', "))")
 
+
+ROPE_CACHE = '''
+import math
+import torch
+from torch import nn
+
+
+class ScaledRope(nn.Module):
+    def __init__(self, dim: int, max_positions: int = 8192, base: float = 10000.0, device=None) -> None:
+        super().__init__()
+        self.dim, self.base = dim, base
+        self._build_cache(max_positions, device=device)
+
+    def _build_cache(self, length: int, device) -> None:
+        inv_freq = 1.0 / self.base ** (torch.arange(0, self.dim, 2, dtype=torch.int64).float() / self.dim)
+        angles = torch.outer(torch.arange(length, dtype=torch.int64).float(), inv_freq)
+        self.register_buffer("cos", angles.cos().to(device="cuda", non_blocking=True), persistent=False)
+        self.register_buffer("sin", angles.sin().cuda(), persistent=False)
+
+    def forward(self, x: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if length > self.cos.shape[0]:
+            self._build_cache(2 ** math.ceil(math.log2(length)), device=x.device)
+        return self.cos[:length].to(x.dtype), self.sin[:length].to(x.dtype)
+'''
+
+
+def test_dl003_a_move_beside_the_callers_device_parameter_uses_it() -> None:
+    assert exact(ROPE_CACHE) == [
+        (16, 53, "DL003",
+         "`.to()` in `ScaledRope._build_cache` runs while the module is built and moves the tensor to the platform "
+         "device `\"cuda\"`; move to the caller's `device` instead"),
+        (17, 50, "DL003",
+         "`.cuda()` in `ScaledRope._build_cache` runs while the module is built and moves the tensor to the platform "
+         "device; move to the caller's `device` instead"),
+    ]
+    assert {d.fix.reason for d in findings(ROPE_CACHE) if d.fix} == {UnsafeReason.CHANGES_DEFAULT}
+    assert fixed(ROPE_CACHE) == textwrap.dedent(ROPE_CACHE).replace(
+        '.to(device="cuda", non_blocking=True)', '.to(device=device, non_blocking=True)').replace(
+        "angles.sin().cuda()", "angles.sin().to(device)")
+
+
+def test_dl003_a_factory_beside_the_callers_device_parameter_uses_it() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Alibi(nn.Module):
+        def __init__(self, heads: int) -> None:
+            super().__init__()
+            self._build(heads, device=None)
+        def _build(self, heads: int, device) -> None:
+            self.register_buffer("slopes", torch.arange(1, heads + 1, device="cuda") / heads, persistent=False)
+    '''
+    [d] = findings(source)
+    assert d.message.endswith("pins its result to the platform device `\"cuda\"`; pass the caller's `device`")
+    assert fixed(source) == textwrap.dedent(source).replace('device="cuda")', "device=device)")

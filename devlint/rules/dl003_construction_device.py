@@ -30,7 +30,7 @@ from devlint.rules.common import (
     drop_call,
     keyword_arg,
 )
-from devlint.types import Fix, UnsafeReason
+from devlint.types import Edit, Fix, UnsafeReason
 
 
 class ConstructionDevice(Rule):
@@ -79,7 +79,9 @@ class ConstructionDevice(Rule):
     must move the module (`model.cuda()`) or build it under `with torch.device(...)`. For a caller's device
     the fix drops the `if device is None: device = ...` fallback, and only when the parameter is used
     solely as `device=` arguments (None then means the default device everywhere it goes); it is unsafe
-    too, since callers that pass nothing now get the default device.
+    too, since callers that pass nothing now get the default device. When the function itself takes a `device`
+    parameter (`def _set_cos_sin_cache(self, seq_len, device, dtype)`, called with `x.device` to grow the cache),
+    the fix passes that parameter instead of dropping the placement.
 
     No fix is offered for an uninitialized placeholder (`self.w = nn.Parameter(torch.empty(..., device=...))`
     that no construction method touches again): its values come from outside the module, such as a checkpoint
@@ -233,7 +235,8 @@ class ConstructionDevice(Rule):
         call, method, device_arg = site.call, site.method, site.device_arg
         assert device_arg is not None
         label = call_label(call, analysis, method)
-        advice = "drop `device=` to follow the default device"
+        param = _callers_device_param(method)
+        advice = f"pass the caller's `{param}`" if param is not None else "drop `device=` to follow the default device"
         if site.placeholder is not None:
             message = (f"`{label}` in {site.where} pins the uninitialized `self.{site.placeholder}` to the platform "
                        f"device {describe_platform(platform, context)} while the module is built, where a meta or "
@@ -248,6 +251,9 @@ class ConstructionDevice(Rule):
             message += _BESIDE_NOTE.format(attr=site.beside)
         elif site.placeholder is not None:
             message += _PLACEHOLDER_NOTE.format(attr=site.placeholder)
+        elif param is not None:
+            fix = self.fix(f"Pass the caller's `{param}`", [context.replace(device_arg.value, param)],
+                           unsafe=UnsafeReason.CHANGES_DEFAULT)
         else:
             fix = self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], unsafe=_risk(platform))
         context.report(self.code, device_arg, message, fix=fix, function=method.name, cover=call)
@@ -260,13 +266,24 @@ class ConstructionDevice(Rule):
         fix: Fix | None = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=_risk(platform))
         advice = "drop the move"
         rest = [a for a in call.args if a is not arg]
-        if arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
+        param = _callers_device_param(method)
+        if param is not None:
+            # The function already takes the caller's device (`def _set_cache(self, n, device)`): move there.
+            assert isinstance(call.func, cst.Attribute)
+            if arg is not None and call.func.attr.value in ("to", "to_empty"):
+                edit = context.replace(arg.value, param)
+            else:  # `.cuda()`, `.npu(0)`: `.to(device)` (a CPU or meta device is no argument of `.cuda()`)
+                dropped = drop_call(context, call)
+                edit = Edit(content=f".to({param})", start=dropped.start, end=dropped.end)
+            fix = self.fix(f"Move to the caller's `{param}`", [edit], unsafe=UnsafeReason.CHANGES_DEFAULT)
+            advice = f"move to the caller's `{param}` instead"
+        elif arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
             # `.to(dtype=..., device="cuda")`, `.to("cuda", torch.float16)`: keep the rest of the move.
             fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)], unsafe=_risk(platform))
             advice = "drop the device"
         target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
-        message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice} "
-                   "to follow the default device")
+        message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice}"
+                   + ("" if param is not None else " to follow the default device"))
         if kept:
             fix = None
             message += _KEPT_NOTE.format(alias=platform.alias)
@@ -321,6 +338,15 @@ class _Site:
     owner: str  # the class being built
     placeholder: str | None
     beside: str | None = None  # a placeholder of the same module that keeps the platform device
+
+
+def _callers_device_param(method: FunctionFacts) -> str | None:
+    """`device` when it is a parameter of the function, never rebound there: the caller's own device, which a
+    platform placement in the same function ignores (the caller passes `x.device` to grow a cache)."""
+    param = method.params.get("device")
+    if param is None or "device" in method.bindings or (isinstance(param.star, str) and param.star):
+        return None
+    return "device"
 
 
 def _alias_used_elsewhere(platform: PlatformDevice, method: FunctionFacts, facts: ModuleFacts,
