@@ -382,3 +382,23 @@ def test_dl003_a_factory_beside_the_callers_device_parameter_uses_it() -> None:
     [d] = findings(source)
     assert d.message.endswith("pins its result to the platform device `\"cuda\"`; pass the caller's `device`")
     assert fixed(source) == textwrap.dedent(source).replace('device="cuda")', "device=device)")
+
+
+def test_dl003_says_when_the_platform_device_is_one_branch_of_a_conditional() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    from deepspeed.accelerator import get_accelerator
+    class CrossAttention(nn.Module):
+        def __init__(self, hidden: int, large: bool) -> None:
+            super().__init__()
+            device = get_accelerator().current_device_name() if large else "cpu"
+            self.scale = nn.Parameter(torch.ones(hidden, device=device), requires_grad=False)
+    '''
+    assert exact(source) == [(9, 54, "DL003",
+                              "`torch.ones` in `CrossAttention.__init__` runs while the module is built and pins its "
+                              "result to the platform device `device` (set to `get_accelerator().current_device_name()` "
+                              "at model.py:8), on one branch of a conditional; drop `device=` to follow the default "
+                              "device")]
+    [d] = findings(source)
+    assert d.fix is not None and d.fix.reason is UnsafeReason.CONDITIONAL_DEVICE

@@ -239,11 +239,11 @@ class ConstructionDevice(Rule):
         advice = f"pass the caller's `{param}`" if param is not None else "drop `device=` to follow the default device"
         if site.placeholder is not None:
             message = (f"`{label}` in {site.where} pins the uninitialized `self.{site.placeholder}` to the platform "
-                       f"device {describe_platform(platform, context)} while the module is built, where a meta or "
+                       f"device {_describe(platform, context)} while the module is built, where a meta or "
                        "default-device build cannot redirect it")
         else:
             message = (f"`{label}` in {site.where} runs while the module is built and pins its result to the "
-                       f"platform device {describe_platform(platform, context)}; {advice}")
+                       f"platform device {_describe(platform, context)}; {advice}")
         fix = None
         if kept:
             message += _KEPT_NOTE.format(alias=platform.alias)
@@ -281,7 +281,7 @@ class ConstructionDevice(Rule):
             # `.to(dtype=..., device="cuda")`, `.to("cuda", torch.float16)`: keep the rest of the move.
             fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)], unsafe=_risk(platform))
             advice = "drop the device"
-        target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
+        target = "the platform device" + (f" {_describe(platform, context)}" if arg is not None else "")
         message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice}"
                    + ("" if param is not None else " to follow the default device"))
         if kept:
@@ -382,6 +382,13 @@ def _reads_elsewhere(root: cst.CSTNode, matches, reported: set[int]) -> bool:
             continue
         stack.extend(reversed(list(child_nodes(node))))
     return False
+
+
+def _describe(platform: PlatformDevice, context: RuleContext) -> str:
+    """`describe_platform`, saying when the platform device is only one branch of a conditional
+    (`get_device() if bloom else "cpu"`): the other branch is what most builds may get."""
+    text = describe_platform(platform, context)
+    return text + ", on one branch of a conditional" if platform.conditional else text
 
 
 def _risk(platform: PlatformDevice) -> UnsafeReason:
