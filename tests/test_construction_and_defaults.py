@@ -402,3 +402,42 @@ def test_dl003_says_when_the_platform_device_is_one_branch_of_a_conditional() ->
                               "device")]
     [d] = findings(source)
     assert d.fix is not None and d.fix.reason is UnsafeReason.CONDITIONAL_DEVICE
+
+
+SCALED_ROPE = '''
+import torch
+from torch import nn
+
+
+class RotaryEmbedding(nn.Module):
+    def __init__(self, dim: int, max_positions: int = 2048, base: float = 10000.0) -> None:
+        super().__init__()
+        self.dim, self.base = dim, base
+        self._build_cache(max_positions)
+
+    def _build_cache(self, length: int) -> None:
+        inv_freq = 1.0 / self.base ** (torch.arange(0, self.dim, 2).float() / self.dim)
+        t = torch.arange(length).float()
+        self.register_buffer("cos", torch.outer(t, inv_freq).cos(), persistent=False)
+
+
+class LinearScalingRotaryEmbedding(RotaryEmbedding):
+    def __init__(self, dim: int, max_positions: int = 2048, base: float = 10000.0, scale: float = 1.0) -> None:
+        self.scale = scale
+        super().__init__(dim, max_positions, base)
+
+    def _build_cache(self, length: int) -> None:
+        inv_freq = 1.0 / self.base ** (torch.arange(0, self.dim, 2).float() / self.dim)
+        t = torch.arange(length).float() / self.scale
+        self.register_buffer("cos", torch.outer(t, inv_freq).cos().cuda(), persistent=False)
+'''
+
+
+def test_dl003_reaches_an_override_the_base_init_calls_through_super() -> None:
+    assert exact(SCALED_ROPE) == [
+        (26, 68, "DL003",
+         "`.cuda()` in `LinearScalingRotaryEmbedding._build_cache` runs while the module is built and moves the "
+         "tensor to the platform device; drop the move to follow the default device"),
+    ]
+    assert fixed(SCALED_ROPE) == textwrap.dedent(SCALED_ROPE).replace(".cos().cuda(),", ".cos(),")
+

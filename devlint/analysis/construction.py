@@ -35,12 +35,13 @@ def construction_methods(facts: ModuleFacts, cls: ClassFacts) -> dict[str, Funct
     file) that they call through `self`, and the module-level functions of this file they call by name,
     transitively."""
     found: dict[str, FunctionFacts] = {}
-    todo = [name for name in INIT_HOOKS if facts.find_method(cls, name) is not None]
+    todo: list[tuple[str, FunctionFacts | None]] = [(name, None) for name in INIT_HOOKS
+                                                    if facts.find_method(cls, name) is not None]
     while todo:
-        name = todo.pop()
+        name, given = todo.pop()
         if name in found:
             continue
-        method = facts.find_method(cls, name)
+        method = given if given is not None else facts.find_method(cls, name)
         if method is None:
             continue
         found[name] = method
@@ -48,13 +49,32 @@ def construction_methods(facts: ModuleFacts, cls: ClassFacts) -> dict[str, Funct
             func = call.func
             if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
                     and func.value.value == method.self_name and func.attr.value not in found):
-                todo.append(func.attr.value)
+                todo.append((func.attr.value, None))  # `self.m()` runs the most derived `m`
+            elif isinstance(func, cst.Attribute) and _is_super_call(func.value):
+                # `super().__init__(...)`: the next class up that defines it; its `self.m()` calls still run
+                # this class's overrides.
+                base = _next_definition(facts, cls, method, func.attr.value)
+                if base is not None and base.cls is not None:
+                    todo.append((f"{base.cls.name}.{func.attr.value}", base))
             elif isinstance(func, cst.Name) and func.value not in found and not method.scope.is_function_local(func.value):
                 helper = _module_function(facts, func.value)
                 if helper is not None:
                     found[func.value] = helper
-                    todo.extend(_helper_calls(facts, helper, found))
+                    _helper_calls(facts, helper, found)  # adds the helpers it calls in turn
     return found
+
+
+def _is_super_call(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
+
+
+def _next_definition(facts: ModuleFacts, cls: ClassFacts, method: FunctionFacts, name: str) -> FunctionFacts | None:
+    """The method `name` of the first class after `method`'s own in `cls`'s chain (this file's classes only)."""
+    chain = facts.class_chain(cls)
+    owner = next((i for i, c in enumerate(chain) if c is method.cls), None)
+    if owner is None:
+        return None
+    return next((c.methods[name] for c in chain[owner + 1:] if name in c.methods), None)
 
 
 def _module_function(facts: ModuleFacts, name: str) -> FunctionFacts | None:
