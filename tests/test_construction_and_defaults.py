@@ -441,3 +441,24 @@ def test_dl003_reaches_an_override_the_base_init_calls_through_super() -> None:
     ]
     assert fixed(SCALED_ROPE) == textwrap.dedent(SCALED_ROPE).replace(".cos().cuda(),", ".cos(),")
 
+
+def test_dl003_a_non_persistent_workspace_buffer_is_no_placeholder() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class DecodeCache(nn.Module):
+        def __init__(self, slots: int, dim: int) -> None:
+            super().__init__()
+            self.register_buffer("keys", torch.empty(slots, dim, device="cuda"), persistent=False)
+    class QuantScales(nn.Module):
+        def __init__(self, slots: int) -> None:
+            super().__init__()
+            self.register_buffer("scales", torch.empty(slots, device="cuda"))
+    '''
+    found = findings(source)
+    assert [(d.start.row, d.code, d.fix is not None) for d in found] == [(7, "DL003", True), (11, "DL003", False)]
+    assert found[0].message.endswith("pins its result to the platform device `\"cuda\"`; drop `device=` to follow "
+                                     "the default device")
+    assert "pins the uninitialized `self.scales`" in found[1].message
+    assert fixed(source) == textwrap.dedent(source).replace(
+        'torch.empty(slots, dim, device="cuda")', "torch.empty(slots, dim)")

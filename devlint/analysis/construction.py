@@ -161,8 +161,8 @@ UNINITIALIZED_FACTORIES = frozenset({"empty", "empty_strided"})
 def placeholder_attribute(facts: ModuleFacts, methods: dict[str, FunctionFacts], method: FunctionFacts,
                           call: cst.Call) -> str | None:
     """The attribute an uninitialized factory's result becomes, directly, when no construction method touches
-    that attribute again: `self.w = nn.Parameter(torch.empty(...))` or `self.register_buffer("w",
-    torch.empty(...))` with no `init(self.w)`, `self.w.zero_()` or `set_attrs(self.w, ...)` while the module is
+    that attribute again: `self.w = nn.Parameter(torch.empty(...))` or a persistent
+    `self.register_buffer("w", torch.empty(...))` with no `init(self.w)`, `self.w.zero_()` or `set_attrs(self.w, ...)` while the module is
     built. Such state is a placeholder: its values can only come from outside the module (a checkpoint
     loader copying into it), so where it lives decides where that outside code writes. None otherwise (a local
     in between, a read during construction, an initialized factory: the caller checks the factory)."""
@@ -192,6 +192,9 @@ def _direct_state_attribute(method: FunctionFacts, call: cst.Call) -> str | None
                 and func.attr.value in ("register_buffer", "register_parameter")
                 and len(outer.args) > 1 and outer.args[1].value is holder
                 and isinstance(outer.args[0].value, cst.SimpleString)):
+            if any(a.keyword is not None and a.keyword.value == "persistent"
+                   and isinstance(a.value, cst.Name) and a.value.value == "False" for a in outer.args):
+                return None  # a non-persistent buffer is no checkpoint's: forward fills it, like a workspace
             value = outer.args[0].value.evaluated_value
             return value if isinstance(value, str) else None
     found: list[str] = []
