@@ -83,8 +83,8 @@ class ConstructionDevice(Rule):
     parameter (`def _set_cos_sin_cache(self, seq_len, device, dtype)`, called with `x.device` to grow the cache),
     the fix passes that parameter instead of dropping the placement.
 
-    No fix is offered for an uninitialized placeholder (`self.w = nn.Parameter(torch.empty(..., device=...))`
-    that no construction method touches again): its values come from outside the module, such as a checkpoint
+    No fix is offered for an uninitialized placeholder (`self.w = nn.Parameter(torch.empty(..., device=...))`,
+    or a persistent buffer so built, that no construction method touches again): its values come from outside the module, such as a checkpoint
     loader copying into it, so where it lives is that code's choice. Inference containers that a loader fills
     directly on the accelerator, never built under a device context and never moved, do this on purpose, and
     dropping the device would leave their weights on the CPU; in a project that builds models under
