@@ -84,8 +84,8 @@ class ConstructionDevice(Rule):
     the fix passes that parameter instead of dropping the placement.
 
     No fix is offered for an uninitialized placeholder (`self.w = nn.Parameter(torch.empty(..., device=...))`,
-    or a persistent buffer so built, that no construction method touches again): its values come from outside the module, such as a checkpoint
-    loader copying into it, so where it lives is that code's choice. Inference containers that a loader fills
+    or a persistent buffer so built, that no construction method touches again): its values come from outside
+    the module, such as a checkpoint loader copying into it, so where it lives is that code's choice. Inference containers that a loader fills
     directly on the accelerator, never built under a device context and never moved, do this on purpose, and
     dropping the device would leave their weights on the CPU; in a project that builds models under
     `with torch.device(...)` the same line escapes that context. The finding says which it is for you to
@@ -236,12 +236,12 @@ class ConstructionDevice(Rule):
         assert device_arg is not None
         label = call_label(call, analysis, method)
         param = _callers_device_param(method)
-        advice = f"pass the caller's `{param}`" if param is not None else "drop `device=` to follow the default device"
         if site.placeholder is not None:
             message = (f"`{label}` in {site.where} pins the uninitialized `self.{site.placeholder}` to the platform "
                        f"device {_describe(platform, context)} while the module is built, where a meta or "
                        "default-device build cannot redirect it")
         else:
+            advice = f"pass the caller's `{param}`" if param is not None else "drop `device=` to follow the default device"
             message = (f"`{label}` in {site.where} runs while the module is built and pins its result to the "
                        f"platform device {_describe(platform, context)}; {advice}")
         fix = None
@@ -319,7 +319,6 @@ _KEPT_NOTE = " (no fix: `{alias}` also places other tensors, which would then pa
 _PLACEHOLDER_NOTE = (" (no fix: construction never fills `self.{attr}`; its values come from outside the module, such as "
                      "a checkpoint loader copying into it, so its device is that code's choice: dropping `device=` "
                      "would leave loaded weights on the CPU unless the loader moves the module)")
-
 _BESIDE_NOTE = (" (no fix: `self.{attr}` of the same module keeps the platform device, see its finding, and the two "
                 "would part ways)")
 
