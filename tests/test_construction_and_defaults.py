@@ -261,3 +261,204 @@ def test_dl004_through_an_instance_a_classmethod_builds() -> None:
                               "`device` defaults to the platform device `torch.cuda.current_device()`, evaluated once, "
                               "when the function is defined, and reaches `.to()` (line 12); default to None (the "
                               "ambient default device) or make callers pass it")]
+
+
+# -- placeholders a loader fills, and a caller's `device` in scope ----------------------------------------
+
+FUSED_ATTENTION = '''
+import torch
+from torch import nn
+from deepspeed.accelerator import get_accelerator
+
+
+class FusedAttention(nn.Module):
+    """Swapped in for a loaded model's attention; the injector copies the checkpoint into the weights."""
+
+    def __init__(self, hidden: int, dtype: torch.dtype, deferred: bool = False) -> None:
+        super().__init__()
+        device = get_accelerator().current_device_name()
+        if deferred:
+            self.qkv_w = None
+        else:
+            self.qkv_w = nn.Parameter(torch.empty(hidden, 3 * hidden, dtype=dtype, device=device),
+                                      requires_grad=False)
+        self.norm_w = nn.Parameter(torch.ones(hidden, dtype=dtype, device=device), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.layer_norm(x, x.shape[-1:], self.norm_w) @ self.qkv_w
+'''
+
+PLATFORM = "`device` (set to `get_accelerator().current_device_name()` at model.py:12)"
+
+
+def test_dl003_an_uninitialized_placeholder_a_loader_fills_has_no_fix() -> None:
+    assert exact(FUSED_ATTENTION) == [
+        (16, 84, "DL003",
+         f"`torch.empty` in `FusedAttention.__init__` pins the uninitialized `self.qkv_w` to the platform device "
+         f"{PLATFORM} while the module is built, where a meta or default-device build cannot redirect it (no fix: "
+         "construction never fills `self.qkv_w`; its values come from outside the module, such as a checkpoint "
+         "loader copying into it, so its device is that code's choice: dropping `device=` would leave loaded "
+         "weights on the CPU unless the loader moves the module)"),
+        # The norm weight is initialised here, but dropping its device alone would split the module.
+        (18, 68, "DL003",
+         f"`torch.ones` in `FusedAttention.__init__` runs while the module is built and pins its result to the "
+         f"platform device {PLATFORM}; drop `device=` to follow the default device (no fix: `self.qkv_w` of the "
+         "same module keeps the platform device, see its finding, and the two would part ways)"),
+    ]
+    assert fixed(FUSED_ATTENTION) == textwrap.dedent(FUSED_ATTENTION)
+
+
+def test_dl003_an_uninitialized_parameter_that_construction_initialises_keeps_its_fix() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class ColumnLinear(nn.Module):
+        def __init__(self, n_in: int, n_out: int) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.empty(n_out, n_in, device="cuda"))
+            self.reset_parameters()
+        def reset_parameters(self) -> None:
+            nn.init.kaiming_uniform_(self.weight)
+    '''
+    [d] = findings(source)
+    assert (d.start.row, d.start.column, d.code) == (7, 61, "DL003")
+    assert d.message.endswith("pins its result to the platform device `\"cuda\"`; drop `device=` to follow the "
+                              "default device")
+    assert d.fix is not None and d.fix.reason is UnsafeReason.REMOVES_PLACEMENT
+    assert fixed(source) == textwrap.dedent(source).replace(', device="cuda"))', "))")
+
+
+ROPE_CACHE = '''
+import math
+import torch
+from torch import nn
+
+
+class ScaledRope(nn.Module):
+    def __init__(self, dim: int, max_positions: int = 8192, base: float = 10000.0, device=None) -> None:
+        super().__init__()
+        self.dim, self.base = dim, base
+        self._build_cache(max_positions, device=device)
+
+    def _build_cache(self, length: int, device) -> None:
+        inv_freq = 1.0 / self.base ** (torch.arange(0, self.dim, 2, dtype=torch.int64).float() / self.dim)
+        angles = torch.outer(torch.arange(length, dtype=torch.int64).float(), inv_freq)
+        self.register_buffer("cos", angles.cos().to(device="cuda", non_blocking=True), persistent=False)
+        self.register_buffer("sin", angles.sin().cuda(), persistent=False)
+
+    def forward(self, x: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if length > self.cos.shape[0]:
+            self._build_cache(2 ** math.ceil(math.log2(length)), device=x.device)
+        return self.cos[:length].to(x.dtype), self.sin[:length].to(x.dtype)
+'''
+
+
+def test_dl003_a_move_beside_the_callers_device_parameter_uses_it() -> None:
+    assert exact(ROPE_CACHE) == [
+        (16, 53, "DL003",
+         "`.to()` in `ScaledRope._build_cache` runs while the module is built and moves the tensor to the platform "
+         "device `\"cuda\"`; move to the caller's `device` instead"),
+        (17, 50, "DL003",
+         "`.cuda()` in `ScaledRope._build_cache` runs while the module is built and moves the tensor to the platform "
+         "device; move to the caller's `device` instead"),
+    ]
+    assert {d.fix.reason for d in findings(ROPE_CACHE) if d.fix} == {UnsafeReason.CHANGES_DEFAULT}
+    assert fixed(ROPE_CACHE) == textwrap.dedent(ROPE_CACHE).replace(
+        '.to(device="cuda", non_blocking=True)', '.to(device=device, non_blocking=True)').replace(
+        "angles.sin().cuda()", "angles.sin().to(device)")
+
+
+def test_dl003_a_factory_beside_the_callers_device_parameter_uses_it() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class Alibi(nn.Module):
+        def __init__(self, heads: int) -> None:
+            super().__init__()
+            self._build(heads, device=None)
+        def _build(self, heads: int, device) -> None:
+            self.register_buffer("slopes", torch.arange(1, heads + 1, device="cuda") / heads, persistent=False)
+    '''
+    [d] = findings(source)
+    assert d.message.endswith("pins its result to the platform device `\"cuda\"`; pass the caller's `device`")
+    assert fixed(source) == textwrap.dedent(source).replace('device="cuda")', "device=device)")
+
+
+def test_dl003_says_when_the_platform_device_is_one_branch_of_a_conditional() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    from deepspeed.accelerator import get_accelerator
+    class CrossAttention(nn.Module):
+        def __init__(self, hidden: int, large: bool) -> None:
+            super().__init__()
+            device = get_accelerator().current_device_name() if large else "cpu"
+            self.scale = nn.Parameter(torch.ones(hidden, device=device), requires_grad=False)
+    '''
+    assert exact(source) == [(9, 54, "DL003",
+                              "`torch.ones` in `CrossAttention.__init__` runs while the module is built and pins its "
+                              "result to the platform device `device` (set to `get_accelerator().current_device_name()` "
+                              "at model.py:8), on one branch of a conditional; drop `device=` to follow the default "
+                              "device")]
+    [d] = findings(source)
+    assert d.fix is not None and d.fix.reason is UnsafeReason.CONDITIONAL_DEVICE
+
+
+SCALED_ROPE = '''
+import torch
+from torch import nn
+
+
+class RotaryEmbedding(nn.Module):
+    def __init__(self, dim: int, max_positions: int = 2048, base: float = 10000.0) -> None:
+        super().__init__()
+        self.dim, self.base = dim, base
+        self._build_cache(max_positions)
+
+    def _build_cache(self, length: int) -> None:
+        inv_freq = 1.0 / self.base ** (torch.arange(0, self.dim, 2).float() / self.dim)
+        t = torch.arange(length).float()
+        self.register_buffer("cos", torch.outer(t, inv_freq).cos(), persistent=False)
+
+
+class LinearScalingRotaryEmbedding(RotaryEmbedding):
+    def __init__(self, dim: int, max_positions: int = 2048, base: float = 10000.0, scale: float = 1.0) -> None:
+        self.scale = scale
+        super().__init__(dim, max_positions, base)
+
+    def _build_cache(self, length: int) -> None:
+        inv_freq = 1.0 / self.base ** (torch.arange(0, self.dim, 2).float() / self.dim)
+        t = torch.arange(length).float() / self.scale
+        self.register_buffer("cos", torch.outer(t, inv_freq).cos().cuda(), persistent=False)
+'''
+
+
+def test_dl003_reaches_an_override_the_base_init_calls_through_super() -> None:
+    assert exact(SCALED_ROPE) == [
+        (26, 68, "DL003",
+         "`.cuda()` in `LinearScalingRotaryEmbedding._build_cache` runs while the module is built and moves the "
+         "tensor to the platform device; drop the move to follow the default device"),
+    ]
+    assert fixed(SCALED_ROPE) == textwrap.dedent(SCALED_ROPE).replace(".cos().cuda(),", ".cos(),")
+
+
+def test_dl003_a_non_persistent_workspace_buffer_is_no_placeholder() -> None:
+    source = '''
+    import torch
+    from torch import nn
+    class DecodeCache(nn.Module):
+        def __init__(self, slots: int, dim: int) -> None:
+            super().__init__()
+            self.register_buffer("keys", torch.empty(slots, dim, device="cuda"), persistent=False)
+    class QuantScales(nn.Module):
+        def __init__(self, slots: int) -> None:
+            super().__init__()
+            self.register_buffer("scales", torch.empty(slots, device="cuda"))
+    '''
+    found = findings(source)
+    assert [(d.start.row, d.code, d.fix is not None) for d in found] == [(7, "DL003", True), (11, "DL003", False)]
+    assert found[0].message.endswith("pins its result to the platform device `\"cuda\"`; drop `device=` to follow "
+                                     "the default device")
+    assert "pins the uninitialized `self.scales`" in found[1].message
+    assert fixed(source) == textwrap.dedent(source).replace(
+        'torch.empty(slots, dim, device="cuda")', "torch.empty(slots, dim)")

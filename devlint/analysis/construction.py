@@ -10,6 +10,7 @@ import libcst as cst
 
 from devlint.analysis.module import ClassFacts, FunctionFacts, ModuleFacts
 from devlint.analysis.tensors import contains_node, iter_names
+from devlint.analysis.walk import walk
 
 # Methods frameworks call while building or (re)initialising a module, whether or not __init__ calls them.
 INIT_HOOKS = ("__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights")
@@ -34,12 +35,13 @@ def construction_methods(facts: ModuleFacts, cls: ClassFacts) -> dict[str, Funct
     file) that they call through `self`, and the module-level functions of this file they call by name,
     transitively."""
     found: dict[str, FunctionFacts] = {}
-    todo = [name for name in INIT_HOOKS if facts.find_method(cls, name) is not None]
+    todo: list[tuple[str, FunctionFacts | None]] = [(name, None) for name in INIT_HOOKS
+                                                    if facts.find_method(cls, name) is not None]
     while todo:
-        name = todo.pop()
+        name, given = todo.pop()
         if name in found:
             continue
-        method = facts.find_method(cls, name)
+        method = given if given is not None else facts.find_method(cls, name)
         if method is None:
             continue
         found[name] = method
@@ -47,13 +49,32 @@ def construction_methods(facts: ModuleFacts, cls: ClassFacts) -> dict[str, Funct
             func = call.func
             if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
                     and func.value.value == method.self_name and func.attr.value not in found):
-                todo.append(func.attr.value)
+                todo.append((func.attr.value, None))  # `self.m()` runs the most derived `m`
+            elif isinstance(func, cst.Attribute) and _is_super_call(func.value):
+                # `super().__init__(...)`: the next class up that defines it; its `self.m()` calls still run
+                # this class's overrides.
+                base = _next_definition(facts, cls, method, func.attr.value)
+                if base is not None and base.cls is not None:
+                    todo.append((f"{base.cls.name}.{func.attr.value}", base))
             elif isinstance(func, cst.Name) and func.value not in found and not method.scope.is_function_local(func.value):
                 helper = _module_function(facts, func.value)
                 if helper is not None:
                     found[func.value] = helper
-                    todo.extend(_helper_calls(facts, helper, found))
+                    _helper_calls(facts, helper, found)  # adds the helpers it calls in turn
     return found
+
+
+def _is_super_call(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
+
+
+def _next_definition(facts: ModuleFacts, cls: ClassFacts, method: FunctionFacts, name: str) -> FunctionFacts | None:
+    """The method `name` of the first class after `method`'s own in `cls`'s chain (this file's classes only)."""
+    chain = facts.class_chain(cls)
+    owner = next((i for i, c in enumerate(chain) if c is method.cls), None)
+    if owner is None:
+        return None
+    return next((c.methods[name] for c in chain[owner + 1:] if name in c.methods), None)
 
 
 def _module_function(facts: ModuleFacts, name: str) -> FunctionFacts | None:
@@ -131,3 +152,82 @@ def _names_in(expr: cst.BaseExpression) -> set[str]:
 
 def _contains(value: cst.BaseExpression | None, node: cst.CSTNode) -> bool:
     return value is not None and contains_node(value, node)
+
+
+# Factories whose result holds no values of its own until something writes into it.
+UNINITIALIZED_FACTORIES = frozenset({"empty", "empty_strided"})
+
+
+def placeholder_attribute(facts: ModuleFacts, methods: dict[str, FunctionFacts], method: FunctionFacts,
+                          call: cst.Call) -> str | None:
+    """The attribute an uninitialized factory's result becomes, directly, when no construction method touches
+    that attribute again: `self.w = nn.Parameter(torch.empty(...))` or a persistent
+    `self.register_buffer("w", torch.empty(...))` with no `init(self.w)`, `self.w.zero_()` or `set_attrs(self.w, ...)` while the module is
+    built. Such state is a placeholder: its values can only come from outside the module (a checkpoint
+    loader copying into it), so where it lives decides where that outside code writes. None otherwise (a local
+    in between, a read during construction, an initialized factory: the caller checks the factory)."""
+    if method.self_name is None or method.cls is None:
+        return None
+    name = _direct_state_attribute(method, call)
+    if name is None:
+        return None
+    for other in methods.values():
+        if other.self_name is not None and _touches(other, name):
+            return None
+    return name
+
+
+def _direct_state_attribute(method: FunctionFacts, call: cst.Call) -> str | None:
+    scope = method.scope
+    holder: cst.BaseExpression = call
+    for _, outer in method.calls:  # `nn.Parameter(torch.empty(...), requires_grad=False)`
+        if (scope.qualified_name(outer.func) in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
+                and outer.args and outer.args[0].value is call):
+            holder = outer
+            break
+    for _, outer in method.calls:  # `self.register_buffer("w", torch.empty(...))`
+        func = outer.func
+        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                and func.value.value == method.self_name
+                and func.attr.value in ("register_buffer", "register_parameter")
+                and len(outer.args) > 1 and outer.args[1].value is holder
+                and isinstance(outer.args[0].value, cst.SimpleString)):
+            if any(a.keyword is not None and a.keyword.value == "persistent"
+                   and isinstance(a.value, cst.Name) and a.value.value == "False" for a in outer.args):
+                return None  # a non-persistent buffer is no checkpoint's: forward fills it, like a workspace
+            value = outer.args[0].value.evaluated_value
+            return value if isinstance(value, str) else None
+    found: list[str] = []
+
+    def enter(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Assign) and node.value is holder and len(node.targets) == 1:
+            target = node.targets[0].target
+            if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+                    and target.value.value == method.self_name):
+                found.append(target.attr.value)
+        return not found and not isinstance(node, (cst.ClassDef, cst.Lambda))
+
+    walk(method.node, enter, lambda node: None)
+    return found[0] if found else None
+
+
+def _touches(method: FunctionFacts, attr: str) -> bool:
+    """Does `method` read `self.<attr>` anywhere but as the target of a plain assignment?"""
+    stores: set[int] = set()
+    hit: list[bool] = []
+
+    def enter(node: cst.CSTNode) -> bool:
+        if hit:
+            return False
+        if isinstance(node, cst.Assign):
+            stores.update(id(t.target) for t in node.targets)
+        elif isinstance(node, cst.AnnAssign):
+            stores.add(id(node.target))
+        if (isinstance(node, cst.Attribute) and node.attr.value == attr and isinstance(node.value, cst.Name)
+                and node.value.value == method.self_name and id(node) not in stores):
+            hit.append(True)
+            return False
+        return True
+
+    walk(method.node, enter, lambda node: None)
+    return bool(hit)

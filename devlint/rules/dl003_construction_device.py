@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import libcst as cst
 
 from devlint.analysis import FunctionFacts, ModuleAnalysis, ModuleFacts, PlatformDevice
 from devlint.analysis.construction import (
+    UNINITIALIZED_FACTORIES,
     construction_methods,
     is_module_class,
+    placeholder_attribute,
     registered_methods,
     registration_targets,
 )
@@ -26,7 +30,7 @@ from devlint.rules.common import (
     drop_call,
     keyword_arg,
 )
-from devlint.types import Fix, UnsafeReason
+from devlint.types import Edit, Fix, UnsafeReason
 
 
 class ConstructionDevice(Rule):
@@ -75,7 +79,17 @@ class ConstructionDevice(Rule):
     must move the module (`model.cuda()`) or build it under `with torch.device(...)`. For a caller's device
     the fix drops the `if device is None: device = ...` fallback, and only when the parameter is used
     solely as `device=` arguments (None then means the default device everywhere it goes); it is unsafe
-    too, since callers that pass nothing now get the default device.
+    too, since callers that pass nothing now get the default device. When the function itself takes a `device`
+    parameter (`def _set_cos_sin_cache(self, seq_len, device, dtype)`, called with `x.device` to grow the cache),
+    the fix passes that parameter instead of dropping the placement.
+
+    No fix is offered for an uninitialized placeholder (`self.w = nn.Parameter(torch.empty(..., device=...))`,
+    or a persistent buffer so built, that no construction method touches again): its values come from outside
+    the module, such as a checkpoint loader copying into it, so where it lives is that code's choice. Inference containers that a loader fills
+    directly on the accelerator, never built under a device context and never moved, do this on purpose, and
+    dropping the device would leave their weights on the CPU; in a project that builds models under
+    `with torch.device(...)` the same line escapes that context. The finding says which it is for you to
+    judge; the rest of that module's state then keeps its device too, so the two do not part ways.
     """
 
     code = "DL003"
@@ -152,7 +166,7 @@ class ConstructionDevice(Rule):
         placements = Placements(facts, analysis.tensors, devices)
         seen: set[int] = set()
         fallbacks: dict[int, tuple[CallerDefault, list[tuple[cst.Call, FunctionFacts]], str]] = {}
-        found: list[tuple[cst.Call, cst.Arg | None, tuple[PlatformDevice, cst.Arg | None], FunctionFacts, str]] = []
+        found: list[_Site] = []
         for cls in facts.classes.values():
             if not is_module_class(facts, cls):
                 continue
@@ -192,51 +206,90 @@ class ConstructionDevice(Rule):
                     if device_arg is not None:
                         platform = devices.platform_device_of(device_arg.value, method, seq)
                         if platform is not None:
-                            found.append((call, device_arg, (platform, device_arg), method, where))
+                            placeholder = (placeholder_attribute(facts, methods, method, call)
+                                           if analysis.tensors.torch_function(call, method) in UNINITIALIZED_FACTORIES
+                                           else None)
+                            found.append(_Site(call, device_arg, (platform, device_arg), method, where, cls.name, placeholder))
                     elif move is not None:
-                        found.append((call, None, move, method, where))
+                        found.append(_Site(call, None, move, method, where, cls.name, None))
         # A device kept in a name (`device = get_device()`, `self.device`) that also places what is not
         # reported here (a symmetric-memory buffer, forward-time tensors) must not be dropped from one tensor
         # alone: the two would part ways.
-        reported = {id(arg.value) for _, _, (_, arg), _, _ in found if arg is not None}
-        for call, device_arg, (platform, arg), method, where in found:
-            kept = _alias_used_elsewhere(platform, method, facts, reported)
-            if device_arg is not None:
-                self._report_factory(call, device_arg, platform, method, where, analysis, context, kept)
+        reported = {id(site.move[1].value) for site in found if site.move[1] is not None}
+        # A placeholder keeps its platform device (no fix), so the rest of that module's state must keep it too.
+        pinned = {site.owner: site.placeholder for site in reversed(found) if site.placeholder is not None}
+        for site in found:
+            platform, arg = site.move
+            kept = _alias_used_elsewhere(platform, site.method, facts, reported)
+            if not kept and site.placeholder is None and site.owner in pinned:
+                site = replace(site, beside=pinned[site.owner])
+            if site.device_arg is not None:
+                self._report_factory(site, platform, analysis, context, kept)
             else:
-                self._report_move(call, (platform, arg), method, where, analysis, context, kept)
+                self._report_move(site, (platform, arg), analysis, context, kept)
         for caller, reached, where in fallbacks.values():
             self._report_fallback(caller, reached, where, analysis, context)
 
-    def _report_factory(self, call: cst.Call, device_arg: cst.Arg, platform: PlatformDevice, method: FunctionFacts,
-                        where: str, analysis: ModuleAnalysis, context: RuleContext, kept: bool) -> None:
-        message = (f"`{call_label(call, analysis, method)}` in {where} runs while the module is built and pins its "
-                   f"result to the platform device {describe_platform(platform, context)}; drop `device=` to follow "
-                   "the default device")
+    def _report_factory(self, site: _Site, platform: PlatformDevice, analysis: ModuleAnalysis, context: RuleContext,
+                        kept: bool) -> None:
+        call, method, device_arg = site.call, site.method, site.device_arg
+        assert device_arg is not None
+        label = call_label(call, analysis, method)
+        param = _callers_device_param(method)
+        if site.placeholder is not None:
+            message = (f"`{label}` in {site.where} pins the uninitialized `self.{site.placeholder}` to the platform "
+                       f"device {_describe(platform, context)} while the module is built, where a meta or "
+                       "default-device build cannot redirect it")
+        else:
+            advice = f"pass the caller's `{param}`" if param is not None else "drop `device=` to follow the default device"
+            message = (f"`{label}` in {site.where} runs while the module is built and pins its result to the "
+                       f"platform device {_describe(platform, context)}; {advice}")
         fix = None
         if kept:
             message += _KEPT_NOTE.format(alias=platform.alias)
+        elif site.beside is not None:
+            message += _BESIDE_NOTE.format(attr=site.beside)
+        elif site.placeholder is not None:
+            message += _PLACEHOLDER_NOTE.format(attr=site.placeholder)
+        elif param is not None:
+            fix = self.fix(f"Pass the caller's `{param}`", [context.replace(device_arg.value, param)],
+                           unsafe=UnsafeReason.CHANGES_DEFAULT)
         else:
             fix = self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], unsafe=_risk(platform))
         context.report(self.code, device_arg, message, fix=fix, function=method.name, cover=call)
 
-    def _report_move(self, call: cst.Call, move: tuple[PlatformDevice, cst.Arg | None], method: FunctionFacts,
-                     where: str, analysis: ModuleAnalysis, context: RuleContext, kept: bool) -> None:
+    def _report_move(self, site: _Site, move: tuple[PlatformDevice, cst.Arg | None], analysis: ModuleAnalysis,
+                     context: RuleContext, kept: bool) -> None:
+        call, method, where = site.call, site.method, site.where
         platform, arg = move
         what = call_label(call, analysis, method)
         fix: Fix | None = self.fix(f"Drop `{what}`", [drop_call(context, call)], unsafe=_risk(platform))
         advice = "drop the move"
         rest = [a for a in call.args if a is not arg]
-        if arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
+        param = _callers_device_param(method)
+        if param is not None:
+            # The function already takes the caller's device (`def _set_cache(self, n, device)`): move there.
+            assert isinstance(call.func, cst.Attribute)
+            if arg is not None and call.func.attr.value in ("to", "to_empty"):
+                edit = context.replace(arg.value, param)
+            else:  # `.cuda()`, `.npu(0)`: `.to(device)` (a CPU or meta device is no argument of `.cuda()`)
+                dropped = drop_call(context, call)
+                edit = Edit(content=f".to({param})", start=dropped.start, end=dropped.end)
+            fix = self.fix(f"Move to the caller's `{param}`", [edit], unsafe=UnsafeReason.CHANGES_DEFAULT)
+            advice = f"move to the caller's `{param}` instead"
+        elif arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
             # `.to(dtype=..., device="cuda")`, `.to("cuda", torch.float16)`: keep the rest of the move.
             fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)], unsafe=_risk(platform))
             advice = "drop the device"
-        target = "the platform device" + (f" {describe_platform(platform, context)}" if arg is not None else "")
-        message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice} "
-                   "to follow the default device")
+        target = "the platform device" + (f" {_describe(platform, context)}" if arg is not None else "")
+        message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice}"
+                   + ("" if param is not None else " to follow the default device"))
         if kept:
             fix = None
             message += _KEPT_NOTE.format(alias=platform.alias)
+        elif site.beside is not None:
+            fix = None
+            message += _BESIDE_NOTE.format(attr=site.beside)
         assert isinstance(call.func, cst.Attribute)  # a move is a method call
         context.report(self.code, arg if arg is not None else call.func.attr,
                        message, fix=fix, function=method.name, cover=call)
@@ -263,6 +316,36 @@ class ConstructionDevice(Rule):
 
 
 _KEPT_NOTE = " (no fix: `{alias}` also places other tensors, which would then part ways with this one)"
+_PLACEHOLDER_NOTE = (" (no fix: construction never fills `self.{attr}`; its values come from outside the module, such as "
+                     "a checkpoint loader copying into it, so its device is that code's choice: dropping `device=` "
+                     "would leave loaded weights on the CPU unless the loader moves the module)")
+_BESIDE_NOTE = (" (no fix: `self.{attr}` of the same module keeps the platform device, see its finding, and the two "
+                "would part ways)")
+
+
+@dataclass(frozen=True)
+class _Site:
+    """A construction-time placement to report: the factory's `device=` (`device_arg`) or a move, the platform
+    device and the argument it is read from (`move`), and the attribute when the result is an uninitialized
+    placeholder that construction never fills (`placeholder`)."""
+
+    call: cst.Call
+    device_arg: cst.Arg | None
+    move: tuple[PlatformDevice, cst.Arg | None]
+    method: FunctionFacts
+    where: str
+    owner: str  # the class being built
+    placeholder: str | None
+    beside: str | None = None  # a placeholder of the same module that keeps the platform device
+
+
+def _callers_device_param(method: FunctionFacts) -> str | None:
+    """`device` when it is a parameter of the function, never rebound there: the caller's own device, which a
+    platform placement in the same function ignores (the caller passes `x.device` to grow a cache)."""
+    param = method.params.get("device")
+    if param is None or "device" in method.bindings or (isinstance(param.star, str) and param.star):
+        return None
+    return "device"
 
 
 def _alias_used_elsewhere(platform: PlatformDevice, method: FunctionFacts, facts: ModuleFacts,
@@ -298,6 +381,13 @@ def _reads_elsewhere(root: cst.CSTNode, matches, reported: set[int]) -> bool:
             continue
         stack.extend(reversed(list(child_nodes(node))))
     return False
+
+
+def _describe(platform: PlatformDevice, context: RuleContext) -> str:
+    """`describe_platform`, saying when the platform device is only one branch of a conditional
+    (`get_device() if bloom else "cpu"`): the other branch is what most builds may get."""
+    text = describe_platform(platform, context)
+    return text + ", on one branch of a conditional" if platform.conditional else text
 
 
 def _risk(platform: PlatformDevice) -> UnsafeReason:
