@@ -18,7 +18,7 @@ from devlint.rules import KNOWN_CODES
 from devlint.types import Settings
 
 KNOWN_KEYS = {
-    "select": "list of rule codes or prefixes to enable (default [\"DL\"])",
+    "select": "list of rule codes or prefixes to enable (default [\"DL\"]; an opt-in rule, DL006, only by its code)",
     "ignore": "list of rule codes or prefixes to disable",
     "extend-select": "list of rule codes or prefixes to enable on top of `select`",
     "exclude": "list of path globs never to check",

@@ -38,7 +38,8 @@ def _table(items: Iterable[Explained], default: str | None) -> list[str]:
 
     rows = ["| Code | Name | Default | Fix | Summary |", "|---|---|---|---|---|"]
     for item in items:
-        on = default if default is not None else ("error" if Settings().enabled(item.code) else "off")
+        on = default if default is not None else ("error" if Settings().enabled(item.code) else
+                                                  "opt-in" if getattr(item, "opt_in", False) else "off")
         rows.append(f"| [{item.code}]({item.code}.md) | {item.name} | {on} | {item.fix_availability.value} "
                     f"| {_cell(item.summary)} |")
     return rows
@@ -54,7 +55,8 @@ def index_text() -> str:
         "",
         f"Generated from the rule classes by `{REGENERATE}`; each page is what `devlint rule CODE` prints.",
         "devlint has one severity: a finding is an error (exit 1, `::error` in the `github` format, level `error`",
-        "in SARIF). *Default* says whether the rule is on without configuration (`select = [\"DL\"]`); *Fix* is",
+        "in SARIF). *Default* says whether the rule is on without configuration (`select = [\"DL\"]`); an *opt-in*",
+        "rule is on only where `select` or `extend-select` names its own code (a prefix leaves it off); *Fix* is",
         "whether `--fix` (or `--unsafe-fixes`) can fix its findings.",
         "",
         "## Static rules",

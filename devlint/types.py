@@ -89,6 +89,9 @@ class Fix:
 
 
 RUNTIME_CODE_PREFIX = "DL2"
+OPT_IN_CODES = frozenset({"DL006"})
+"""Rules on only when `select`/`extend-select` names their code: a prefix (`DL`, the default) leaves them off.
+Each is a rule whose findings are right or wrong by how a project builds its models (`Rule.opt_in`)."""
 """Codes that only a watched build (`devlint.runtime`) reports: the static engine never runs them."""
 
 
@@ -211,8 +214,11 @@ class Settings:
         def matches(prefixes: frozenset[str]) -> int:
             return max((len(p) for p in prefixes if code.startswith(p)), default=-1)
 
-        # The more specific of select/ignore wins, as in ruff (`select DL`, `ignore DL003`).
+        # The more specific of select/ignore wins, as in ruff (`select DL`, `ignore DL003`); an opt-in rule
+        # needs its own code selected.
         chosen, dropped = matches(self.select), matches(self.ignore)
+        if code in OPT_IN_CODES and chosen < len(code):
+            return False
         return chosen >= 0 and chosen > dropped
 
 

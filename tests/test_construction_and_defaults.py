@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
 from click.testing import CliRunner
 
+from devlint.api import lint_source
 from devlint.cli import main
 from devlint.rules import ALL_RULES
-from devlint.types import Applicability, UnsafeReason
+from devlint.types import OPT_IN_CODES, Applicability, Settings, UnsafeReason
 
 from conftest import findings, fixed
 
@@ -291,21 +293,39 @@ class FusedAttention(nn.Module):
 PLATFORM = "`device` (set to `get_accelerator().current_device_name()` at model.py:12)"
 
 
-def test_dl003_an_uninitialized_placeholder_a_loader_fills_has_no_fix() -> None:
-    assert exact(FUSED_ATTENTION) == [
-        (16, 84, "DL003",
-         f"`torch.empty` in `FusedAttention.__init__` pins the uninitialized `self.qkv_w` to the platform device "
-         f"{PLATFORM} while the module is built, where a meta or default-device build cannot redirect it (no fix: "
-         "construction never fills `self.qkv_w`; its values come from outside the module, such as a checkpoint "
-         "loader copying into it, so its device is that code's choice: dropping `device=` would leave loaded "
-         "weights on the CPU unless the loader moves the module)"),
-        # The norm weight is initialised here, but dropping its device alone would split the module.
-        (18, 68, "DL003",
-         f"`torch.ones` in `FusedAttention.__init__` runs while the module is built and pins its result to the "
-         f"platform device {PLATFORM}; drop `device=` to follow the default device (no fix: `self.qkv_w` of the "
-         "same module keeps the platform device, see its finding, and the two would part ways)"),
-    ]
+def test_an_uninitialized_placeholder_a_loader_fills_is_dl006_and_off_by_default() -> None:
+    # The norm weight is initialised here, but dropping its device alone would split the module.
+    norm = (18, 68, "DL003",
+            f"`torch.ones` in `FusedAttention.__init__` runs while the module is built and pins its result to the "
+            f"platform device {PLATFORM}; drop `device=` to follow the default device (no fix: the uninitialized "
+            "`self.qkv_w` of the same module keeps the platform device, a loader's placeholder (DL006), and the two "
+            "would part ways)")
+    assert exact(FUSED_ATTENTION) == [norm]
+    placeholder = (16, 84, "DL006",
+                   f"`torch.empty` in `FusedAttention.__init__` pins the uninitialized `self.qkv_w` to the platform "
+                   f"device {PLATFORM} while the module is built, where a meta or default-device build cannot "
+                   "redirect it; construction never fills it, so a loader does: drop `device=` if that loader copies "
+                   "into a module it places itself")
+    with_dl006 = lint_source(textwrap.dedent(FUSED_ATTENTION), "model.py",
+                             Settings(select=frozenset({"DL", "DL006"}))).diagnostics
+    assert [(d.start.row, d.start.column, d.code, d.message) for d in with_dl006] == [placeholder, norm]
+    assert all(d.fix is None for d in with_dl006)
     assert fixed(FUSED_ATTENTION) == textwrap.dedent(FUSED_ATTENTION)
+
+
+@pytest.mark.parametrize(("select", "ignore", "dl006", "dl003"), [
+    ({"DL"}, set(), False, True), ({"D"}, set(), False, True), ({"DL00"}, set(), False, True),
+    ({"DL006"}, set(), True, False), ({"DL", "DL006"}, set(), True, True), ({"DL006"}, {"DL006"}, False, False),
+    ({"DL006"}, {"DL"}, True, False),
+])
+def test_an_opt_in_rule_is_on_only_when_its_own_code_is_selected(select: set[str], ignore: set[str], dl006: bool,
+                                                                   dl003: bool) -> None:
+    settings = Settings(select=frozenset(select), ignore=frozenset(ignore))
+    assert (settings.enabled("DL006"), settings.enabled("DL003")) == (dl006, dl003)
+
+
+def test_opt_in_codes_are_the_opt_in_rules() -> None:
+    assert OPT_IN_CODES == {rule.code for rule in ALL_RULES if rule.opt_in}
 
 
 def test_dl003_an_uninitialized_parameter_that_construction_initialises_keeps_its_fix() -> None:
@@ -456,9 +476,10 @@ def test_dl003_a_non_persistent_workspace_buffer_is_no_placeholder() -> None:
             self.register_buffer("scales", torch.empty(slots, device="cuda"))
     '''
     found = findings(source)
-    assert [(d.start.row, d.code, d.fix is not None) for d in found] == [(7, "DL003", True), (11, "DL003", False)]
+    assert [(d.start.row, d.code, d.fix is not None) for d in found] == [(7, "DL003", True)]
     assert found[0].message.endswith("pins its result to the platform device `\"cuda\"`; drop `device=` to follow "
                                      "the default device")
-    assert "pins the uninitialized `self.scales`" in found[1].message
+    [placeholder] = findings(source, select="DL006")
+    assert placeholder.start.row == 11 and "pins the uninitialized `self.scales`" in placeholder.message
     assert fixed(source) == textwrap.dedent(source).replace(
         'torch.empty(slots, dim, device="cuda")', "torch.empty(slots, dim)")

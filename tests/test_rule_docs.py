@@ -37,14 +37,15 @@ def test_each_page_is_what_devlint_rule_prints(code: str) -> None:
 
 def test_the_index_lists_every_code_once_with_its_row() -> None:
     index = (FOLDER / "index.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| \[(\w+)\]\((\w+)\.md\) \| ([\w-]+) \| (error|off) \| (Always|Sometimes|None) \| (.+) \|$",
+    rows = re.findall(r"^\| \[(\w+)\]\((\w+)\.md\) \| ([\w-]+) \| (error|off|opt-in) \| (Always|Sometimes|None) \| (.+) \|$",
                       index, re.MULTILINE)
     assert [row[0] for row in rows] == list(KNOWN_CODES)
     for code, target, name, default, fix, summary in rows:
         assert target == code and (FOLDER / f"{code}.md").is_file()
         rule = RULES_BY_CODE.get(code)
         if rule is not None:
-            assert (name, default, fix, summary) == (rule.name, "error", rule.fix_availability.value, rule.summary)
+            expected = "opt-in" if rule.opt_in else "error"
+            assert (name, default, fix, summary) == (rule.name, expected, rule.fix_availability.value, rule.summary)
     # The README sends readers to it.
     assert "(docs/rules/index.md)" in (REPO / "README.md").read_text(encoding="utf-8")
 

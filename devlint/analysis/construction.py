@@ -6,11 +6,19 @@ default-device contexts apply; a tensor pinned to a platform device there escape
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
+from devlint.analysis.devices import PlatformDevice
 from devlint.analysis.module import ClassFacts, FunctionFacts, ModuleFacts
+from devlint.analysis.placement import CallerDefault, Placements
 from devlint.analysis.tensors import contains_node, iter_names
 from devlint.analysis.walk import walk
+
+if TYPE_CHECKING:
+    from devlint.analysis import ModuleAnalysis
 
 # Methods frameworks call while building or (re)initialising a module, whether or not __init__ calls them.
 INIT_HOOKS = ("__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights")
@@ -231,3 +239,97 @@ def _touches(method: FunctionFacts, attr: str) -> bool:
 
     walk(method.node, enter, lambda node: None)
     return bool(hit)
+
+
+@dataclass(frozen=True)
+class ConstructionSite:
+    """A platform placement that runs while a module is built and becomes its state: the factory's `device=`
+    (`device_arg`) or a move, the platform device and the argument it is read from (`move`), where (`where`,
+    for messages), the class being built (`owner`), and the attribute when the result is an uninitialized
+    placeholder that construction never fills (`placeholder`)."""
+
+    call: cst.Call
+    device_arg: cst.Arg | None
+    move: tuple[PlatformDevice, cst.Arg | None]
+    method: FunctionFacts
+    where: str
+    owner: str
+    placeholder: str | None
+
+
+@dataclass
+class CallerFallback:
+    """A caller's device parameter that falls back to the platform device (`if device is None: device =
+    "cuda"`), and the construction-time factories and moves it reaches."""
+
+    caller: CallerDefault
+    reached: list[tuple[cst.Call, FunctionFacts]]
+    where: str
+
+
+@dataclass
+class ConstructionSites:
+    sites: list[ConstructionSite]
+    fallbacks: list[CallerFallback]
+
+
+def construction_sites(analysis: ModuleAnalysis) -> ConstructionSites:
+    """Every platform placement that reaches module state while an `nn.Module` of the file is built (DL003's
+    findings and DL006's placeholders), with no sibling tensor to follow (DL001's and DL002's cases)."""
+    facts, devices = analysis.facts, analysis.devices
+    placements = Placements(facts, analysis.tensors, devices)
+    seen: set[int] = set()
+    fallbacks: dict[int, CallerFallback] = {}
+    found: list[ConstructionSite] = []
+    for cls in facts.classes.values():
+        if not is_module_class(facts, cls):
+            continue
+        methods = construction_methods(facts, cls)
+        registered = registered_methods(facts, methods)
+        for method in methods.values():
+            if id(method) in seen:
+                continue
+            seen.add(id(method))
+            finder = analysis.siblings(method)
+            # Only what becomes module state (a parameter or registered buffer) follows `module.to()` and is
+            # materialised after a meta build; a workspace kept as a plain attribute may live on the platform
+            # device on purpose.
+            state = registration_targets(facts, method) + (method.return_values if method.name in registered else [])
+            if not state:
+                continue
+            where = (f"`{cls.name}.{method.name}`" if method.cls is not None
+                     else f"`{method.name}` (called while `{cls.name}` is built)")
+            for seq, call in method.calls:
+                device_arg = (_keyword(call, "device") if analysis.tensors.factory_kind(call, method) == "factory"
+                              else None)
+                move = None if device_arg is not None else devices.platform_move_of(call, method, seq)
+                if device_arg is None and move is None:
+                    continue
+                if finder.siblings_of(call, seq, call if device_arg is not None else None) \
+                        or not finder.flows_into(call, state):
+                    continue
+                moved_by = move[1] if move is not None else None
+                device_expr = device_arg.value if device_arg is not None else (moved_by.value if moved_by else None)
+                # The caller's device (a parameter) that falls back to the platform device: the fallback is the
+                # finding, and the caller's `device=device` stays.
+                caller = placements.caller_default(device_expr, method, seq) if device_expr is not None else None
+                if caller is not None:
+                    if caller.fallback is not None:  # a parameter's own default value is DL004's
+                        fallbacks.setdefault(id(caller.fallback), CallerFallback(caller, [], where)).reached.append(
+                            (call, method))
+                    continue
+                if device_arg is not None:
+                    platform = devices.platform_device_of(device_arg.value, method, seq)
+                    if platform is not None:
+                        placeholder = (placeholder_attribute(facts, methods, method, call)
+                                       if analysis.tensors.torch_function(call, method) in UNINITIALIZED_FACTORIES
+                                       else None)
+                        found.append(ConstructionSite(call, device_arg, (platform, device_arg), method, where,
+                                                      cls.name, placeholder))
+                elif move is not None:
+                    found.append(ConstructionSite(call, None, move, method, where, cls.name, None))
+    return ConstructionSites(found, list(fallbacks.values()))
+
+
+def _keyword(call: cst.Call, keyword: str) -> cst.Arg | None:
+    return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == keyword), None)

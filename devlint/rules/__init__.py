@@ -25,6 +25,7 @@ RULE_CLASSES: dict[str, str] = {
     "DL003": "devlint.rules.dl003_construction_device:ConstructionDevice",
     "DL004": "devlint.rules.dl004_platform_default:PlatformDefault",
     "DL005": "devlint.rules.dl005_like_override:LikeOverride",
+    "DL006": "devlint.rules.dl006_placeholder_device:PlaceholderDevice",
     "DL100": "devlint.rules.dl100_unused_suppression:UnusedSuppression",
 }
 RUNTIME_RULE_CLASSES: dict[str, str] = {

@@ -78,6 +78,8 @@ class Rule:
     summary: ClassVar[str]
     fix_availability: ClassVar[FixAvailability] = FixAvailability.NONE
     runtime_only: ClassVar[bool] = False  # reported only by devlint.runtime; the static engine never runs it
+    # On only when selected by its own code (devlint.types.OPT_IN_CODES lists these), never by a prefix.
+    opt_in: ClassVar[bool] = False
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
 

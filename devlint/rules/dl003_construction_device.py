@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 import libcst as cst
 
 from devlint.analysis import FunctionFacts, ModuleAnalysis, ModuleFacts, PlatformDevice
-from devlint.analysis.construction import (
-    UNINITIALIZED_FACTORIES,
-    construction_methods,
-    is_module_class,
-    placeholder_attribute,
-    registered_methods,
-    registration_targets,
-)
-from devlint.analysis.placement import (
-    CallerDefault,
-    Placements,
-    reads_only_as_device_argument,
-)
+from devlint.analysis.construction import ConstructionSite, construction_sites
+from devlint.analysis.placement import CallerDefault, reads_only_as_device_argument
 from devlint.analysis.walk import child_nodes
 from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
@@ -28,7 +15,6 @@ from devlint.rules.common import (
     delete_statement,
     describe_platform,
     drop_call,
-    keyword_arg,
 )
 from devlint.types import Edit, Fix, UnsafeReason
 
@@ -83,13 +69,11 @@ class ConstructionDevice(Rule):
     parameter (`def _set_cos_sin_cache(self, seq_len, device, dtype)`, called with `x.device` to grow the cache),
     the fix passes that parameter instead of dropping the placement.
 
-    No fix is offered for an uninitialized placeholder (`self.w = nn.Parameter(torch.empty(..., device=...))`,
-    or a persistent buffer so built, that no construction method touches again): its values come from outside
-    the module, such as a checkpoint loader copying into it, so where it lives is that code's choice. Inference containers that a loader fills
-    directly on the accelerator, never built under a device context and never moved, do this on purpose, and
-    dropping the device would leave their weights on the CPU; in a project that builds models under
-    `with torch.device(...)` the same line escapes that context. The finding says which it is for you to
-    judge; the rest of that module's state then keeps its device too, so the two do not part ways.
+    An uninitialized placeholder (`self.w = nn.Parameter(torch.empty(..., device=...))`, or a persistent
+    buffer so built, that no construction method touches again) is not this rule's: its values come from
+    outside the module, such as a checkpoint loader copying into it, so where it lives is that code's choice
+    (DL006, off unless selected, reports it). The rest of such a module's state keeps its device too (no fix),
+    so that the two do not part ways.
     """
 
     code = "DL003"
@@ -162,56 +146,9 @@ class ConstructionDevice(Rule):
     )
 
     def check(self, analysis: ModuleAnalysis, context: RuleContext) -> None:
-        facts, devices = analysis.facts, analysis.devices
-        placements = Placements(facts, analysis.tensors, devices)
-        seen: set[int] = set()
-        fallbacks: dict[int, tuple[CallerDefault, list[tuple[cst.Call, FunctionFacts]], str]] = {}
-        found: list[_Site] = []
-        for cls in facts.classes.values():
-            if not is_module_class(facts, cls):
-                continue
-            methods = construction_methods(facts, cls)
-            registered = registered_methods(facts, methods)
-            for method in methods.values():
-                if id(method) in seen:
-                    continue
-                seen.add(id(method))
-                finder = analysis.siblings(method)
-                # Only what becomes module state (a parameter or registered buffer) follows `module.to()` and
-                # is materialised after a meta build; a workspace kept as a plain attribute may live on the
-                # platform device on purpose.
-                state = registration_targets(facts, method) + (method.return_values if method.name in registered else [])
-                if not state:
-                    continue
-                where = (f"`{cls.name}.{method.name}`" if method.cls is not None
-                         else f"`{method.name}` (called while `{cls.name}` is built)")
-                for seq, call in method.calls:
-                    device_arg = keyword_arg(call, "device") if analysis.tensors.factory_kind(call, method) == "factory" else None
-                    move = None if device_arg is not None else devices.platform_move_of(call, method, seq)
-                    if device_arg is None and move is None:
-                        continue
-                    if finder.siblings_of(call, seq, call if device_arg is not None else None) \
-                            or not finder.flows_into(call, state):
-                        continue
-                    moved_by = move[1] if move is not None else None
-                    device_expr = device_arg.value if device_arg is not None else (moved_by.value if moved_by else None)
-                    # The caller's device (a parameter) that falls back to the platform device: the fallback is
-                    # the finding, and the caller's `device=device` stays.
-                    caller = placements.caller_default(device_expr, method, seq) if device_expr is not None else None
-                    if caller is not None:
-                        if caller.fallback is not None:  # a parameter's own default value is DL004's
-                            entry = fallbacks.setdefault(id(caller.fallback), (caller, [], where))
-                            entry[1].append((call, method))
-                        continue
-                    if device_arg is not None:
-                        platform = devices.platform_device_of(device_arg.value, method, seq)
-                        if platform is not None:
-                            placeholder = (placeholder_attribute(facts, methods, method, call)
-                                           if analysis.tensors.torch_function(call, method) in UNINITIALIZED_FACTORIES
-                                           else None)
-                            found.append(_Site(call, device_arg, (platform, device_arg), method, where, cls.name, placeholder))
-                    elif move is not None:
-                        found.append(_Site(call, None, move, method, where, cls.name, None))
+        facts = analysis.facts
+        collected = construction_sites(analysis)
+        found = collected.sites
         # A device kept in a name (`device = get_device()`, `self.device`) that also places what is not
         # reported here (a symmetric-memory buffer, forward-time tensors) must not be dropped from one tensor
         # alone: the two would part ways.
@@ -219,38 +156,32 @@ class ConstructionDevice(Rule):
         # A placeholder keeps its platform device (no fix), so the rest of that module's state must keep it too.
         pinned = {site.owner: site.placeholder for site in reversed(found) if site.placeholder is not None}
         for site in found:
+            if site.placeholder is not None:
+                continue  # DL006's (opt-in)
             platform, arg = site.move
             kept = _alias_used_elsewhere(platform, site.method, facts, reported)
-            if not kept and site.placeholder is None and site.owner in pinned:
-                site = replace(site, beside=pinned[site.owner])
+            beside = pinned.get(site.owner) if not kept else None
             if site.device_arg is not None:
-                self._report_factory(site, platform, analysis, context, kept)
+                self._report_factory(site, platform, analysis, context, kept, beside)
             else:
-                self._report_move(site, (platform, arg), analysis, context, kept)
-        for caller, reached, where in fallbacks.values():
-            self._report_fallback(caller, reached, where, analysis, context)
+                self._report_move(site, (platform, arg), analysis, context, kept, beside)
+        for fallback in collected.fallbacks:
+            self._report_fallback(fallback.caller, fallback.reached, fallback.where, analysis, context)
 
-    def _report_factory(self, site: _Site, platform: PlatformDevice, analysis: ModuleAnalysis, context: RuleContext,
-                        kept: bool) -> None:
+    def _report_factory(self, site: ConstructionSite, platform: PlatformDevice, analysis: ModuleAnalysis,
+                        context: RuleContext, kept: bool, beside: str | None) -> None:
         call, method, device_arg = site.call, site.method, site.device_arg
         assert device_arg is not None
         label = call_label(call, analysis, method)
         param = _callers_device_param(method)
-        if site.placeholder is not None:
-            message = (f"`{label}` in {site.where} pins the uninitialized `self.{site.placeholder}` to the platform "
-                       f"device {_describe(platform, context)} while the module is built, where a meta or "
-                       "default-device build cannot redirect it")
-        else:
-            advice = f"pass the caller's `{param}`" if param is not None else "drop `device=` to follow the default device"
-            message = (f"`{label}` in {site.where} runs while the module is built and pins its result to the "
-                       f"platform device {_describe(platform, context)}; {advice}")
+        advice = f"pass the caller's `{param}`" if param is not None else "drop `device=` to follow the default device"
+        message = (f"`{label}` in {site.where} runs while the module is built and pins its result to the "
+                   f"platform device {describe_construction_platform(platform, context)}; {advice}")
         fix = None
         if kept:
             message += _KEPT_NOTE.format(alias=platform.alias)
-        elif site.beside is not None:
-            message += _BESIDE_NOTE.format(attr=site.beside)
-        elif site.placeholder is not None:
-            message += _PLACEHOLDER_NOTE.format(attr=site.placeholder)
+        elif beside is not None:
+            message += _BESIDE_NOTE.format(attr=beside)
         elif param is not None:
             fix = self.fix(f"Pass the caller's `{param}`", [context.replace(device_arg.value, param)],
                            unsafe=UnsafeReason.CHANGES_DEFAULT)
@@ -258,8 +189,8 @@ class ConstructionDevice(Rule):
             fix = self.fix("Drop the device argument", [delete_arg(context, call, device_arg)], unsafe=_risk(platform))
         context.report(self.code, device_arg, message, fix=fix, function=method.name, cover=call)
 
-    def _report_move(self, site: _Site, move: tuple[PlatformDevice, cst.Arg | None], analysis: ModuleAnalysis,
-                     context: RuleContext, kept: bool) -> None:
+    def _report_move(self, site: ConstructionSite, move: tuple[PlatformDevice, cst.Arg | None],
+                     analysis: ModuleAnalysis, context: RuleContext, kept: bool, beside: str | None) -> None:
         call, method, where = site.call, site.method, site.where
         platform, arg = move
         what = call_label(call, analysis, method)
@@ -281,15 +212,15 @@ class ConstructionDevice(Rule):
             # `.to(dtype=..., device="cuda")`, `.to("cuda", torch.float16)`: keep the rest of the move.
             fix = self.fix("Drop the device argument", [delete_arg(context, call, arg)], unsafe=_risk(platform))
             advice = "drop the device"
-        target = "the platform device" + (f" {_describe(platform, context)}" if arg is not None else "")
+        target = "the platform device" + (f" {describe_construction_platform(platform, context)}" if arg is not None else "")
         message = (f"`{what}` in {where} runs while the module is built and moves the tensor to {target}; {advice}"
                    + ("" if param is not None else " to follow the default device"))
         if kept:
             fix = None
             message += _KEPT_NOTE.format(alias=platform.alias)
-        elif site.beside is not None:
+        elif beside is not None:
             fix = None
-            message += _BESIDE_NOTE.format(attr=site.beside)
+            message += _BESIDE_NOTE.format(attr=beside)
         assert isinstance(call.func, cst.Attribute)  # a move is a method call
         context.report(self.code, arg if arg is not None else call.func.attr,
                        message, fix=fix, function=method.name, cover=call)
@@ -316,27 +247,8 @@ class ConstructionDevice(Rule):
 
 
 _KEPT_NOTE = " (no fix: `{alias}` also places other tensors, which would then part ways with this one)"
-_PLACEHOLDER_NOTE = (" (no fix: construction never fills `self.{attr}`; its values come from outside the module, such as "
-                     "a checkpoint loader copying into it, so its device is that code's choice: dropping `device=` "
-                     "would leave loaded weights on the CPU unless the loader moves the module)")
-_BESIDE_NOTE = (" (no fix: `self.{attr}` of the same module keeps the platform device, see its finding, and the two "
-                "would part ways)")
-
-
-@dataclass(frozen=True)
-class _Site:
-    """A construction-time placement to report: the factory's `device=` (`device_arg`) or a move, the platform
-    device and the argument it is read from (`move`), and the attribute when the result is an uninitialized
-    placeholder that construction never fills (`placeholder`)."""
-
-    call: cst.Call
-    device_arg: cst.Arg | None
-    move: tuple[PlatformDevice, cst.Arg | None]
-    method: FunctionFacts
-    where: str
-    owner: str  # the class being built
-    placeholder: str | None
-    beside: str | None = None  # a placeholder of the same module that keeps the platform device
+_BESIDE_NOTE = (" (no fix: the uninitialized `self.{attr}` of the same module keeps the platform device, a "
+                "loader's placeholder (DL006), and the two would part ways)")
 
 
 def _callers_device_param(method: FunctionFacts) -> str | None:
@@ -383,7 +295,7 @@ def _reads_elsewhere(root: cst.CSTNode, matches, reported: set[int]) -> bool:
     return False
 
 
-def _describe(platform: PlatformDevice, context: RuleContext) -> str:
+def describe_construction_platform(platform: PlatformDevice, context: RuleContext) -> str:
     """`describe_platform`, saying when the platform device is only one branch of a conditional
     (`get_device() if bloom else "cpu"`): the other branch is what most builds may get."""
     text = describe_platform(platform, context)
