@@ -364,7 +364,7 @@ class ScaledRope(nn.Module):
         inv_freq = 1.0 / self.base ** (torch.arange(0, self.dim, 2, dtype=torch.int64).float() / self.dim)
         angles = torch.outer(torch.arange(length, dtype=torch.int64).float(), inv_freq)
         self.register_buffer("cos", angles.cos().to(device="cuda", non_blocking=True), persistent=False)
-        self.register_buffer("sin", angles.sin().cuda(), persistent=False)
+        self.register_buffer("sin", angles.sin().cuda(non_blocking=True), persistent=False)
 
     def forward(self, x: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         if length > self.cos.shape[0]:
@@ -385,7 +385,7 @@ def test_dl003_a_move_beside_the_callers_device_parameter_uses_it() -> None:
     assert {d.fix.reason for d in findings(ROPE_CACHE) if d.fix} == {UnsafeReason.CHANGES_DEFAULT}
     assert fixed(ROPE_CACHE) == textwrap.dedent(ROPE_CACHE).replace(
         '.to(device="cuda", non_blocking=True)', '.to(device=device, non_blocking=True)').replace(
-        "angles.sin().cuda()", "angles.sin().to(device)")
+        "angles.sin().cuda(non_blocking=True)", "angles.sin().to(device, non_blocking=True)")
 
 
 def test_dl003_a_factory_beside_the_callers_device_parameter_uses_it() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from devlint.analysis import FunctionFacts, ModuleAnalysis, ModuleFacts, PlatformDevice
+from devlint.analysis import FunctionFacts, ModuleAnalysis, ModuleFacts, PlatformDevice, code_of
 from devlint.analysis.construction import ConstructionSite, construction_sites
 from devlint.analysis.placement import CallerDefault, reads_only_as_device_argument
 from devlint.analysis.walk import child_nodes
@@ -203,9 +203,12 @@ class ConstructionDevice(Rule):
             assert isinstance(call.func, cst.Attribute)
             if arg is not None and call.func.attr.value in ("to", "to_empty"):
                 edit = context.replace(arg.value, param)
-            else:  # `.cuda()`, `.npu(0)`: `.to(device)` (a CPU or meta device is no argument of `.cuda()`)
+            else:  # `.cuda()`, `.npu(0)`: `.to(device)` (a CPU or meta device is no argument of `.cuda()`);
+                # `non_blocking=`/`memory_format=` keep their meaning in `.to()`.
                 dropped = drop_call(context, call)
-                edit = Edit(content=f".to({param})", start=dropped.start, end=dropped.end)
+                kept_args = "".join(f", {code_of(a)}" for a in call.args
+                                    if a.keyword is not None and a.keyword.value in _MOVE_OPTIONS)
+                edit = Edit(content=f".to({param}{kept_args})", start=dropped.start, end=dropped.end)
             fix = self.fix(f"Move to the caller's `{param}`", [edit], unsafe=UnsafeReason.CHANGES_DEFAULT)
             advice = f"move to the caller's `{param}` instead"
         elif arg is not None and any(a.keyword is None or a.keyword.value == "dtype" for a in rest):
@@ -246,6 +249,7 @@ class ConstructionDevice(Rule):
         context.report(self.code, caller.platform_node, message, fix=fix, function=caller.owner.name, cover=fallback)
 
 
+_MOVE_OPTIONS = ("non_blocking", "memory_format")
 _KEPT_NOTE = " (no fix: `{alias}` also places other tensors, which would then part ways with this one)"
 _BESIDE_NOTE = (" (no fix: the uninitialized `self.{attr}` of the same module keeps the platform device, a "
                 "loader's placeholder (DL006), and the two would part ways)")
