@@ -105,7 +105,8 @@ def test_show_settings(in_tmp: Path) -> None:
     assert result.exit_code == 0
     [settings] = json.loads(result.output)
     assert settings["config_file"].endswith("pyproject.toml")
-    assert settings["enabled_rules"] == [r.code for r in ALL_RULES if r.code not in {"DL003", "DL004"}]
+    # DL006 is opt-in: the default `DL` leaves it off.
+    assert settings["enabled_rules"] == [r.code for r in ALL_RULES if r.code not in {"DL003", "DL004", "DL006"}]
     assert settings["ignore"] == ["DL003", "DL004"]
 
 
