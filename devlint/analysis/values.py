@@ -141,7 +141,7 @@ class ValueResolver:
         self._summary_factory = summary
         self._summary: ModuleSummary | None = None
         self.string_pattern = facts.table.device_string_pattern()
-        self._memo: dict[tuple[int, int, int], Value] = {}
+        self._memo: dict[tuple[int, int, int], tuple[cst.BaseExpression, Value]] = {}
         self._attr_memo: dict[tuple[str, str], Value] = {}
         self._platform_attr_memo: dict[tuple[str, str], PlatformDevice | None] = {}
         self._uses: dict[int, dict[str, TensorEvidence]] = {}
@@ -233,12 +233,16 @@ class ValueResolver:
     # -- the resolver --------------------------------------------------------------------------------
     def value_of(self, expr: cst.BaseExpression, fn: FunctionFacts, seq: int, depth: int = 0) -> Value:
         key = (id(fn), id(expr), seq)
-        found = self._memo.get(key)
-        if found is None:
-            if depth > self.MAX_DEPTH:
-                return UNKNOWN
-            self._memo[key] = UNKNOWN  # cycle guard
-            found = self._memo[key] = self._resolve(expr, fn, seq, depth + 1)
+        entry = self._memo.get(key)
+        if entry is not None:
+            return entry[1]
+        if depth > self.MAX_DEPTH:
+            return UNKNOWN
+        # The entry holds the expression itself: a node made on the fly (a carrier `cst.Name`) stays alive
+        # while its answer is kept, so no later node can reuse its id and receive that answer.
+        self._memo[key] = (expr, UNKNOWN)  # cycle guard
+        found = self._resolve(expr, fn, seq, depth + 1)
+        self._memo[key] = (expr, found)
         return found
 
     def _resolve(self, expr: cst.BaseExpression, fn: FunctionFacts, seq: int, depth: int) -> Value:
