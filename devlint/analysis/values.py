@@ -109,6 +109,10 @@ class Value:
     carrier: cst.BaseExpression | None = None
     sequence: bool = False  # several tensors (`x.chunk(2)`, `torch.split(...)`): an element is a tensor
     received: bool = False  # the value (or its carrier) came in from outside: a parameter or an attribute
+    # The result of a call handed a device (`helper(n, device=dev)`, `symm_mem.empty(..., device=dev)`) or
+    # of a move of something not known to be a tensor (`meta.lens_cpu.npu()`): whatever it is, it sits
+    # where the code put it. Made a tensor by how it is used, it is a tensor the code placed.
+    handed: bool = False
 
     @property
     def is_tensor(self) -> bool:
@@ -121,6 +125,7 @@ class Value:
 
 
 UNKNOWN = Value()
+_HANDED = Value(origin=DeviceOrigin.PLACED, handed=True)
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -391,10 +396,10 @@ class ValueResolver:
                 inner.platform, alias=expr.value, alias_node=binding.node))
         if inner.is_tensor:
             return dataclasses.replace(inner, carrier=expr)
-        if inner is UNKNOWN:
+        if inner is UNKNOWN or inner.handed:
             used = self._used_as_tensor(expr.value, owner)
             if used is not None:
-                return Value(tensor=used, carrier=expr)
+                return Value(tensor=used, carrier=expr, origin=inner.origin)
         return inner
 
     def _element(self, expr: cst.Name, owner: FunctionFacts, binding: Binding, depth: int) -> Value:
@@ -413,7 +418,7 @@ class ValueResolver:
                 by_use=_weak(inner.tensor)))
         used = self._used_as_tensor(expr.value, owner)
         if used is not None:
-            return Value(tensor=used, carrier=expr)
+            return Value(tensor=used, carrier=expr, origin=inner.origin if inner.handed else DeviceOrigin.UNKNOWN)
         return UNKNOWN
 
     def _parameter(self, name: str, owner: FunctionFacts, param: cst.Param) -> Value:
@@ -452,6 +457,9 @@ class ValueResolver:
         if self.is_self(expr.value, fn):
             if fn.cls is None:
                 return UNKNOWN
+            here = self._placed_here(expr, attr, fn, seq, depth)
+            if here is not None:
+                return here
             value = self.attr_value(fn.cls, attr)
             if value.is_tensor or value.platform is not None:
                 return dataclasses.replace(value, carrier=expr) if value.is_tensor else value
@@ -459,7 +467,8 @@ class ValueResolver:
                 return value  # `self.config = config`, where `config.hidden_size` is read: a config
             used = self._used_as_tensor(code_of(expr), fn)
             if used is not None:
-                return Value(tensor=used, carrier=expr, received=True)
+                assignments = [a for c in self.facts.class_chain(fn.cls) for a in c.attr_assignments.get(attr, ())]
+                return Value(tensor=used, carrier=expr, received=True, origin=self._attr_origin(assignments))
             return value
         if attr == "device":
             inner = self.value_of(expr.value, fn, seq, depth)
@@ -479,6 +488,23 @@ class ValueResolver:
         if used is not None:
             return Value(tensor=used, carrier=expr, received=True)
         return UNKNOWN
+
+    def _placed_here(self, expr: cst.Attribute, attr: str, fn: FunctionFacts, seq: int, depth: int) -> Value | None:
+        """`self.<attr>` just set by this function to a tensor it placed (`self.table = torch.full(...,
+        device=device)`, then `self.table[a:b] = torch.arange(..., device=device)`): that placement, whatever
+        other methods assign."""
+        binding = fn.dominating_attr_binding(attr, seq, expr)
+        if binding is None or binding.value is None:
+            return None
+        value = self.value_of(binding.value, fn, binding.seq, depth)
+        if not value.placed:
+            return None
+        if not value.is_tensor:
+            used = self._used_as_tensor(code_of(expr), fn)
+            if used is None:
+                return None
+            value = dataclasses.replace(value, tensor=used)
+        return dataclasses.replace(value, carrier=expr)
 
     def _field(self, expr: cst.Attribute, fn: FunctionFacts, seq: int, depth: int) -> TensorEvidence | None:
         if not isinstance(expr.value, cst.Name):
@@ -565,6 +591,8 @@ class ValueResolver:
 
     def _attr_origin(self, assignments: list) -> DeviceOrigin:
         """PLACED when every assignment places its tensor on purpose (a device the code chose)."""
+        # `self.cache = None` holds no tensor: where the attribute is one, it is what the others assigned.
+        assignments = [a for a in assignments if not (isinstance(a.value, cst.Name) and a.value.value == "None")]
         if assignments and all(a.value is not None and self.value_of(a.value, a.function, a.seq).placed
                                for a in assignments):
             return DeviceOrigin.PLACED
@@ -633,12 +661,38 @@ class ValueResolver:
         func = expr.func
         torch_name = self.torch_function(expr, fn)
         if torch_name is not None:
-            return self._torch_call(expr, torch_name, fn, seq, depth)
-        if isinstance(func, cst.Attribute):
-            return self._method_call(expr, func, fn, seq, depth)
-        if isinstance(func, cst.Name):
-            return self._function_call(expr, func, fn, seq, depth)
-        return UNKNOWN
+            found = self._torch_call(expr, torch_name, fn, seq, depth)
+        elif isinstance(func, cst.Attribute):
+            found = self._method_call(expr, func, fn, seq, depth)
+        elif isinstance(func, cst.Name):
+            found = self._function_call(expr, func, fn, seq, depth)
+        else:
+            found = UNKNOWN
+        if found is UNKNOWN and self._handed_a_device(expr, fn, seq, depth):
+            return _HANDED
+        return found
+
+    def _handed_a_device(self, expr: cst.Call, fn: FunctionFacts, seq: int, depth: int) -> bool:
+        """A call whose result the code put on a device it chose: one handed `device=` a platform device or
+        a placement (`_coefficients(w, n, device=dev)`, `symm_mem.empty(n, device=dev)`), a platform device
+        as an argument, or a move of a value not known to be a tensor (`meta.lens_cpu.npu()`,
+        `obj.buf.to("cpu")`). Not a device the caller passed: that one is the caller's to match."""
+        func = expr.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else None
+        if method is not None and method in self.facts.table.device_types:
+            return True
+        for position, arg in enumerate(expr.args):
+            if arg.star or (arg.keyword is not None and arg.keyword.value != "device"):
+                continue
+            value = self.value_of(arg.value, fn, seq, depth)
+            if value.is_tensor:
+                continue
+            if value.platform is not None:
+                return True
+            if value.origin is DeviceOrigin.PLACED and (
+                    arg.keyword is not None or method == "to" and position == 0 and self._names_a_device(arg, value)):
+                return True
+        return False
 
     def _torch_call(self, expr: cst.Call, name: str, fn: FunctionFacts, seq: int, depth: int) -> Value:
         if name == "device":

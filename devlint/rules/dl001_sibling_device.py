@@ -60,7 +60,11 @@ class SiblingDevice(Rule):
     only for a sibling proved a tensor by an annotation or a torch call — a shape read by use may belong to
     a config, and a buffer sized from a shard often lives elsewhere on purpose.
 
-    Quiet: siblings the code placed on purpose (`torch.zeros(..., device="cpu")`, `.to(dev)`), a sibling
+    Quiet: siblings the code placed on purpose (`torch.zeros(..., device="cpu")`, `.to(dev)`) — also on the
+    same platform value: a `self.<attr>` the function has just built on a device, an attribute only ever
+    built on one (`None` aside), a `.npu()`/`.cuda()` copy of an object's field (`meta.lens_cpu.npu()`), the
+    result of a call handed a platform device or a placement (`_coefficients(w, n, device)`,
+    `symm_mem.empty(n, device=device)`; one handed `x.device` follows `x` and still counts) — a sibling
     assigned only after the call from tensors the function built itself (a kernel test's inputs), container
     literals (`[a, b]` is no combination), `.copy_()` (it copies across devices), and a new tensor handed to a
     collective (`dist.all_reduce(buf)`, `all_gather_into_tensor`, `broadcast`, ...): it sits on the
