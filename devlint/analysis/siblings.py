@@ -22,6 +22,7 @@ from devlint.analysis.tensors import (
     NON_MIXING_METHODS,
     SHAPE_ATTRIBUTES,
     SHAPE_METHODS,
+    VIEW_METHODS,
     code_of,
     contains_node,
     flatten_operands,
@@ -104,6 +105,26 @@ class SiblingFinder:
         self.model = resolver
         self.fn = fn
         self._site_list: list[tuple[int, cst.CSTNode, list[cst.BaseExpression], str, SiblingRelation]] | None = None
+        self._staged: frozenset[str] | None = None
+
+    def staged(self) -> frozenset[str]:
+        """Tensors this function itself moves to the platform device, directly or through a view or a dtype
+        conversion (`lens.to(torch.int32).to(gpu)`, `chw.permute(1, 2, 0).contiguous().to(device)`): it
+        stages them there for a kernel, so the platform device is where its work happens, and the tensor is
+        an input that may come from the host. Following its device would undo the staging."""
+        if self._staged is None:
+            found: set[str] = set()
+            for seq, call in self.fn.calls:
+                if self.model.platform_move_of(call, self.fn, seq) is None:
+                    continue
+                receiver = call.func.value  # type: ignore[attr-defined]
+                while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute) \
+                        and receiver.func.attr.value in VIEW_METHODS:
+                    receiver = receiver.func.value
+                if isinstance(receiver, (cst.Name, cst.Attribute)):
+                    found.add(code_of(receiver))
+            self._staged = frozenset(found)
+        return self._staged
 
     # -- the new tensor and the names that carry it ------------------------------------------------------
     def _carried_bindings(self, origin: cst.BaseExpression) -> set[int]:
@@ -335,6 +356,8 @@ class SiblingFinder:
             return None  # `plan.bind(q=q, sinks=self.sinks)` with sinks `Tensor | None`: the callee copes with None
         carrier = value.carrier
         evidence = value.tensor
+        if code_of(carrier if carrier is not None else operand) in self.staged():
+            return None  # the function moves that tensor to the platform device itself: staged, not followed
         if carrier is None:
             text = code_of(operand)
             return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site, provable=False,

@@ -9,6 +9,7 @@ import libcst as cst
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, SiblingRelation, code_of
 from devlint.analysis.module import Binding
 from devlint.analysis.siblings import strong_evidence
+from devlint.analysis.tensors import VIEW_METHODS
 from devlint.rules.base import RuleContext
 from devlint.types import Edit, Location, UnsafeReason
 
@@ -127,14 +128,6 @@ def drop_call(context: RuleContext, call: cst.Call) -> Edit:
     return Edit(content="", start=start, end=context.span(call)[1])
 
 
-# Methods that only view or convert a tensor: onloading a view of a weight is still onloading the weight.
-VIEW_METHODS = frozenset({
-    "view", "reshape", "t", "transpose", "permute", "contiguous", "detach", "squeeze", "unsqueeze", "flatten",
-    "expand", "narrow", "float", "half", "bfloat16", "double", "int", "long", "bool", "to", "type", "clone",
-    "pin_memory", "view_as", "reshape_as", "unflatten", "chunk", "split", "unbind",
-})
-
-
 def computed_source(receiver: cst.BaseExpression, fn: FunctionFacts, seq: int,
                     analysis: ModuleAnalysis) -> tuple[str, str] | None:
     """For the receiver of a move: (the received tensor it is computed from, why that is a tensor), when the
@@ -159,8 +152,10 @@ def computed_source(receiver: cst.BaseExpression, fn: FunctionFacts, seq: int,
     carrier_value = values.value_of(value.carrier, fn, at)
     if not (carrier_value.received or value.received) or carrier_value.placed:
         return None
-    evidence = carrier_value.tensor or value.tensor
     text = code_of(value.carrier)
+    if text in analysis.siblings(fn).staged():
+        return None  # `(lens + off).to(gpu)` beside `lens.to(gpu)`: the function stages its inputs there
+    evidence = carrier_value.tensor or value.tensor
     why = f"`{text}` is a tensor: {evidence.detail}" if evidence is not None else f"`{text}` is a tensor"
     return text, why
 

@@ -31,8 +31,10 @@ class PlatformMove(Rule):
     afterwards: `scale = (weight.abs().amax(dim=-1) / 448.0).to(device=self.device)`, `mask = (lengths[:, None]
     > pos).cuda()` — the computation already happened on its source's device, and the move sends the
     result to the platform device instead of leaving it there. A bare parameter or buffer moved on purpose
-    (`weight.cuda()` when onloading), a view or dtype conversion of one, and tensors the code placed itself
-    stay quiet.
+    (`weight.cuda()` when onloading), a view or dtype conversion of one, tensors the code placed itself, and
+    a value computed from a tensor the function stages on the platform device itself (`used = (lens +
+    off).to(gpu)` beside `lens.to(torch.int32).to(gpu)`: a kernel plan) stay quiet, and so do siblings the
+    function stages (see DL001).
 
     ## Why is this bad?
     A move to the platform device assumes the computation happens there. When the sibling tensor lives on
