@@ -333,7 +333,7 @@ def test_shape_unpacked_into_locals_is_followed() -> None:
 
 def test_plain_numbers_do_not_shape() -> None:
     rows = [d.start.row for d in lint_case(CAPABILITIES / "shape_dtype.py").diagnostics]
-    assert rows == [9, 14, 18]  # not `from_plain_numbers` (line 22)
+    assert rows == [9, 14, 18, 40]  # not `from_plain_numbers` (line 22), nor `attention_workspace` (line 34)
 
 
 # -- 5. device expressions -----------------------------------------------------------------------------
@@ -608,3 +608,17 @@ def test_the_memo_keeps_the_nodes_it_answered_for_alive() -> None:
     assert not analysis.values.value_of(name, fn, 99).is_tensor
     assert sys.getrefcount(name) > references  # held by the memo, so its id cannot be handed to another node
     assert analysis.values.value_of(cst.Name("x"), fn, 99).is_tensor
+
+
+def test_a_shape_local_written_over_several_lines_is_quoted_on_one_line() -> None:
+    found = only("""
+        import torch
+        def pad(x: torch.Tensor, block: int):
+            rows = (
+                x.shape[0]
+                + block
+            )
+            return torch.zeros(rows, device="cuda")
+    """)
+    assert "\n" not in found.message
+    assert "shaped from `x` (`rows = ( x.shape[0] + block )`)" in found.message

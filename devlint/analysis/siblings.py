@@ -329,13 +329,18 @@ class SiblingFinder:
                         and not self.fn.scope.is_function_local("len"):
                     yield node.args[0].value, f"shaped from `{{sibling}}` (`{code_of(node)}`)"
                     continue
+                if isinstance(func, cst.Attribute):
+                    # `graph.get_workspace_size()`: a size of the object the method belongs to, not of the tensors
+                    # that object was built from (`graph = cudnn.pygraph(io_data_type=convert(qkv.dtype))`).
+                    stack.extend(reversed([arg.value for arg in node.args]))
+                    continue
             if isinstance(node, cst.Name) and hops == 0:
                 binding = self.fn.binding_before(node.value, seq)
                 if binding is not None and isinstance(binding.node, (cst.Assign, cst.AnnAssign)):
                     value = binding.value if binding.value is not None else binding.element_of
                     if value is not None:
                         for source, _ in self._shape_sources(value, binding.seq, hops + 1):
-                            yield source, f"shaped from `{{sibling}}` (`{code_of(binding.node).strip()}`)"
+                            yield source, f"shaped from `{{sibling}}` (`{_one_line(code_of(binding.node))}`)"
                 continue
             if not isinstance(node, cst.Lambda):
                 stack.extend(reversed(list(child_nodes(node))))
@@ -396,6 +401,12 @@ class SiblingFinder:
 _METADATA_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad", "layout"})
 _METADATA_METHODS = frozenset({"size", "numel", "dim", "item", "tolist", "data_ptr", "stride", "element_size",
                                "get_device", "nelement", "is_contiguous"})
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    """Code quoted in a message: one line (a diagnostic is one line of text output), at most `limit` long."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _reads_only_metadata(node: cst.CSTNode) -> bool:

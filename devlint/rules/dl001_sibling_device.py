@@ -58,7 +58,9 @@ class SiblingDevice(Rule):
     Shape and dtype count through locals and chains (`n, d = x.shape`, `dtype = x.dtype`,
     `torch.arange(n, device="cuda").repeat(x.shape[0], 1)`); alone, without a meeting, they make a finding
     only for a sibling proved a tensor by an annotation or a torch call — a shape read by use may belong to
-    a config, and a buffer sized from a shard often lives elsewhere on purpose.
+    a config, and a buffer sized from a shard often lives elsewhere on purpose. A size read from an
+    object's method is that object's (`graph.get_workspace_size()` of a graph built from `qkv.dtype` is no
+    shape of `qkv`).
 
     Quiet: siblings the code placed on purpose (`torch.zeros(..., device="cpu")`, `.to(dev)`) — also on the
     same platform value: a `self.<attr>` the function has just built on a device, an attribute only ever
