@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from devlint.types import Applicability
@@ -569,3 +571,45 @@ def test_a_tensor_placed_on_the_new_ones_device_is_no_sibling_to_follow() -> Non
         return {"out": x * w}
     '''
     assert findings(source) == []
+
+
+# -- fixes leave no empty branches ----------------------------------------------------------------------
+BRANCHED_DEVICE = '''
+import torch
+from vllm.platforms import current_platform
+
+
+def scale_rows(x: torch.Tensor, on_accelerator: bool):
+    if {test}:
+        device = current_platform.device_type
+    else:
+        device = x.device
+    scale = torch.ones(x.shape[-1], device=device)
+    return x * scale
+'''
+
+
+def test_a_fix_removes_the_if_whose_branches_only_chose_the_device() -> None:
+    assert fixed(BRANCHED_DEVICE.format(test="on_accelerator")) == '''
+import torch
+
+
+def scale_rows(x: torch.Tensor, on_accelerator: bool):
+    scale = torch.ones(x.shape[-1], device=x.device)
+    return x * scale
+'''
+
+
+def test_a_fix_that_would_empty_branches_with_a_side_effect_is_not_offered() -> None:
+    source = BRANCHED_DEVICE.format(test="probe_accelerator()")
+    (finding,) = findings(source)
+    assert finding.fix is None
+    assert finding.message.endswith(
+        "use `device=x.device` (no fix: it would leave every branch of the `if` that binds `device` empty)")
+    assert fixed(source) == textwrap.dedent(source)
+
+
+def test_a_branch_with_other_code_keeps_its_if() -> None:
+    source = BRANCHED_DEVICE.format(test="on_accelerator").replace(
+        "        device = x.device\n", "        device = x.device\n        logger.debug(\"host path\")\n")
+    assert "    else:\n        logger.debug(\"host path\")\n" in fixed(source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from devlint.analysis import ModuleAnalysis
 from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
+    BranchDebris,
     call_label,
     callers_device,
     choose_sibling,
@@ -12,6 +13,7 @@ from devlint.rules.common import (
     describe_siblings,
     platform_factory_calls,
     sibling_fix_risk,
+    without_branch_debris,
 )
 from devlint.types import UnsafeReason
 
@@ -109,7 +111,9 @@ class SiblingDevice(Rule):
     is only copied into or out of (`.copy_()`, an item assignment) or only lends its shape or dtype
     (`torch.empty(cpu_tensor.shape, device="xpu")` is an accelerator copy on purpose), or when the device
     was a conditional expression (its other branch may have been meant). No fix is offered when the
-    sibling is only assigned after the call, or is not a plain name.
+    sibling is only assigned after the call, or is not a plain name. A device chosen in the branches of an
+    `if` and read only here goes with the whole `if` (no `if flag: pass / else: pass` is left); when that `if`
+    cannot go (a test or value with side effects, alone in its block), no fix is offered.
     """
 
     @classmethod
@@ -193,9 +197,13 @@ class SiblingDevice(Rule):
                 if note:
                     message += note
                 elif chosen.fix_blocker is None:
-                    fix = self.fix(f"Use `device={chosen.text}.device`",
-                                   [context.replace(device_arg.value, f"{chosen.text}.device")],
-                                   unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
+                    try:
+                        edits = without_branch_debris(context, analysis, fn, device_arg.value, seq,
+                                                      [context.replace(device_arg.value, f"{chosen.text}.device")])
+                        fix = self.fix(f"Use `device={chosen.text}.device`", edits,
+                                       unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
+                    except BranchDebris as exc:
+                        message += f" (no fix: {exc})"
                 else:
                     message += f" (no fix: {chosen.fix_blocker})"
                 context.report(self.code, device_arg, message, fix=fix, function=fn.name, cover=call)
