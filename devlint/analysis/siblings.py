@@ -228,7 +228,7 @@ class SiblingFinder:
                         # `dst[i] = src` copies a tensor across devices like `.copy_()`; a value computed
                         # there (`cu[1:] = seq_lens.cumsum(0)`) is computed on its inputs' device, which is
                         # where the buffer should be.
-                        value = [node.value] if isinstance(node.value, (cst.Call, cst.BinaryOperation)) else []
+                        value = [node.value] if _assigned_operands(node) else []
                         yield seq, node, [sub.value, *subscript_indices(sub), *value], "an item assignment", \
                             SiblingRelation.COPY
 
@@ -247,6 +247,9 @@ class SiblingFinder:
             flags = [self._mentions_new(op, seq, origin, carried) for op in operands]
             if not any(flags):
                 continue
+            if relation is SiblingRelation.COPY and isinstance(node, cst.Assign) \
+                    and not any(flags[:len(operands) - _assigned_operands(node)]):
+                continue  # `tiles[:, :pad] = <new>`: copied into the target, which may sit on another device
             for operand, is_new in zip(operands, flags, strict=True):
                 if is_new:
                     continue
@@ -401,6 +404,12 @@ class SiblingFinder:
 _METADATA_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad", "layout"})
 _METADATA_METHODS = frozenset({"size", "numel", "dim", "item", "tolist", "data_ptr", "stride", "element_size",
                                "get_device", "nelement", "is_contiguous"})
+
+
+def _assigned_operands(node: cst.Assign) -> int:
+    """1 when an item assignment's value is an operand of its site (a value computed there, whose inputs the
+    buffer should follow: `cu[1:] = seq_lens.cumsum(0)`), 0 for a bare name (a plain copy)."""
+    return 1 if isinstance(node.value, (cst.Call, cst.BinaryOperation)) else 0
 
 
 def _one_line(text: str, limit: int = 80) -> str:

@@ -72,7 +72,8 @@ class SiblingDevice(Rule):
     function stages, moving that very tensor to the platform device itself (`lens.to(torch.int32).to(gpu)`:
     the work happens there, and the tensor may come from the host); a sibling
     assigned only after the call from tensors the function built itself (a kernel test's inputs), container
-    literals (`[a, b]` is no combination), `.copy_()` (it copies across devices), and a new tensor handed to a
+    literals (`[a, b]` is no combination), `.copy_()` (it copies across devices) and assigning the new
+    tensor into another's slice (`tiles[:, :n] = torch.zeros(...)`, the same copy), and a new tensor handed to a
     collective (`dist.all_reduce(buf)`, `all_gather_into_tensor`, `broadcast`, ...): it sits on the
     communication device on purpose.
 
