@@ -5,8 +5,8 @@ function, it meets another tensor where the two must share a device — a multi-
 operator, indexing, an item or slice assignment, a tensor method taking it, a `torch.ops` operator, a Triton
 launch (`kernel[grid](a, b)`), or another call it is passed to together with a tensor the function received
 (a parameter or an attribute) — or when the call that makes it is sized or typed from another tensor
-(`x.shape[0]`, `n = x.size(0)`, `dtype=x.dtype`). Names the new tensor is bound to, and names derived from
-those, are followed through the function in order. What each operand *is* comes from the resolver.
+(`x.shape[0]`, `n = x.size(0)`, `dtype=x.dtype`). Names the new tensor is bound to, names derived from
+those, and lists it is appended to are followed through the function in order. What each operand *is* comes from the resolver.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ _NEUTRAL_RECEIVERS = frozenset({"logger", "logging", "log", "warnings", "np", "n
 
 
 _COPY_METHODS = frozenset({"copy_"})
+_APPENDS = frozenset({"append", "extend", "insert"})
 _COLLECTIVES = frozenset({
     "all_reduce", "all_gather", "all_gather_into_tensor", "_all_gather_base", "all_gather_coalesced",
     "reduce_scatter", "reduce_scatter_tensor", "_reduce_scatter_base", "reduce_scatter_coalesced", "broadcast",
@@ -106,6 +107,7 @@ class SiblingFinder:
         self.fn = fn
         self._site_list: list[tuple[int, cst.CSTNode, list[cst.BaseExpression], str, SiblingRelation]] | None = None
         self._staged: frozenset[str] | None = None
+        self._append_list: list[tuple[int, str, cst.Call]] | None = None
 
     def staged(self) -> frozenset[str]:
         """Tensors this function itself moves to the platform device, directly or through a view or a dtype
@@ -144,7 +146,23 @@ class SiblingFinder:
                 if self._mentions_new(value, binding.seq, origin, carried):
                     carried.add(id(binding))
                     changed = True
+            for seq, container, call in self._appends():
+                # `norms.append(<new>)`: the list now holds the new tensor (`torch.stack(norms)` carries it).
+                if any(self._mentions_new(arg.value, seq, origin, carried) for arg in call.args):
+                    for binding in self.fn.bindings_reaching(container, seq):
+                        if id(binding) not in carried:
+                            carried.add(id(binding))
+                            changed = True
         return carried
+
+    def _appends(self) -> list[tuple[int, str, cst.Call]]:
+        """(seq, list name, call) for each `name.append(...)`/`.extend(...)`/`.insert(...)` of a local."""
+        if self._append_list is None:
+            self._append_list = [
+                (seq, call.func.value.value, call) for seq, call in self.fn.calls
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value in _APPENDS
+                and isinstance(call.func.value, cst.Name) and call.func.value.value in self.fn.bindings]
+        return self._append_list
 
     def _mentions_new(self, expr: cst.CSTNode, seq: int, origin: cst.BaseExpression, carried: set[int]) -> bool:
         """Does `expr` carry the new tensor? Not through what only reads its size, type or device
