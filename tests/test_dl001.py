@@ -613,3 +613,32 @@ def test_a_branch_with_other_code_keeps_its_if() -> None:
     source = BRANCHED_DEVICE.format(test="on_accelerator").replace(
         "        device = x.device\n", "        device = x.device\n        logger.debug(\"host path\")\n")
     assert "    else:\n        logger.debug(\"host path\")\n" in fixed(source)
+
+
+# -- two classes of one name ------------------------------------------------------------------------------
+SCRATCH = '''
+import torch
+
+if torch.version.hip:
+    class Scratch:
+        def __init__(self{first_args}):
+            self.device = {first}
+
+        def fill(self, x: torch.Tensor):
+            return x + torch.zeros(x.shape, device=self.device)
+else:
+    class Scratch:
+        def __init__(self{second_args}):
+            self.device = {second}
+
+        def fill(self, x: torch.Tensor):
+            return x + torch.zeros(x.shape, device=self.device)
+'''
+
+
+@pytest.mark.parametrize(("platform_first", "row"), [(True, 10), (False, 17)])
+def test_two_classes_of_one_name_keep_their_own_attributes(platform_first: bool, row: int) -> None:
+    platform, follows = ('torch.device("cuda")', ""), ("x.device", ", x: torch.Tensor")
+    first, second = (platform, follows) if platform_first else (follows, platform)
+    source = SCRATCH.format(first=first[0], first_args=first[1], second=second[0], second_args=second[1])
+    assert positions(findings(source)) == [(row, 45, "DL001")]

@@ -147,8 +147,9 @@ class ValueResolver:
         self._summary: ModuleSummary | None = None
         self.string_pattern = facts.table.device_string_pattern()
         self._memo: dict[tuple[int, int, int], tuple[cst.BaseExpression, Value]] = {}
-        self._attr_memo: dict[tuple[str, str], Value] = {}
-        self._platform_attr_memo: dict[tuple[str, str], PlatformDevice | None] = {}
+        # Keyed by the class's facts, not its name: `if hip: class Scratch ... else: class Scratch ...` are two.
+        self._attr_memo: dict[tuple[int, str], Value] = {}
+        self._platform_attr_memo: dict[tuple[int, str], PlatformDevice | None] = {}
         self._uses: dict[int, dict[str, TensorEvidence]] = {}
         self._contra: dict[int, set[str]] = {}
 
@@ -541,7 +542,7 @@ class ValueResolver:
     def attr_value(self, cls: ClassFacts, attr: str) -> Value:
         """What `self.<attr>` holds in methods of `cls`: a tensor (a buffer, an annotated attribute, or every
         assignment a tensor), or a platform device (the constructor's last assignment names one)."""
-        key = (cls.name, attr)
+        key = (id(cls), attr)
         if key in self._attr_memo:
             return self._attr_memo[key]
         self._attr_memo[key] = UNKNOWN  # cycle guard: `self.a = self.a * 2`
@@ -602,7 +603,7 @@ class ValueResolver:
         """`self.<attr>` names the platform device when the constructor's last assignment to it does and no
         other method sets it to something else. A constructor parameter whose default is a platform device
         counts (`def __init__(self, device="cuda")` then `self.device = device`)."""
-        key = (cls.name, attr)
+        key = (id(cls), attr)
         if key in self._platform_attr_memo:
             return self._platform_attr_memo[key]
         self._platform_attr_memo[key] = None
