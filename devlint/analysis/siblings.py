@@ -29,7 +29,7 @@ from devlint.analysis.tensors import (
     iter_names,
     subscript_indices,
 )
-from devlint.analysis.values import DeviceOrigin, TensorEvidence, ValueResolver
+from devlint.analysis.values import DeviceOrigin, TensorEvidence, ValueResolver, own_nodes
 from devlint.analysis.walk import child_nodes
 
 __all__ = ["Sibling", "SiblingFinder", "SiblingRelation", "code_of"]
@@ -107,7 +107,36 @@ class SiblingFinder:
         self.fn = fn
         self._site_list: list[tuple[int, cst.CSTNode, list[cst.BaseExpression], str, SiblingRelation]] | None = None
         self._staged: frozenset[str] | None = None
+        self._asserted: frozenset[str] | None = None
         self._append_list: list[tuple[int, str, cst.Call]] | None = None
+
+    def asserted(self) -> frozenset[str]:
+        """Tensors the function asserts to be on the platform device (`assert x.device == self.device` with
+        `self.device` a platform device): already where the new tensor goes. Not `assert x.is_cuda`: that
+        asserts a device type, and `x` may sit on another GPU than `"cuda"` names."""
+        if self._asserted is None:
+            found: set[str] = set()
+            for node in own_nodes(self.fn.node):
+                if not isinstance(node, cst.Assert):
+                    continue
+                tests: list[cst.BaseExpression] = [node.test]
+                while tests:
+                    test = tests.pop()
+                    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+                        tests.extend((test.left, test.right))
+                    elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                            and isinstance(test.comparisons[0].operator, cst.Equal):
+                        found.update(self._asserted_device(test.left, test.comparisons[0].comparator, node))
+            self._asserted = frozenset(found)
+        return self._asserted
+
+    def _asserted_device(self, left: cst.BaseExpression, right: cst.BaseExpression,
+                         node: cst.CSTNode) -> Iterator[str]:
+        seq = self.fn.seq_of.get(node, 1 << 62)
+        for one, other in ((left, right), (right, left)):
+            if isinstance(one, cst.Attribute) and one.attr.value == "device" \
+                    and self.model.platform_device_of(other, self.fn, seq) is not None:
+                yield code_of(one.value)
 
     def staged(self) -> frozenset[str]:
         """Tensors this function itself moves to the platform device, directly or through a view or a dtype
@@ -384,6 +413,8 @@ class SiblingFinder:
         evidence = value.tensor
         if code_of(carrier if carrier is not None else operand) in self.staged():
             return None  # the function moves that tensor to the platform device itself: staged, not followed
+        if code_of(carrier if carrier is not None else operand) in self.asserted():
+            return None  # `assert x.device == self.device`: the function requires it on the platform device
         if carrier is None:
             text = code_of(operand)
             return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site, provable=False,

@@ -974,7 +974,7 @@ class ValueResolver:
     def _collect_uses(self, fn: FunctionFacts) -> tuple[dict[str, TensorEvidence], set[str]]:
         uses: dict[str, TensorEvidence] = {}
         contra: set[str] = set()
-        for node in _own_nodes(fn.node):
+        for node in own_nodes(fn.node):
             if isinstance(node, cst.Attribute):
                 owner = _use_key(node.value)
                 if owner is None:
@@ -1205,7 +1205,7 @@ def _tensor_operands(call: cst.Call) -> Iterator[cst.BaseExpression]:
         yield from opened(arg.value)
 
 
-def _own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Nodes of a function's own body: nested functions, classes and lambdas are other scopes."""
     stack = [root]
     while stack:

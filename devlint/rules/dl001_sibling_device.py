@@ -68,7 +68,8 @@ class SiblingDevice(Rule):
     same platform value: a `self.<attr>` the function has just built on a device, an attribute only ever
     built on one (`None` aside), a `.npu()`/`.cuda()` copy of an object's field (`meta.lens_cpu.npu()`), the
     result of a call handed a platform device or a placement (`_coefficients(w, n, device)`,
-    `symm_mem.empty(n, device=device)`; one handed `x.device` follows `x` and still counts); a sibling the
+    `symm_mem.empty(n, device=device)`; one handed `x.device` follows `x` and still counts), a sibling the
+    function asserts to be on that device (`assert x.device == self.device`); a sibling the
     function stages, moving that very tensor to the platform device itself (`lens.to(torch.int32).to(gpu)`:
     the work happens there, and the tensor may come from the host); a sibling
     assigned only after the call from tensors the function built itself (a kernel test's inputs), container
