@@ -642,3 +642,24 @@ def test_two_classes_of_one_name_keep_their_own_attributes(platform_first: bool,
     first, second = (platform, follows) if platform_first else (follows, platform)
     source = SCRATCH.format(first=first[0], first_args=first[1], second=second[0], second_args=second[1])
     assert positions(findings(source)) == [(row, 45, "DL001")]
+
+
+def test_a_dl002_fix_dropping_a_branch_chosen_device_removes_the_if_too() -> None:
+    source = '''
+import torch
+
+
+def fp8_scale(weight: torch.Tensor, on_gpu: bool):
+    if on_gpu:
+        device = "cuda"
+    else:
+        device = "cpu"
+    return (weight.abs().amax(dim=-1) / 448.0).to(device=device, dtype=torch.float32)
+'''
+    assert fixed(source) == '''
+import torch
+
+
+def fp8_scale(weight: torch.Tensor, on_gpu: bool):
+    return (weight.abs().amax(dim=-1) / 448.0).to(dtype=torch.float32)
+'''
