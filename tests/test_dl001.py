@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from devlint.types import Applicability
@@ -569,3 +571,95 @@ def test_a_tensor_placed_on_the_new_ones_device_is_no_sibling_to_follow() -> Non
         return {"out": x * w}
     '''
     assert findings(source) == []
+
+
+# -- fixes leave no empty branches ----------------------------------------------------------------------
+BRANCHED_DEVICE = '''
+import torch
+from vllm.platforms import current_platform
+
+
+def scale_rows(x: torch.Tensor, on_accelerator: bool):
+    if {test}:
+        device = current_platform.device_type
+    else:
+        device = x.device
+    scale = torch.ones(x.shape[-1], device=device)
+    return x * scale
+'''
+
+
+def test_a_fix_removes_the_if_whose_branches_only_chose_the_device() -> None:
+    assert fixed(BRANCHED_DEVICE.format(test="on_accelerator")) == '''
+import torch
+
+
+def scale_rows(x: torch.Tensor, on_accelerator: bool):
+    scale = torch.ones(x.shape[-1], device=x.device)
+    return x * scale
+'''
+
+
+def test_a_fix_that_would_empty_branches_with_a_side_effect_is_not_offered() -> None:
+    source = BRANCHED_DEVICE.format(test="probe_accelerator()")
+    (finding,) = findings(source)
+    assert finding.fix is None
+    assert finding.message.endswith(
+        "use `device=x.device` (no fix: it would leave every branch of the `if` that binds `device` empty)")
+    assert fixed(source) == textwrap.dedent(source)
+
+
+def test_a_branch_with_other_code_keeps_its_if() -> None:
+    source = BRANCHED_DEVICE.format(test="on_accelerator").replace(
+        "        device = x.device\n", "        device = x.device\n        logger.debug(\"host path\")\n")
+    assert "    else:\n        logger.debug(\"host path\")\n" in fixed(source)
+
+
+# -- two classes of one name ------------------------------------------------------------------------------
+SCRATCH = '''
+import torch
+
+if torch.version.hip:
+    class Scratch:
+        def __init__(self{first_args}):
+            self.device = {first}
+
+        def fill(self, x: torch.Tensor):
+            return x + torch.zeros(x.shape, device=self.device)
+else:
+    class Scratch:
+        def __init__(self{second_args}):
+            self.device = {second}
+
+        def fill(self, x: torch.Tensor):
+            return x + torch.zeros(x.shape, device=self.device)
+'''
+
+
+@pytest.mark.parametrize(("platform_first", "row"), [(True, 10), (False, 17)])
+def test_two_classes_of_one_name_keep_their_own_attributes(platform_first: bool, row: int) -> None:
+    platform, follows = ('torch.device("cuda")', ""), ("x.device", ", x: torch.Tensor")
+    first, second = (platform, follows) if platform_first else (follows, platform)
+    source = SCRATCH.format(first=first[0], first_args=first[1], second=second[0], second_args=second[1])
+    assert positions(findings(source)) == [(row, 45, "DL001")]
+
+
+def test_a_dl002_fix_dropping_a_branch_chosen_device_removes_the_if_too() -> None:
+    source = '''
+import torch
+
+
+def fp8_scale(weight: torch.Tensor, on_gpu: bool):
+    if on_gpu:
+        device = "cuda"
+    else:
+        device = "cpu"
+    return (weight.abs().amax(dim=-1) / 448.0).to(device=device, dtype=torch.float32)
+'''
+    assert fixed(source) == '''
+import torch
+
+
+def fp8_scale(weight: torch.Tensor, on_gpu: bool):
+    return (weight.abs().amax(dim=-1) / 448.0).to(dtype=torch.float32)
+'''

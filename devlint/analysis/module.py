@@ -14,7 +14,7 @@ import libcst as cst
 
 from devlint.analysis.names import Scope, dotted_name, import_bindings, names_bound_by_target, resolve_relative
 from devlint.analysis.platform import PlatformDeviceTable
-from devlint.analysis.walk import walk
+from devlint.analysis.walk import child_nodes, walk
 
 _MISSING = object()
 
@@ -57,6 +57,8 @@ class FunctionFacts:
     self_name: str | None = None
     params: dict[str, cst.Param] = field(default_factory=dict)
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    # `self.<attr> = value` in this function, as bindings (in order, with their branches).
+    attr_bindings: dict[str, list[Binding]] = field(default_factory=dict)
     calls: list[tuple[int, cst.Call]] = field(default_factory=list)
     operators: list[tuple[int, cst.CSTNode]] = field(default_factory=list)  # BinaryOperation/Comparison/Subscript
     item_assignments: list[tuple[int, cst.Assign | cst.AugAssign]] = field(default_factory=list)
@@ -112,12 +114,49 @@ class FunctionFacts:
         """`later` sits in a branch `earlier` is not in, of a chain with no `else`: `earlier` may survive."""
         return any(tag not in earlier.branches and tag[0] not in self.complete_chains for tag in later.branches)
 
+    def dominating_attr_binding(self, attr: str, seq: int, site: cst.CSTNode) -> Binding | None:
+        """The latest `self.<attr> = ...` of this function before event `seq` that surely ran when `site`
+        runs: it sits in no branch of an `if` that `site` is not also inside."""
+        latest = None
+        for binding in self.attr_bindings.get(attr, ()):
+            if binding.seq < seq:
+                latest = binding
+        if latest is None or latest.value is None:
+            return None
+        for head, index in latest.branches:
+            block = self._branch_block(head, index)
+            if block is None or not _contains(block, site):
+                return None
+        return latest
+
+    def _branch_block(self, head: int, index: int) -> cst.BaseSuite | None:
+        node: cst.If | None = next((n for _, n in self.ifs if id(n) == head), None)
+        while node is not None:
+            if index == 0:
+                return node.body
+            index -= 1
+            orelse = node.orelse
+            if isinstance(orelse, cst.Else):
+                return orelse.body if index == 0 else None
+            node = orelse
+        return None
+
     def last_binding(self, name: str) -> Binding | None:
         found = self.bindings.get(name)
         return found[-1] if found else None
 
     def binds(self, name: str) -> bool:
         return name in self.params or name in self.bindings
+
+
+def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is target:
+            return True
+        stack.extend(child_nodes(node))
+    return False
 
 
 def _ends_the_flow(block: cst.BaseSuite) -> bool:
@@ -251,6 +290,8 @@ class _FactCollector:
             cls.attr_assignments.setdefault(target.attr.value, []).append(
                 AttrAssignment(self.function, value, seq, node)
             )
+            self.function.attr_bindings.setdefault(target.attr.value, []).append(
+                Binding(seq, value, node, branches=tuple(self.branch_stack)))
 
     def _is_self(self, node: cst.BaseExpression) -> bool:
         fn = self.function

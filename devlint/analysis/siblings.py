@@ -5,8 +5,8 @@ function, it meets another tensor where the two must share a device — a multi-
 operator, indexing, an item or slice assignment, a tensor method taking it, a `torch.ops` operator, a Triton
 launch (`kernel[grid](a, b)`), or another call it is passed to together with a tensor the function received
 (a parameter or an attribute) — or when the call that makes it is sized or typed from another tensor
-(`x.shape[0]`, `n = x.size(0)`, `dtype=x.dtype`). Names the new tensor is bound to, and names derived from
-those, are followed through the function in order. What each operand *is* comes from the resolver.
+(`x.shape[0]`, `n = x.size(0)`, `dtype=x.dtype`). Names the new tensor is bound to, names derived from
+those, and lists it is appended to are followed through the function in order. What each operand *is* comes from the resolver.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from devlint.analysis.tensors import (
     NON_MIXING_METHODS,
     SHAPE_ATTRIBUTES,
     SHAPE_METHODS,
+    VIEW_METHODS,
     code_of,
     contains_node,
     flatten_operands,
     iter_names,
     subscript_indices,
 )
-from devlint.analysis.values import DeviceOrigin, TensorEvidence, ValueResolver
+from devlint.analysis.values import DeviceOrigin, TensorEvidence, ValueResolver, own_nodes
 from devlint.analysis.walk import child_nodes
 
 __all__ = ["Sibling", "SiblingFinder", "SiblingRelation", "code_of"]
@@ -77,6 +78,7 @@ _NEUTRAL_RECEIVERS = frozenset({"logger", "logging", "log", "warnings", "np", "n
 
 
 _COPY_METHODS = frozenset({"copy_"})
+_APPENDS = frozenset({"append", "extend", "insert"})
 _COLLECTIVES = frozenset({
     "all_reduce", "all_gather", "all_gather_into_tensor", "_all_gather_base", "all_gather_coalesced",
     "reduce_scatter", "reduce_scatter_tensor", "_reduce_scatter_base", "reduce_scatter_coalesced", "broadcast",
@@ -104,6 +106,56 @@ class SiblingFinder:
         self.model = resolver
         self.fn = fn
         self._site_list: list[tuple[int, cst.CSTNode, list[cst.BaseExpression], str, SiblingRelation]] | None = None
+        self._staged: frozenset[str] | None = None
+        self._asserted: frozenset[str] | None = None
+        self._append_list: list[tuple[int, str, cst.Call]] | None = None
+
+    def asserted(self) -> frozenset[str]:
+        """Tensors the function asserts to be on the platform device (`assert x.device == self.device` with
+        `self.device` a platform device): already where the new tensor goes. Not `assert x.is_cuda`: that
+        asserts a device type, and `x` may sit on another GPU than `"cuda"` names."""
+        if self._asserted is None:
+            found: set[str] = set()
+            for node in own_nodes(self.fn.node):
+                if not isinstance(node, cst.Assert):
+                    continue
+                tests: list[cst.BaseExpression] = [node.test]
+                while tests:
+                    test = tests.pop()
+                    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+                        tests.extend((test.left, test.right))
+                    elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                            and isinstance(test.comparisons[0].operator, cst.Equal):
+                        found.update(self._asserted_device(test.left, test.comparisons[0].comparator, node))
+            self._asserted = frozenset(found)
+        return self._asserted
+
+    def _asserted_device(self, left: cst.BaseExpression, right: cst.BaseExpression,
+                         node: cst.CSTNode) -> Iterator[str]:
+        seq = self.fn.seq_of.get(node, 1 << 62)
+        for one, other in ((left, right), (right, left)):
+            if isinstance(one, cst.Attribute) and one.attr.value == "device" \
+                    and self.model.platform_device_of(other, self.fn, seq) is not None:
+                yield code_of(one.value)
+
+    def staged(self) -> frozenset[str]:
+        """Tensors this function itself moves to the platform device, directly or through a view or a dtype
+        conversion (`lens.to(torch.int32).to(gpu)`, `chw.permute(1, 2, 0).contiguous().to(device)`): it
+        stages them there for a kernel, so the platform device is where its work happens, and the tensor is
+        an input that may come from the host. Following its device would undo the staging."""
+        if self._staged is None:
+            found: set[str] = set()
+            for seq, call in self.fn.calls:
+                if self.model.platform_move_of(call, self.fn, seq) is None:
+                    continue
+                receiver = call.func.value  # type: ignore[attr-defined]
+                while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute) \
+                        and receiver.func.attr.value in VIEW_METHODS:
+                    receiver = receiver.func.value
+                if isinstance(receiver, (cst.Name, cst.Attribute)):
+                    found.add(code_of(receiver))
+            self._staged = frozenset(found)
+        return self._staged
 
     # -- the new tensor and the names that carry it ------------------------------------------------------
     def _carried_bindings(self, origin: cst.BaseExpression) -> set[int]:
@@ -123,7 +175,23 @@ class SiblingFinder:
                 if self._mentions_new(value, binding.seq, origin, carried):
                     carried.add(id(binding))
                     changed = True
+            for seq, container, call in self._appends():
+                # `norms.append(<new>)`: the list now holds the new tensor (`torch.stack(norms)` carries it).
+                if any(self._mentions_new(arg.value, seq, origin, carried) for arg in call.args):
+                    for binding in self.fn.bindings_reaching(container, seq):
+                        if id(binding) not in carried:
+                            carried.add(id(binding))
+                            changed = True
         return carried
+
+    def _appends(self) -> list[tuple[int, str, cst.Call]]:
+        """(seq, list name, call) for each `name.append(...)`/`.extend(...)`/`.insert(...)` of a local."""
+        if self._append_list is None:
+            self._append_list = [
+                (seq, call.func.value.value, call) for seq, call in self.fn.calls
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value in _APPENDS
+                and isinstance(call.func.value, cst.Name) and call.func.value.value in self.fn.bindings]
+        return self._append_list
 
     def _mentions_new(self, expr: cst.CSTNode, seq: int, origin: cst.BaseExpression, carried: set[int]) -> bool:
         """Does `expr` carry the new tensor? Not through what only reads its size, type or device
@@ -207,7 +275,7 @@ class SiblingFinder:
                         # `dst[i] = src` copies a tensor across devices like `.copy_()`; a value computed
                         # there (`cu[1:] = seq_lens.cumsum(0)`) is computed on its inputs' device, which is
                         # where the buffer should be.
-                        value = [node.value] if isinstance(node.value, (cst.Call, cst.BinaryOperation)) else []
+                        value = [node.value] if _assigned_operands(node) else []
                         yield seq, node, [sub.value, *subscript_indices(sub), *value], "an item assignment", \
                             SiblingRelation.COPY
 
@@ -226,6 +294,9 @@ class SiblingFinder:
             flags = [self._mentions_new(op, seq, origin, carried) for op in operands]
             if not any(flags):
                 continue
+            if relation is SiblingRelation.COPY and isinstance(node, cst.Assign) \
+                    and not any(flags[:len(operands) - _assigned_operands(node)]):
+                continue  # `tiles[:, :pad] = <new>`: copied into the target, which may sit on another device
             for operand, is_new in zip(operands, flags, strict=True):
                 if is_new:
                     continue
@@ -308,13 +379,18 @@ class SiblingFinder:
                         and not self.fn.scope.is_function_local("len"):
                     yield node.args[0].value, f"shaped from `{{sibling}}` (`{code_of(node)}`)"
                     continue
+                if isinstance(func, cst.Attribute):
+                    # `graph.get_workspace_size()`: a size of the object the method belongs to, not of the tensors
+                    # that object was built from (`graph = cudnn.pygraph(io_data_type=convert(qkv.dtype))`).
+                    stack.extend(reversed([arg.value for arg in node.args]))
+                    continue
             if isinstance(node, cst.Name) and hops == 0:
                 binding = self.fn.binding_before(node.value, seq)
                 if binding is not None and isinstance(binding.node, (cst.Assign, cst.AnnAssign)):
                     value = binding.value if binding.value is not None else binding.element_of
                     if value is not None:
                         for source, _ in self._shape_sources(value, binding.seq, hops + 1):
-                            yield source, f"shaped from `{{sibling}}` (`{code_of(binding.node).strip()}`)"
+                            yield source, f"shaped from `{{sibling}}` (`{_one_line(code_of(binding.node))}`)"
                 continue
             if not isinstance(node, cst.Lambda):
                 stack.extend(reversed(list(child_nodes(node))))
@@ -335,6 +411,10 @@ class SiblingFinder:
             return None  # `plan.bind(q=q, sinks=self.sinks)` with sinks `Tensor | None`: the callee copes with None
         carrier = value.carrier
         evidence = value.tensor
+        if code_of(carrier if carrier is not None else operand) in self.staged():
+            return None  # the function moves that tensor to the platform device itself: staged, not followed
+        if code_of(carrier if carrier is not None else operand) in self.asserted():
+            return None  # `assert x.device == self.device`: the function requires it on the platform device
         if carrier is None:
             text = code_of(operand)
             return Sibling(text=text, relation=relation.replace("{sibling}", text), site=site, provable=False,
@@ -373,6 +453,18 @@ class SiblingFinder:
 _METADATA_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad", "layout"})
 _METADATA_METHODS = frozenset({"size", "numel", "dim", "item", "tolist", "data_ptr", "stride", "element_size",
                                "get_device", "nelement", "is_contiguous"})
+
+
+def _assigned_operands(node: cst.Assign) -> int:
+    """1 when an item assignment's value is an operand of its site (a value computed there, whose inputs the
+    buffer should follow: `cu[1:] = seq_lens.cumsum(0)`), 0 for a bare name (a plain copy)."""
+    return 1 if isinstance(node.value, (cst.Call, cst.BinaryOperation)) else 0
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    """Code quoted in a message: one line (a diagnostic is one line of text output), at most `limit` long."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _reads_only_metadata(node: cst.CSTNode) -> bool:

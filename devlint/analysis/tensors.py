@@ -55,6 +55,13 @@ NON_MIXING_METHODS = frozenset({"to", "type_as", "expand_as", "view_as", "reshap
                                 "append", "extend", "get", "setdefault", "update", "pop", "add",
                                 "format", "join", "startswith", "endswith", "split"})
 TENSOR_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "data", "grad", "real", "imag"})
+# Methods that only view or convert a tensor: onloading a view of a weight is still onloading the weight.
+VIEW_METHODS = frozenset({
+    "view", "reshape", "t", "transpose", "permute", "contiguous", "detach", "squeeze", "unsqueeze", "flatten",
+    "expand", "narrow", "float", "half", "bfloat16", "double", "int", "long", "bool", "to", "type", "clone",
+    "pin_memory", "view_as", "reshape_as", "unflatten", "chunk", "split", "unbind",
+})
+
 SHAPE_ATTRIBUTES = frozenset({"shape", "dtype", "ndim"})
 SHAPE_METHODS = frozenset({"size", "numel", "dim", "stride", "nelement"})
 

@@ -109,6 +109,10 @@ class Value:
     carrier: cst.BaseExpression | None = None
     sequence: bool = False  # several tensors (`x.chunk(2)`, `torch.split(...)`): an element is a tensor
     received: bool = False  # the value (or its carrier) came in from outside: a parameter or an attribute
+    # The result of a call handed a device (`helper(n, device=dev)`, `symm_mem.empty(..., device=dev)`) or
+    # of a move of something not known to be a tensor (`meta.lens_cpu.npu()`): whatever it is, it sits
+    # where the code put it. Made a tensor by how it is used, it is a tensor the code placed.
+    handed: bool = False
 
     @property
     def is_tensor(self) -> bool:
@@ -121,6 +125,7 @@ class Value:
 
 
 UNKNOWN = Value()
+_HANDED = Value(origin=DeviceOrigin.PLACED, handed=True)
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -141,9 +146,10 @@ class ValueResolver:
         self._summary_factory = summary
         self._summary: ModuleSummary | None = None
         self.string_pattern = facts.table.device_string_pattern()
-        self._memo: dict[tuple[int, int, int], Value] = {}
-        self._attr_memo: dict[tuple[str, str], Value] = {}
-        self._platform_attr_memo: dict[tuple[str, str], PlatformDevice | None] = {}
+        self._memo: dict[tuple[int, int, int], tuple[cst.BaseExpression, Value]] = {}
+        # Keyed by the class's facts, not its name: `if hip: class Scratch ... else: class Scratch ...` are two.
+        self._attr_memo: dict[tuple[int, str], Value] = {}
+        self._platform_attr_memo: dict[tuple[int, str], PlatformDevice | None] = {}
         self._uses: dict[int, dict[str, TensorEvidence]] = {}
         self._contra: dict[int, set[str]] = {}
 
@@ -233,12 +239,16 @@ class ValueResolver:
     # -- the resolver --------------------------------------------------------------------------------
     def value_of(self, expr: cst.BaseExpression, fn: FunctionFacts, seq: int, depth: int = 0) -> Value:
         key = (id(fn), id(expr), seq)
-        found = self._memo.get(key)
-        if found is None:
-            if depth > self.MAX_DEPTH:
-                return UNKNOWN
-            self._memo[key] = UNKNOWN  # cycle guard
-            found = self._memo[key] = self._resolve(expr, fn, seq, depth + 1)
+        entry = self._memo.get(key)
+        if entry is not None:
+            return entry[1]
+        if depth > self.MAX_DEPTH:
+            return UNKNOWN
+        # The entry holds the expression itself: a node made on the fly (a carrier `cst.Name`) stays alive
+        # while its answer is kept, so no later node can reuse its id and receive that answer.
+        self._memo[key] = (expr, UNKNOWN)  # cycle guard
+        found = self._resolve(expr, fn, seq, depth + 1)
+        self._memo[key] = (expr, found)
         return found
 
     def _resolve(self, expr: cst.BaseExpression, fn: FunctionFacts, seq: int, depth: int) -> Value:
@@ -387,10 +397,10 @@ class ValueResolver:
                 inner.platform, alias=expr.value, alias_node=binding.node))
         if inner.is_tensor:
             return dataclasses.replace(inner, carrier=expr)
-        if inner is UNKNOWN:
+        if inner is UNKNOWN or inner.handed:
             used = self._used_as_tensor(expr.value, owner)
             if used is not None:
-                return Value(tensor=used, carrier=expr)
+                return Value(tensor=used, carrier=expr, origin=inner.origin)
         return inner
 
     def _element(self, expr: cst.Name, owner: FunctionFacts, binding: Binding, depth: int) -> Value:
@@ -409,7 +419,7 @@ class ValueResolver:
                 by_use=_weak(inner.tensor)))
         used = self._used_as_tensor(expr.value, owner)
         if used is not None:
-            return Value(tensor=used, carrier=expr)
+            return Value(tensor=used, carrier=expr, origin=inner.origin if inner.handed else DeviceOrigin.UNKNOWN)
         return UNKNOWN
 
     def _parameter(self, name: str, owner: FunctionFacts, param: cst.Param) -> Value:
@@ -448,6 +458,9 @@ class ValueResolver:
         if self.is_self(expr.value, fn):
             if fn.cls is None:
                 return UNKNOWN
+            here = self._placed_here(expr, attr, fn, seq, depth)
+            if here is not None:
+                return here
             value = self.attr_value(fn.cls, attr)
             if value.is_tensor or value.platform is not None:
                 return dataclasses.replace(value, carrier=expr) if value.is_tensor else value
@@ -455,7 +468,8 @@ class ValueResolver:
                 return value  # `self.config = config`, where `config.hidden_size` is read: a config
             used = self._used_as_tensor(code_of(expr), fn)
             if used is not None:
-                return Value(tensor=used, carrier=expr, received=True)
+                assignments = [a for c in self.facts.class_chain(fn.cls) for a in c.attr_assignments.get(attr, ())]
+                return Value(tensor=used, carrier=expr, received=True, origin=self._attr_origin(assignments))
             return value
         if attr == "device":
             inner = self.value_of(expr.value, fn, seq, depth)
@@ -475,6 +489,23 @@ class ValueResolver:
         if used is not None:
             return Value(tensor=used, carrier=expr, received=True)
         return UNKNOWN
+
+    def _placed_here(self, expr: cst.Attribute, attr: str, fn: FunctionFacts, seq: int, depth: int) -> Value | None:
+        """`self.<attr>` just set by this function to a tensor it placed (`self.table = torch.full(...,
+        device=device)`, then `self.table[a:b] = torch.arange(..., device=device)`): that placement, whatever
+        other methods assign."""
+        binding = fn.dominating_attr_binding(attr, seq, expr)
+        if binding is None or binding.value is None:
+            return None
+        value = self.value_of(binding.value, fn, binding.seq, depth)
+        if not value.placed:
+            return None
+        if not value.is_tensor:
+            used = self._used_as_tensor(code_of(expr), fn)
+            if used is None:
+                return None
+            value = dataclasses.replace(value, tensor=used)
+        return dataclasses.replace(value, carrier=expr)
 
     def _field(self, expr: cst.Attribute, fn: FunctionFacts, seq: int, depth: int) -> TensorEvidence | None:
         if not isinstance(expr.value, cst.Name):
@@ -511,7 +542,7 @@ class ValueResolver:
     def attr_value(self, cls: ClassFacts, attr: str) -> Value:
         """What `self.<attr>` holds in methods of `cls`: a tensor (a buffer, an annotated attribute, or every
         assignment a tensor), or a platform device (the constructor's last assignment names one)."""
-        key = (cls.name, attr)
+        key = (id(cls), attr)
         if key in self._attr_memo:
             return self._attr_memo[key]
         self._attr_memo[key] = UNKNOWN  # cycle guard: `self.a = self.a * 2`
@@ -561,6 +592,8 @@ class ValueResolver:
 
     def _attr_origin(self, assignments: list) -> DeviceOrigin:
         """PLACED when every assignment places its tensor on purpose (a device the code chose)."""
+        # `self.cache = None` holds no tensor: where the attribute is one, it is what the others assigned.
+        assignments = [a for a in assignments if not (isinstance(a.value, cst.Name) and a.value.value == "None")]
         if assignments and all(a.value is not None and self.value_of(a.value, a.function, a.seq).placed
                                for a in assignments):
             return DeviceOrigin.PLACED
@@ -570,7 +603,7 @@ class ValueResolver:
         """`self.<attr>` names the platform device when the constructor's last assignment to it does and no
         other method sets it to something else. A constructor parameter whose default is a platform device
         counts (`def __init__(self, device="cuda")` then `self.device = device`)."""
-        key = (cls.name, attr)
+        key = (id(cls), attr)
         if key in self._platform_attr_memo:
             return self._platform_attr_memo[key]
         self._platform_attr_memo[key] = None
@@ -629,12 +662,38 @@ class ValueResolver:
         func = expr.func
         torch_name = self.torch_function(expr, fn)
         if torch_name is not None:
-            return self._torch_call(expr, torch_name, fn, seq, depth)
-        if isinstance(func, cst.Attribute):
-            return self._method_call(expr, func, fn, seq, depth)
-        if isinstance(func, cst.Name):
-            return self._function_call(expr, func, fn, seq, depth)
-        return UNKNOWN
+            found = self._torch_call(expr, torch_name, fn, seq, depth)
+        elif isinstance(func, cst.Attribute):
+            found = self._method_call(expr, func, fn, seq, depth)
+        elif isinstance(func, cst.Name):
+            found = self._function_call(expr, func, fn, seq, depth)
+        else:
+            found = UNKNOWN
+        if found is UNKNOWN and self._handed_a_device(expr, fn, seq, depth):
+            return _HANDED
+        return found
+
+    def _handed_a_device(self, expr: cst.Call, fn: FunctionFacts, seq: int, depth: int) -> bool:
+        """A call whose result the code put on a device it chose: one handed `device=` a platform device or
+        a placement (`_coefficients(w, n, device=dev)`, `symm_mem.empty(n, device=dev)`), a platform device
+        as an argument, or a move of a value not known to be a tensor (`meta.lens_cpu.npu()`,
+        `obj.buf.to("cpu")`). Not a device the caller passed: that one is the caller's to match."""
+        func = expr.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else None
+        if method is not None and method in self.facts.table.device_types:
+            return True
+        for position, arg in enumerate(expr.args):
+            if arg.star or (arg.keyword is not None and arg.keyword.value != "device"):
+                continue
+            value = self.value_of(arg.value, fn, seq, depth)
+            if value.is_tensor:
+                continue
+            if value.platform is not None:
+                return True
+            if value.origin is DeviceOrigin.PLACED and (
+                    arg.keyword is not None or method == "to" and position == 0 and self._names_a_device(arg, value)):
+                return True
+        return False
 
     def _torch_call(self, expr: cst.Call, name: str, fn: FunctionFacts, seq: int, depth: int) -> Value:
         if name == "device":
@@ -915,7 +974,7 @@ class ValueResolver:
     def _collect_uses(self, fn: FunctionFacts) -> tuple[dict[str, TensorEvidence], set[str]]:
         uses: dict[str, TensorEvidence] = {}
         contra: set[str] = set()
-        for node in _own_nodes(fn.node):
+        for node in own_nodes(fn.node):
             if isinstance(node, cst.Attribute):
                 owner = _use_key(node.value)
                 if owner is None:
@@ -1146,7 +1205,7 @@ def _tensor_operands(call: cst.Call) -> Iterator[cst.BaseExpression]:
         yield from opened(arg.value)
 
 
-def _own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Nodes of a function's own body: nested functions, classes and lambdas are other scopes."""
     stack = [root]
     while stack:

@@ -9,6 +9,8 @@ import libcst as cst
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, Sibling, SiblingRelation, code_of
 from devlint.analysis.module import Binding
 from devlint.analysis.siblings import strong_evidence
+from devlint.analysis.tensors import VIEW_METHODS
+from devlint.analysis.walk import child_nodes
 from devlint.rules.base import RuleContext
 from devlint.types import Edit, Location, UnsafeReason
 
@@ -127,14 +129,6 @@ def drop_call(context: RuleContext, call: cst.Call) -> Edit:
     return Edit(content="", start=start, end=context.span(call)[1])
 
 
-# Methods that only view or convert a tensor: onloading a view of a weight is still onloading the weight.
-VIEW_METHODS = frozenset({
-    "view", "reshape", "t", "transpose", "permute", "contiguous", "detach", "squeeze", "unsqueeze", "flatten",
-    "expand", "narrow", "float", "half", "bfloat16", "double", "int", "long", "bool", "to", "type", "clone",
-    "pin_memory", "view_as", "reshape_as", "unflatten", "chunk", "split", "unbind",
-})
-
-
 def computed_source(receiver: cst.BaseExpression, fn: FunctionFacts, seq: int,
                     analysis: ModuleAnalysis) -> tuple[str, str] | None:
     """For the receiver of a move: (the received tensor it is computed from, why that is a tensor), when the
@@ -159,8 +153,10 @@ def computed_source(receiver: cst.BaseExpression, fn: FunctionFacts, seq: int,
     carrier_value = values.value_of(value.carrier, fn, at)
     if not (carrier_value.received or value.received) or carrier_value.placed:
         return None
-    evidence = carrier_value.tensor or value.tensor
     text = code_of(value.carrier)
+    if text in analysis.siblings(fn).staged():
+        return None  # `(lens + off).to(gpu)` beside `lens.to(gpu)`: the function stages its inputs there
+    evidence = carrier_value.tensor or value.tensor
     why = f"`{text}` is a tensor: {evidence.detail}" if evidence is not None else f"`{text}` is a tensor"
     return text, why
 
@@ -196,3 +192,113 @@ def callers_device(analysis: ModuleAnalysis, expr: cst.BaseExpression | None, fn
     if caller is None:
         return None
     return f" (no fix: `{caller.param}` is the caller's; its platform default is what to change)"
+
+
+class BranchDebris(Exception):
+    """The fix would empty every branch of an `if` it cannot remove: it is not offered."""
+
+
+def without_branch_debris(context: RuleContext, analysis: ModuleAnalysis, fn: FunctionFacts,
+                          removed: cst.BaseExpression | None, seq: int, edits: list[Edit]) -> list[Edit]:
+    """`edits`, plus the removal of the `if` whose every branch only binds the name the fix stops reading.
+
+    `if on_gpu: device = "cuda" / else: device = x.device`, read once by the fixed call: the debris clean-up
+    removes both assignments, and would leave `if on_gpu: pass / else: pass`. The whole `if` goes instead when
+    its test and the values have no side effects; otherwise the fix is not offered (raises BranchDebris)."""
+    if not isinstance(removed, cst.Name):
+        return edits
+    name = removed.value
+    bindings = fn.bindings_reaching(name, seq)
+    if len(bindings) < 2 or not all(b.branches for b in bindings):
+        return edits
+    head = bindings[0].branches[-1][0]
+    chain = next((node for _, node in fn.ifs if id(node) == head), None)
+    if chain is None or head not in fn.complete_chains or any(b.branches[-1][0] != head for b in bindings):
+        return edits
+    blocks = _chain_blocks(chain)
+    if len(blocks) != len(bindings) or _reads_of(fn, name) != 1:
+        return edits
+    for block, binding in zip(blocks, sorted(bindings, key=lambda b: b.seq), strict=True):
+        statements = block.body if isinstance(block, cst.IndentedBlock) else ()
+        if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine) \
+                or len(statements[0].body) != 1 or statements[0].body[0] is not binding.node:
+            return edits  # a branch keeps other code: no branch is left empty
+    values = [b.value for b in bindings]
+    tests = _chain_tests(chain)
+    if not all(v is not None and _side_effect_free(v, analysis, fn, b.seq) for v, b in zip(values, bindings, strict=True)) \
+            or not all(_side_effect_free(t, analysis, fn, seq) for t in tests) or _alone_in_its_block(fn, chain):
+        raise BranchDebris(f"it would leave every branch of the `if` that binds `{name}` empty")
+    return [*edits, delete_statement(context, chain)]
+
+
+def _chain_blocks(chain: cst.If) -> list[cst.BaseSuite]:
+    blocks: list[cst.BaseSuite] = []
+    node: cst.If | cst.Else | None = chain
+    while node is not None:
+        blocks.append(node.body)
+        node = node.orelse if isinstance(node, cst.If) else None
+    return blocks
+
+
+def _chain_tests(chain: cst.If) -> list[cst.BaseExpression]:
+    tests: list[cst.BaseExpression] = []
+    node: cst.BaseExpression | cst.If | cst.Else | None = chain
+    while isinstance(node, cst.If):
+        tests.append(node.test)
+        node = node.orelse
+    return tests
+
+
+def _reads_of(fn: FunctionFacts, name: str) -> int:
+    """How many times the function reads `name` (its own body; assignment targets are no reads)."""
+    targets = {id(t.target) for bs in fn.bindings.values() for b in bs if isinstance(b.node, cst.Assign)
+               for t in b.node.targets}
+    count = 0
+    stack: list[cst.CSTNode] = [fn.node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name) and node.value == name and id(node) not in targets:
+            count += 1
+        elif isinstance(node, cst.Attribute):
+            stack.append(node.value)  # `obj.name` is no read of `name`
+            continue
+        if isinstance(node, cst.Param) and node.name.value == name:
+            continue
+        stack.extend(child_nodes(node))
+    return count
+
+
+def _side_effect_free(expr: cst.BaseExpression, analysis: ModuleAnalysis, fn: FunctionFacts, seq: int) -> bool:
+    """Literals, names, attributes, comparisons and boolean tests of them, a platform device (a known
+    getter such as `get_accelerator().current_device_name()`), and platform checks (`current_platform.is_xpu()`)."""
+    if isinstance(expr, (cst.SimpleString, cst.Integer, cst.Float, cst.Name)):
+        return True
+    if isinstance(expr, cst.Attribute):
+        return _side_effect_free(expr.value, analysis, fn, seq)
+    if isinstance(expr, cst.Comparison):
+        return _side_effect_free(expr.left, analysis, fn, seq) and all(
+            _side_effect_free(c.comparator, analysis, fn, seq) for c in expr.comparisons)
+    if isinstance(expr, cst.BooleanOperation):
+        return _side_effect_free(expr.left, analysis, fn, seq) and _side_effect_free(expr.right, analysis, fn, seq)
+    if isinstance(expr, cst.UnaryOperation):
+        return _side_effect_free(expr.expression, analysis, fn, seq)
+    if isinstance(expr, cst.Call):
+        if analysis.devices.platform_device_of(expr, fn, seq) is not None:
+            return True
+        func = expr.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        return not expr.args and (name.startswith("is_") or name == "is_available")
+    return False
+
+
+def _alone_in_its_block(fn: FunctionFacts, statement: cst.CSTNode) -> bool:
+    """The statement is the only one of the block holding it: removing it would need a `pass`."""
+    stack: list[cst.CSTNode] = [fn.node]
+    while stack:
+        node = stack.pop()
+        body = getattr(node, "body", None)
+        if isinstance(node, (cst.IndentedBlock, cst.Module)) and isinstance(body, (list, tuple)):
+            if any(s is statement for s in body):
+                return len(body) == 1
+        stack.extend(child_nodes(node))
+    return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from devlint.analysis import ModuleAnalysis
 from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
+    BranchDebris,
     call_label,
     callers_device,
     choose_sibling,
@@ -12,6 +13,7 @@ from devlint.rules.common import (
     describe_siblings,
     platform_factory_calls,
     sibling_fix_risk,
+    without_branch_debris,
 )
 from devlint.types import UnsafeReason
 
@@ -58,11 +60,21 @@ class SiblingDevice(Rule):
     Shape and dtype count through locals and chains (`n, d = x.shape`, `dtype = x.dtype`,
     `torch.arange(n, device="cuda").repeat(x.shape[0], 1)`); alone, without a meeting, they make a finding
     only for a sibling proved a tensor by an annotation or a torch call — a shape read by use may belong to
-    a config, and a buffer sized from a shard often lives elsewhere on purpose.
+    a config, and a buffer sized from a shard often lives elsewhere on purpose. A size read from an
+    object's method is that object's (`graph.get_workspace_size()` of a graph built from `qkv.dtype` is no
+    shape of `qkv`).
 
-    Quiet: siblings the code placed on purpose (`torch.zeros(..., device="cpu")`, `.to(dev)`), a sibling
+    Quiet: siblings the code placed on purpose (`torch.zeros(..., device="cpu")`, `.to(dev)`) — also on the
+    same platform value: a `self.<attr>` the function has just built on a device, an attribute only ever
+    built on one (`None` aside), a `.npu()`/`.cuda()` copy of an object's field (`meta.lens_cpu.npu()`), the
+    result of a call handed a platform device or a placement (`_coefficients(w, n, device)`,
+    `symm_mem.empty(n, device=device)`; one handed `x.device` follows `x` and still counts), a sibling the
+    function asserts to be on that device (`assert x.device == self.device`); a sibling the
+    function stages, moving that very tensor to the platform device itself (`lens.to(torch.int32).to(gpu)`:
+    the work happens there, and the tensor may come from the host); a sibling
     assigned only after the call from tensors the function built itself (a kernel test's inputs), container
-    literals (`[a, b]` is no combination), `.copy_()` (it copies across devices), and a new tensor handed to a
+    literals (`[a, b]` is no combination), `.copy_()` (it copies across devices) and assigning the new
+    tensor into another's slice (`tiles[:, :n] = torch.zeros(...)`, the same copy), and a new tensor handed to a
     collective (`dist.all_reduce(buf)`, `all_gather_into_tensor`, `broadcast`, ...): it sits on the
     communication device on purpose.
 
@@ -101,7 +113,9 @@ class SiblingDevice(Rule):
     is only copied into or out of (`.copy_()`, an item assignment) or only lends its shape or dtype
     (`torch.empty(cpu_tensor.shape, device="xpu")` is an accelerator copy on purpose), or when the device
     was a conditional expression (its other branch may have been meant). No fix is offered when the
-    sibling is only assigned after the call, or is not a plain name.
+    sibling is only assigned after the call, or is not a plain name. A device chosen in the branches of an
+    `if` and read only here goes with the whole `if` (no `if flag: pass / else: pass` is left); when that `if`
+    cannot go (a test or value with side effects, alone in its block), no fix is offered.
     """
 
     @classmethod
@@ -185,9 +199,13 @@ class SiblingDevice(Rule):
                 if note:
                     message += note
                 elif chosen.fix_blocker is None:
-                    fix = self.fix(f"Use `device={chosen.text}.device`",
-                                   [context.replace(device_arg.value, f"{chosen.text}.device")],
-                                   unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
+                    try:
+                        edits = without_branch_debris(context, analysis, fn, device_arg.value, seq,
+                                                      [context.replace(device_arg.value, f"{chosen.text}.device")])
+                        fix = self.fix(f"Use `device={chosen.text}.device`", edits,
+                                       unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
+                    except BranchDebris as exc:
+                        message += f" (no fix: {exc})"
                 else:
                     message += f" (no fix: {chosen.fix_blocker})"
                 context.report(self.code, device_arg, message, fix=fix, function=fn.name, cover=call)

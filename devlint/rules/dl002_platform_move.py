@@ -7,6 +7,7 @@ import libcst as cst
 from devlint.analysis import FunctionFacts, ModuleAnalysis, PlatformDevice, code_of
 from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
+    BranchDebris,
     callers_device,
     choose_sibling,
     computed_source,
@@ -16,6 +17,7 @@ from devlint.rules.common import (
     drop_call,
     keyword_arg,
     sibling_fix_risk,
+    without_branch_debris,
 )
 from devlint.types import Edit, UnsafeReason
 
@@ -31,8 +33,10 @@ class PlatformMove(Rule):
     afterwards: `scale = (weight.abs().amax(dim=-1) / 448.0).to(device=self.device)`, `mask = (lengths[:, None]
     > pos).cuda()` — the computation already happened on its source's device, and the move sends the
     result to the platform device instead of leaving it there. A bare parameter or buffer moved on purpose
-    (`weight.cuda()` when onloading), a view or dtype conversion of one, and tensors the code placed itself
-    stay quiet.
+    (`weight.cuda()` when onloading), a view or dtype conversion of one, tensors the code placed itself, and
+    a value computed from a tensor the function stages on the platform device itself (`used = (lens +
+    off).to(gpu)` beside `lens.to(torch.int32).to(gpu)`: a kernel plan) stay quiet, and so do siblings the
+    function stages (see DL001).
 
     ## Why is this bad?
     A move to the platform device assumes the computation happens there. When the sibling tensor lives on
@@ -157,8 +161,13 @@ class PlatformMove(Rule):
         if note:
             message += note
         elif chosen.fix_blocker is None:
-            fix = self.fix(f"Move to `{chosen.text}.device`", [self._edit(call, device_arg, chosen.text, context)],
-                           unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
+            try:
+                edits = without_branch_debris(context, analysis, fn, device_arg.value if device_arg else None, seq,
+                                              [self._edit(call, device_arg, chosen.text, context)])
+                fix = self.fix(f"Move to `{chosen.text}.device`", edits,
+                               unsafe=sibling_fix_risk(siblings, chosen, platform, analysis, fn))
+            except BranchDebris as exc:
+                message += f" (no fix: {exc})"
         else:
             message += f" (no fix: {chosen.fix_blocker})"
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
@@ -176,8 +185,13 @@ class PlatformMove(Rule):
         edit, whole = self._drop_device_edit(call, device_arg, context)
         message = (f"`.{method}()` moves a tensor computed from `{source_text}` to {where}; {evidence_text}; "
                    f"leave it on `{source_text}`'s device (drop the {'move' if whole else 'device'})")
-        fix = self.fix("Drop the move" if whole else "Drop the device argument", [edit],
-                       unsafe=UnsafeReason.REMOVES_PLACEMENT)
+        fix = None
+        try:
+            edits = without_branch_debris(context, analysis, fn, device_arg.value if device_arg else None, seq, [edit])
+            fix = self.fix("Drop the move" if whole else "Drop the device argument", edits,
+                           unsafe=UnsafeReason.REMOVES_PLACEMENT)
+        except BranchDebris as exc:
+            message += f" (no fix: {exc})"
         context.report(self.code, device_arg if device_arg is not None else call.func.attr, message, fix=fix,
                        function=fn.name, cover=call)
 

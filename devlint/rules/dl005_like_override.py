@@ -7,11 +7,13 @@ import libcst as cst
 from devlint.analysis import FactoryKind, ModuleAnalysis, SiblingRelation, code_of
 from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 from devlint.rules.common import (
+    BranchDebris,
     call_label,
     callers_device,
     delete_arg,
     describe_platform,
     platform_factory_calls,
+    without_branch_debris,
 )
 from devlint.types import UnsafeReason
 
@@ -109,15 +111,21 @@ class LikeOverride(Rule):
                 if not any(s.kind is SiblingRelation.COMBINE for s in analysis.siblings(fn).siblings_of(call, seq)):
                     continue
                 note = callers_device(analysis, device_arg.value, fn, seq)
+                fix = None
+                if not note:
+                    try:
+                        edits = without_branch_debris(context, analysis, fn, device_arg.value, seq,
+                                                      [delete_arg(context, call, device_arg)])
+                        fix = self.fix("Drop the device argument", edits,
+                                       unsafe=UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else None)
+                    except BranchDebris as exc:
+                        note = f" (no fix: {exc})"
                 context.report(
                     self.code, device_arg,
                     f"`{call_label(call, analysis, fn)}` would follow `{code_of(source)}`'s device, but "
                     f"`device=` overrides it with the platform device {describe_platform(platform, context)}; "
                     "drop `device=`" + (note or ""),
-                    fix=None if note else self.fix(
-                        "Drop the device argument", [delete_arg(context, call, device_arg)],
-                        unsafe=UnsafeReason.CONDITIONAL_DEVICE if platform.conditional else None),
-                    function=fn.name, cover=call)
+                    fix=fix, function=fn.name, cover=call)
 
 
 def _inherited_from(call: cst.Call, kind: str | None) -> cst.BaseExpression | None:
