@@ -172,7 +172,7 @@ class RunResult:
     """The outcome of checking a set of paths."""
 
     files: list[FileResult] = field(default_factory=list)
-    # What the last stage did (devlint.api.finish): files written (fixes, `# noqa` comments; with standard
+    # What the last stage did (devlint.api.finish): files written (fixes, noqa comments; with standard
     # input, the fixed text printed), and files whose writing failed.
     written: list[str] = field(default_factory=list)
     write_errors: list[FileError] = field(default_factory=list)

@@ -124,7 +124,7 @@ def test_a_line_that_ran_cleanly_is_exercised(tmp_path: Path, twin) -> None:
 def test_selection_and_noqa_apply_to_runtime_findings(evidence: Path, tmp_path: Path) -> None:
     out = check(str(MODELS), str(HELPER), "--runtime-evidence", str(evidence), "--ignore", "DL201")[1]
     assert "DL201" not in out and out.count("[runtime-only]") == 1 and out.count("[confirmed]") == 3
-    # A `# noqa: DL201` written after the build still counts, and is no unused suppression (DL100).
+    # A noqa comment for DL201 written after the build still counts, and is no unused suppression (DL100).
     copy = tmp_path / "models.py"
     text = MODELS.read_text().replace('np.float32)))', 'np.float32)))  # noqa: DL201')
     copy.write_text(text)

@@ -108,7 +108,7 @@ def test_without_keep_going_torchs_error_propagates_with_notes(twin) -> None:
 def test_legal_cross_device_code_is_quiet(models) -> None:
     _, report = build_on_meta(models.Legal)
     assert report.mixes == []
-    # The deliberate CPU tensors are DL202, suppressed by their `# noqa: DL202`; the 0-dim scalar is a real
+    # The deliberate CPU tensors are DL202, suppressed by their noqa comments for DL202; the 0-dim scalar is a real
     # CPU allocation too (DL202) but multiplying by it is no mix.
     assert [f.code for f in report.findings if f.suppressed] == ["DL202", "DL202"]
     assert where(report) == [("DL202", "models.py", line_of(MODELS, "scale = torch.tensor"), 35)]
