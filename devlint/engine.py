@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import re
 import traceback
 from collections.abc import Callable, Iterable, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,8 +20,10 @@ from typing import TYPE_CHECKING
 from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
+    MentionPlaces,
     TooNested,
     code_mentions,
+    device_mentions,
     imported_device_names,
     might_hold_finding,
     parse_guard,
@@ -80,6 +83,11 @@ class Checker:
             if extra:
                 tokens = tokens + extra
         mentions = self.code_mentions(text, tokens)
+        tree = parse_guard(text) if mentions != [] else None  # raises TooNested for input that would crash LibCST
+        places = None
+        if mentions and tree is not None:
+            places = MentionPlaces(text, tree, _device_string(self.table))
+            mentions = device_mentions(places, mentions, tokens)
         if mentions != []:
             import libcst as cst
 
@@ -87,13 +95,12 @@ class Checker:
             from devlint.fixes.cleanup import with_cleanup
             from devlint.rules import RuleContext
 
-            tree = parse_guard(text)  # raises TooNested for input that would crash LibCST
             lines: list[int] | None = None
             parsed = text
             if tree is not None:
                 lines = []
                 if self.settings.prefilter:
-                    parsed = relevant_source(text, tokens, tree, lines, mentions)
+                    parsed = relevant_source(text, tokens, tree, lines, mentions, places)
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
@@ -111,6 +118,11 @@ class Checker:
             for rule in self.rules:
                 found = found + rule.after_suppressions(applied)
         return sorted(found, key=lambda d: d.sort_key)
+
+
+@functools.lru_cache(maxsize=16)
+def _device_string(table: PlatformDeviceTable) -> re.Pattern[str]:
+    return table.device_string_pattern()
 
 
 def _python_syntax_error(text: str, path: str) -> FileError | None:

@@ -298,3 +298,67 @@ def test_results_stream_in_order_from_a_generator(tmp_path: Path) -> None:
     assert [r.path for r in streamed] == [r.path for r in serial]
     assert [r.diagnostics for r in streamed] == [r.diagnostics for r in serial]
     assert sum(len(r.diagnostics) for r in serial) > 0
+
+
+# Platform tokens where no value of theirs can become a tensor's device: a comparison, a branch test, a
+# discarded call, an exception's message, a log line, a binding's name, a longer name, a non-device string.
+TOKENS_NEVER_A_DEVICE = '''\
+import logging
+
+import torch
+from vllm.platforms import current_platform
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.is_cuda = current_platform.device_type == "cuda"
+
+    def synchronize(self) -> None:
+        if current_platform.device_type in ("cuda", "xpu"):
+            torch.cuda.current_device()
+        assert current_platform.device_name != "mps", "unsupported"
+
+    def check(self, x: torch.Tensor) -> torch.Tensor:
+        if not current_platform.is_supported_on_current_device():
+            raise RuntimeError(f"{current_platform.device_name} cannot run this kernel")
+        logger.info("running on %s", current_platform.device_type)
+        device_type = x.device.type
+        tag = "cudagraph"
+        return x if device_type == "cuda" else x.float()
+'''
+
+# The same shapes, but one comparison holds a call whose argument is the platform device: a candidate.
+CANDIDATE_INSIDE_A_COMPARISON = TOKENS_NEVER_A_DEVICE + '''\
+
+    def scaled(self, x: torch.Tensor) -> bool:
+        return torch.ones(x.shape[0], device=current_platform.device_type).sum() == x.sum()
+'''
+
+
+@pytest.mark.parametrize(("source", "parsed_functions"), [
+    (TOKENS_NEVER_A_DEVICE, None),
+    (CANDIDATE_INSIDE_A_COMPARISON, ["def scaled"]),
+])
+def test_tokens_that_never_become_a_device_keep_nothing_for_libcst(
+        source: str, parsed_functions: list[str] | None, tmp_path: Path, monkeypatch) -> None:
+    import libcst
+
+    path = tmp_path / "worker.py"
+    path.write_text(source)
+    parsed: list[str] = []
+    real_parse = libcst.parse_module
+    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
+    fast = lint_paths([str(path)], jobs=1)
+    parsed_fast = list(parsed)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) == findings(full)
+    parsed = parsed_fast
+    if parsed_functions is None:
+        assert parsed == [] and fast.diagnostics == []
+    else:
+        assert len(parsed) == 1 and all(name in parsed[0] for name in parsed_functions)
+        assert "def synchronize" not in parsed[0] and "def check" not in parsed[0]
+        assert [(d.code, d.start.row) for d in fast.diagnostics] == [("DL001", source.count("\n"))]
