@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import ast
 import bisect
+import collections
 import functools
 import os
 import re
 import warnings
+from collections.abc import Callable
 
 _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights"})
 _SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
@@ -164,6 +166,71 @@ def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
             counted.append(offset)
     counted.extend(offset for offset, _ in found[index:])
     return counted
+
+
+_BARE_SELF_CALL = re.compile(r"^[ \t]*self\.(\w+)\s*\(", re.MULTILINE)
+
+
+def _used_self_calls(chunk: str) -> set[str]:
+    """Methods called as `self.<name>(` where the result is used: not only as a statement of its own."""
+    counts = collections.Counter(_SELF_CALL.findall(chunk))
+    counts.subtract(_BARE_SELF_CALL.findall(chunk))
+    return {name for name, count in counts.items() if count > 0}
+
+
+def _platform_attrs(method: ast.FunctionDef | ast.AsyncFunctionDef, marked_in: Callable[[ast.AST], bool],
+                    marked_methods: set[str]) -> set[str]:
+    """The attributes `method` sets (`self.device = ...`, `obj.device = ...`) from a value that may hold a
+    platform device: one on a line with a mark, one naming a local bound from such a value (to a fixed
+    point: `dev = current_platform.device_type; self.device = torch.device(dev)`) or a parameter whose
+    default has a mark, or one calling a method of the class that has a mark (`self.device = self._dev()`)."""
+    tainted: set[str] = set()
+    arguments = method.args
+    defaults = list(zip(arguments.posonlyargs + arguments.args, [None] * (
+        len(arguments.posonlyargs + arguments.args) - len(arguments.defaults)) + arguments.defaults, strict=True))
+    defaults += list(zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True))
+    for parameter, default in defaults:
+        if default is not None and marked_in(default):
+            tainted.add(parameter.arg)
+    bindings: list[tuple[list[ast.expr], ast.AST]] = []
+    for node in ast.walk(method):
+        if isinstance(node, ast.Assign):
+            bindings.append((node.targets, node.value))
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            bindings.append(([node.target], node.value))
+        elif isinstance(node, ast.NamedExpr):
+            bindings.append(([node.target], node.value))
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            bindings.append(([node.target], node.iter))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            bindings.extend(([item.optional_vars], item.context_expr) for item in node.items if item.optional_vars)
+    attrs: set[str] = set()
+    done: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for index, (targets, value) in enumerate(bindings):
+            if index in done:
+                continue
+            if not (marked_in(value) or any(
+                    (isinstance(n, ast.Name) and n.id in tainted)
+                    or (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.attr in marked_methods)
+                    for n in ast.walk(value))):
+                continue
+            done.add(index)
+            changed = True
+            pending = list(targets)
+            while pending:  # what is bound: names and attributes, not the names an attribute is read from
+                target = pending.pop()
+                if isinstance(target, ast.Name):
+                    tainted.add(target.id)
+                elif isinstance(target, ast.Attribute):
+                    attrs.add(target.attr)
+                elif isinstance(target, (ast.Tuple, ast.List)):
+                    pending.extend(target.elts)
+                elif isinstance(target, ast.Starred):
+                    pending.append(target.value)
+    return attrs
 
 
 def _class_bases(node: ast.ClassDef) -> list[str]:
@@ -323,6 +390,13 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
             found = has_token[id(node)] = position < len(marks) and marks[position] < end
         return found
 
+    def marked_in(node: ast.AST) -> bool:
+        """Whether a mark lies on the lines of `node` (lines, not columns: a wider net is the safe side)."""
+        start = line_offsets[node.lineno - 1]  # type: ignore[attr-defined]
+        end = line_offsets[min(node.end_lineno or node.lineno, len(lines))]  # type: ignore[attr-defined]
+        position = bisect.bisect_left(marks, start)
+        return position < len(marks) and marks[position] < end
+
     def mark(pattern: re.Pattern[str]) -> None:
         """Add the occurrences of `pattern` (its group 1: a name) that count (`MentionPlaces.counts`)."""
         for match in pattern.finditer(text):
@@ -393,22 +467,40 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
                     or _SETS_SELF.search(chunk_of(m))}
     # `self.device = current_platform.device_type` in one method makes `self.device` a token for the others.
     attr_aliases: set[str] = set()
+    forward_methods = {id(m) for _, m in methods if mentions_token(m)}
 
     def mentions_alias_attr(method: ast.stmt) -> bool:
         return bool(attr_aliases) and mentions_token(method)
 
     while True:
+        marked_methods = {m.name for _, m in methods if mentions_token(m)}
+        forward_methods |= {id(m) for _, m in methods if mentions_token(m)}
         found_attrs = {name for _, m in methods if mentions_token(m)
-                       for name in _ATTR_SET.findall(chunk_of(m))}
+                       for name in (_ATTR_SET.findall(chunk_of(m)) if places is None
+                                    else _platform_attrs(m, marked_in, marked_methods))}
         if not found_attrs <= attr_aliases:
             mark(re.compile(r"\b(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
             attr_aliases |= found_attrs
             continue
         called = {name for _, m in methods if id(m) in kept_methods for name in _SELF_CALL.findall(chunk_of(m))}
+        if places is not None:
+            # A method only a construction hook or a setter calls matters when it leads to one with a mark
+            # (a construction chain); one a marked method calls may return its tensors (evidence).
+            leads = set(marked_methods)
+            while True:
+                wider = {m.name for _, m in methods if m.name not in leads
+                         and not leads.isdisjoint(_SELF_CALL.findall(chunk_of(m)))}
+                if not wider:
+                    break
+                leads |= wider
+            forward = {name for _, m in methods if id(m) in forward_methods for name in _used_self_calls(chunk_of(m))}
+            called = forward | (called & leads)
         more = {id(m) for _, m in methods if id(m) not in kept_methods and (m.name in called or mentions_alias_attr(m))}
         if not more:
             break
         kept_methods |= more
+        forward_methods |= {id(m) for _, m in methods if id(m) in more and (m.name in forward or mentions_token(m))} \
+            if places is not None else set()
     # Module-level functions a kept function or method calls by name: a device handed to a helper may be
     # placed there (DL004), and construction may build its buffers in one (DL003).
     functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}

@@ -362,3 +362,54 @@ def test_tokens_that_never_become_a_device_keep_nothing_for_libcst(
         assert len(parsed) == 1 and all(name in parsed[0] for name in parsed_functions)
         assert "def synchronize" not in parsed[0] and "def check" not in parsed[0]
         assert [(d.code, d.start.row) for d in fast.diagnostics] == [("DL001", source.count("\n"))]
+
+
+CONSTRUCTION_CHAIN = '''\
+import torch
+from torch import nn
+from vllm.platforms import current_platform
+
+
+class RotaryCache(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.name = "rope"
+        self.device = current_platform.device_type
+        self._setup()
+        self._log_config()
+
+    def _setup(self) -> None:
+        self._allocate()
+
+    def _allocate(self) -> None:
+        self.register_buffer("inv_freq", torch.arange(0, self.dim, 2, device=self.device).float())
+
+    def _log_config(self) -> None:
+        print(self.dim, self.name)
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.dim}"
+'''
+
+
+def test_reduction_keeps_the_construction_chain_to_a_platform_device_and_drops_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "rope.py"
+    path.write_text(CONSTRUCTION_CHAIN)
+    checker = Checker.for_settings(Settings())
+    tokens = checker.required_tokens
+    import ast as python_ast
+
+    from devlint.engine import _device_string
+    from devlint.prefilter import MentionPlaces, device_mentions
+
+    tree = python_ast.parse(CONSTRUCTION_CHAIN)
+    places = MentionPlaces(CONSTRUCTION_CHAIN, tree, _device_string(checker.table))
+    mentions = device_mentions(places, checker.code_mentions(CONSTRUCTION_CHAIN, tokens) or [], tokens)
+    reduced = relevant_source(CONSTRUCTION_CHAIN, tokens, tree, None, mentions, places)
+    assert "def _setup" in reduced and "def _allocate" in reduced  # __init__ -> _setup -> _allocate
+    assert "def _log_config" not in reduced and "def describe" not in reduced
+    fast = lint_paths([str(path)], jobs=1)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) == findings(full)
+    assert [(d.code, d.start.row) for d in fast.diagnostics] == [("DL003", 19)]
