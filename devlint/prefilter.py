@@ -186,8 +186,9 @@ def _platform_attrs(method: ast.FunctionDef | ast.AsyncFunctionDef, marked_in: C
     default has a mark, or one calling a method of the class that has a mark (`self.device = self._dev()`)."""
     tainted: set[str] = set()
     arguments = method.args
-    defaults = list(zip(arguments.posonlyargs + arguments.args, [None] * (
-        len(arguments.posonlyargs + arguments.args) - len(arguments.defaults)) + arguments.defaults, strict=True))
+    positional = arguments.posonlyargs + arguments.args
+    padding: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults))
+    defaults = list(zip(positional, padding + list(arguments.defaults), strict=True))
     defaults += list(zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True))
     for parameter, default in defaults:
         if default is not None and marked_in(default):
