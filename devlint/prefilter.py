@@ -38,6 +38,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights"})
 _SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
@@ -178,6 +179,57 @@ def _used_self_calls(chunk: str) -> set[str]:
     return {name for name, count in counts.items() if count > 0}
 
 
+@dataclass(frozen=True)
+class _Binding:
+    """One binding in a method, read once: what it binds and what its value reads."""
+
+    value: ast.AST
+    names: frozenset[str]  # names bound
+    attrs: frozenset[str]  # attributes set (`self.device = ...`)
+    reads: frozenset[str]  # names read in the value
+    calls: frozenset[str]  # `<name>.<attr>` attributes read in the value (`self._dev()`)
+
+
+def _bindings(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[_Binding]:
+    cached: list[_Binding] | None = getattr(method, "_devlint_bindings", None)
+    if cached is not None:
+        return cached
+    pairs: list[tuple[list[ast.expr], ast.AST]] = []
+    for node in ast.walk(method):
+        if isinstance(node, ast.Assign):
+            pairs.append((node.targets, node.value))
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            pairs.append(([node.target], node.value))
+        elif isinstance(node, ast.NamedExpr):
+            pairs.append(([node.target], node.value))
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            pairs.append(([node.target], node.iter))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            pairs.extend(([item.optional_vars], item.context_expr) for item in node.items if item.optional_vars)
+    cached = []
+    for targets, value in pairs:
+        names: set[str] = set()
+        attrs: set[str] = set()
+        pending = list(targets)
+        while pending:  # what is bound: names and attributes, not the names an attribute is read from
+            target = pending.pop()
+            if isinstance(target, ast.Name):
+                names.add(target.id)
+            elif isinstance(target, ast.Attribute):
+                attrs.add(target.attr)
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                pending.extend(target.elts)
+            elif isinstance(target, ast.Starred):
+                pending.append(target.value)
+        inner = list(ast.walk(value))
+        cached.append(_Binding(value, frozenset(names), frozenset(attrs),
+                               frozenset(n.id for n in inner if isinstance(n, ast.Name)),
+                               frozenset(n.attr for n in inner
+                                         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name))))
+    method._devlint_bindings = cached  # type: ignore[union-attr]
+    return cached
+
+
 def _platform_attrs(method: ast.FunctionDef | ast.AsyncFunctionDef, marked_in: Callable[[ast.AST], bool],
                     marked_methods: set[str]) -> set[str]:
     """The attributes `method` sets (`self.device = ...`, `obj.device = ...`) from a value that may hold a
@@ -193,44 +245,21 @@ def _platform_attrs(method: ast.FunctionDef | ast.AsyncFunctionDef, marked_in: C
     for parameter, default in defaults:
         if default is not None and marked_in(default):
             tainted.add(parameter.arg)
-    bindings: list[tuple[list[ast.expr], ast.AST]] = []
-    for node in ast.walk(method):
-        if isinstance(node, ast.Assign):
-            bindings.append((node.targets, node.value))
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
-            bindings.append(([node.target], node.value))
-        elif isinstance(node, ast.NamedExpr):
-            bindings.append(([node.target], node.value))
-        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            bindings.append(([node.target], node.iter))
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            bindings.extend(([item.optional_vars], item.context_expr) for item in node.items if item.optional_vars)
+    bindings = _bindings(method)
     attrs: set[str] = set()
-    done: set[int] = set()
+    todo = [b for b in bindings if b.attrs or b.names]
     changed = True
     while changed:
         changed = False
-        for index, (targets, value) in enumerate(bindings):
-            if index in done:
-                continue
-            if not (marked_in(value) or any(
-                    (isinstance(n, ast.Name) and n.id in tainted)
-                    or (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.attr in marked_methods)
-                    for n in ast.walk(value))):
-                continue
-            done.add(index)
-            changed = True
-            pending = list(targets)
-            while pending:  # what is bound: names and attributes, not the names an attribute is read from
-                target = pending.pop()
-                if isinstance(target, ast.Name):
-                    tainted.add(target.id)
-                elif isinstance(target, ast.Attribute):
-                    attrs.add(target.attr)
-                elif isinstance(target, (ast.Tuple, ast.List)):
-                    pending.extend(target.elts)
-                elif isinstance(target, ast.Starred):
-                    pending.append(target.value)
+        rest = []
+        for binding in todo:
+            if binding.reads & tainted or binding.calls & marked_methods or marked_in(binding.value):
+                tainted |= binding.names
+                attrs |= binding.attrs
+                changed = True
+            else:
+                rest.append(binding)
+        todo = rest
     return attrs
 
 
@@ -467,6 +496,21 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
     kept_methods = {id(m) for _, m in methods if m.name in _CONSTRUCTION_HOOKS or mentions_token(m)
                     or _SETS_SELF.search(chunk_of(m))}
     # `self.device = current_platform.device_type` in one method makes `self.device` a token for the others.
+    calls_of: dict[int, set[str]] = {}
+    used_calls_of: dict[int, set[str]] = {}
+
+    def self_calls(method: ast.stmt) -> set[str]:
+        found = calls_of.get(id(method))
+        if found is None:
+            found = calls_of[id(method)] = set(_SELF_CALL.findall(chunk_of(method)))
+        return found
+
+    def used_self_calls(method: ast.stmt) -> set[str]:
+        found = used_calls_of.get(id(method))
+        if found is None:
+            found = used_calls_of[id(method)] = _used_self_calls(chunk_of(method))
+        return found
+
     attr_aliases: set[str] = set()
     forward_methods = {id(m) for _, m in methods if mentions_token(m)}
 
@@ -483,18 +527,18 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
             mark(re.compile(r"\b(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
             attr_aliases |= found_attrs
             continue
-        called = {name for _, m in methods if id(m) in kept_methods for name in _SELF_CALL.findall(chunk_of(m))}
+        called = {name for _, m in methods if id(m) in kept_methods for name in self_calls(m)}
         if places is not None:
             # A method only a construction hook or a setter calls matters when it leads to one with a mark
             # (a construction chain); one a marked method calls may return its tensors (evidence).
             leads = set(marked_methods)
             while True:
                 wider = {m.name for _, m in methods if m.name not in leads
-                         and not leads.isdisjoint(_SELF_CALL.findall(chunk_of(m)))}
+                         and not leads.isdisjoint(self_calls(m))}
                 if not wider:
                     break
                 leads |= wider
-            forward = {name for _, m in methods if id(m) in forward_methods for name in _used_self_calls(chunk_of(m))}
+            forward = {name for _, m in methods if id(m) in forward_methods for name in used_self_calls(m)}
             called = forward | (called & leads)
         more = {id(m) for _, m in methods if id(m) not in kept_methods and (m.name in called or mentions_alias_attr(m))}
         if not more:
