@@ -581,7 +581,8 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
                    for row, line in enumerate(lines, start=1))
 
 
-_DEVICE_NAME_USE = re.compile(r"\bdevice\s*=\s*([A-Za-z_]\w*)|\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
+_DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
+_TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)$", re.MULTILINE)
 
 
@@ -589,9 +590,17 @@ def imported_device_names(text: str) -> tuple[str, ...]:
     """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`) that the file imports with
     `from ... import` (or may get from a `from ... import *`): another module of the package may bind them
     to the platform device, which no token in this file shows."""
-    used = {first or second for first, second in _DEVICE_NAME_USE.findall(text)
-            if first or "dev" in second.lower()}  # `.to(DEVICE)`, not `.to(Float32)`
-    used.discard("")
+    # Two literal-first patterns (the regular expression engine then skips to each `device` or `.to(`): ten
+    # times faster than one alternation starting with `\b`, which tries every position of the file.
+    used: set[str] = set()
+    position = 0
+    while (match := _DEVICE_KEYWORD.search(text, position)) is not None:
+        if match.start() and _NAME_CHAR.match(text, match.start() - 1):
+            position = match.start() + 1  # `mydevice=`: not the word; look on from the next character
+            continue
+        used.add(match.group(1))
+        position = match.end()
+    used.update(name for name in _TO_NAME.findall(text) if "dev" in name.lower())  # `.to(DEVICE)`, not `.to(Float32)`
     if not used:
         return ()
     imported: set[str] = set()

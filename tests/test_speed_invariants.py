@@ -413,3 +413,16 @@ def test_reduction_keeps_the_construction_chain_to_a_platform_device_and_drops_t
     full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
     assert findings(fast) == findings(full)
     assert [(d.code, d.start.row) for d in fast.diagnostics] == [("DL003", 19)]
+
+
+def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> None:
+    from devlint.prefilter import imported_device_names
+
+    source = ("from .utils import DEVICE, get_dev, dtype_of\nfrom .config import Float32\n\n\n"
+              "def build(x, mydevice=None):\n"
+              "    buffer = torch.zeros(4, device=get_dev())\n"
+              "    cache_device=DEVICE\n"  # `cache_device=` is not the keyword `device=`
+              "    return x.to(DEVICE), x.to(Float32), buffer\n")
+    assert imported_device_names(source) == ("DEVICE", "get_dev")
+    assert imported_device_names("from .m import *\nx.to( GPU_DEVICE ,non_blocking=True)\n") == ("GPU_DEVICE",)
+    assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
