@@ -30,6 +30,7 @@ STAGES = [
     ("discovery and settings", "devlint.api", "discover", 0),
     ("read and decode", "devlint.engine", "read_source", 0),
     ("token test (every file)", "devlint.engine", "might_hold_finding", 0),
+    ("imported device names (every file of a package)", "devlint.engine", "imported_device_names", 0),
     ("string/comment scan (files with a token)", "devlint.engine", "code_mentions", 0),
     ("CPython parse", "devlint.prefilter", "quiet_parse", 0),
     ("nesting guard", "devlint.prefilter", "_depth_and_place", 0),
