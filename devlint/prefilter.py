@@ -619,8 +619,8 @@ def imported_device_names(text: str) -> tuple[str, ...]:
 _TESTED = (ast.If, ast.While, ast.IfExp)
 _NO_POSITION = (ast.arguments, ast.comprehension, ast.withitem, ast.match_case)
 _NOT_A_VALUE = (ast.keyword, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # names, not values
-_SINKS = frozenset({"print", "debug", "info", "warning", "warn", "error", "exception", "critical", "log",
-                    "info_once", "warning_once", "debug_once"})
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
+                          "info_once", "warning_once", "debug_once"})
 _NAME_CHAR = re.compile(r"\w")
 
 
@@ -629,9 +629,16 @@ def _callee_name(func: ast.expr) -> str:
 
 
 def _sink(call: ast.Call) -> bool:
-    """A call whose arguments can never be a device: an exception built to raise, a log line, a print."""
-    name = _callee_name(call.func)
-    return name in _SINKS or name.endswith(("Error", "Exception", "Warning"))
+    """A call whose arguments can never be a device: an exception built to raise, a print, a log line (a
+    logging method called on a logger, `logging` or `warnings`: `logger.info(...)`, not `self.info(...)`)."""
+    func = call.func
+    name = _callee_name(func)
+    if name == "print" and isinstance(func, ast.Name):
+        return True
+    if name in _LOG_METHODS and isinstance(func, ast.Attribute):
+        receiver = _callee_name(func.value).lower()
+        return "log" in receiver or receiver == "warnings"
+    return name.endswith(("Error", "Exception", "Warning"))
 
 
 class MentionPlaces:

@@ -426,3 +426,20 @@ def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> N
     assert imported_device_names(source) == ("DEVICE", "get_dev")
     assert imported_device_names("from .m import *\nx.to( GPU_DEVICE ,non_blocking=True)\n") == ("GPU_DEVICE",)
     assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
+
+
+def test_a_log_line_is_no_device_but_a_method_named_like_one_may_take_one() -> None:
+    import ast as python_ast
+
+    from devlint.engine import _device_string
+    from devlint.prefilter import MentionPlaces, device_mentions
+
+    source = ("class Probe:\n"
+              "    def run(self, x):\n"
+              "        logger.warning(\"on %s\", current_platform.device_type)\n"
+              "        return self.info(x, device=current_platform.device_type)\n")
+    checker = Checker.for_settings(Settings())
+    tokens = checker.required_tokens
+    places = MentionPlaces(source, python_ast.parse(source), _device_string(checker.table))
+    kept = device_mentions(places, checker.code_mentions(source, tokens) or [], tokens)
+    assert [source.count("\n", 0, offset) + 1 for offset in kept] == [4]
