@@ -13,8 +13,6 @@ import functools
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict
 
 from devlint import __version__
@@ -150,6 +148,8 @@ class ResultCache:
     def save(self) -> None:
         if not self._dirty:
             return
+        import tempfile  # only a run that found something new writes
+
         try:
             os.makedirs(self.directory, exist_ok=True)
             _mark_cache_folder(self.root)
@@ -177,6 +177,8 @@ def _mark_cache_folder(root: str) -> None:
 
 def clean(directory: str = DEFAULT_DIRECTORY) -> bool:
     """Remove the cache folder; True if there was one."""
+    import shutil
+
     if not os.path.isdir(directory):
         return False
     shutil.rmtree(directory)

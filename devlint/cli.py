@@ -229,19 +229,24 @@ def check(ctx: click.Context, /, **params: Any) -> None:
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Errors worded for the user become one line on stderr and exit 2, never a traceback."""
-    from devlint.api import UsageError
-    from devlint.baseline import BaselineError
-    from devlint.config import ConfigError
     from devlint.discovery import PathNotFound
-    from devlint.evidence import EvidenceError
-    from devlint.gitdiff import GitError
 
     try:
         yield
     except PathNotFound as exc:
         _fail(f"path does not exist: {exc}")
-    except (UsageError, ConfigError, GitError, BaselineError, EvidenceError) as exc:
+    except _user_error_types() as exc:
         _fail(str(exc))
+
+
+_USER_ERRORS = (("devlint.api", "UsageError"), ("devlint.config", "ConfigError"), ("devlint.gitdiff", "GitError"),
+                ("devlint.baseline", "BaselineError"), ("devlint.evidence", "EvidenceError"))
+
+
+def _user_error_types() -> tuple[type[Exception], ...]:
+    """The user-error classes of the modules this run loaded (evaluated only when an exception is on its way:
+    a module never imported raised nothing, and a plain run need not import --diff's or --baseline's)."""
+    return tuple(getattr(sys.modules[module], name) for module, name in _USER_ERRORS if module in sys.modules)
 
 
 def _cache(params: dict[str, Any]) -> ResultCache | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import re
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,8 +21,10 @@ from typing import TYPE_CHECKING
 from devlint.discovery import package_of
 from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
+    MentionPlaces,
     TooNested,
     code_mentions,
+    device_mentions,
     imported_device_names,
     might_hold_finding,
     parse_guard,
@@ -33,7 +37,7 @@ from devlint.suppress import AppliedSuppressions, apply_suppressions, may_hold_d
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
 
 if TYPE_CHECKING:  # for annotations only: importing these loads LibCST
-    from devlint.analysis import PlatformDeviceTable
+    from devlint.platform_table import PlatformDeviceTable
     from devlint.rules import Rule
 
 MAX_FIX_ROUNDS = 10
@@ -42,28 +46,34 @@ MAX_FIX_ROUNDS = 10
 
 @dataclass(frozen=True)
 class Checker:
-    """What is needed to check one file under one set of settings: the enabled rules and their table."""
+    """What is needed to check one file under one set of settings: the enabled rules and their table. The
+    rules (and with them LibCST) load on first use: a run whose files hold no candidate never needs them."""
 
-    rules: tuple[Rule, ...]
+    codes: tuple[str, ...]
     table: PlatformDeviceTable
     required_tokens: tuple[str, ...]
     settings: Settings
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Checker:
-        # LibCST and the analysis load here, not at import: a run answered from the cache never needs them.
-        from devlint.analysis import DEFAULT_TABLE
+        from devlint.platform_table import DEFAULT_TABLE
+        from devlint.rules import RULE_CLASSES
+
+        codes = tuple(code for code in RULE_CLASSES if settings.enabled(code))
+        table = DEFAULT_TABLE.extended(settings.platform_devices)
+        return cls(codes=codes, table=table, required_tokens=table.prefilter_tokens, settings=settings)
+
+    @functools.cached_property
+    def rules(self) -> tuple[Rule, ...]:
         from devlint.rules import ALL_RULES
 
-        rules = tuple(rule() for rule in ALL_RULES if settings.enabled(rule.code))
-        table = DEFAULT_TABLE.extended(settings.platform_devices)
-        return cls(rules=rules, table=table, required_tokens=table.prefilter_tokens, settings=settings)
+        return tuple(rule() for rule in ALL_RULES if rule.code in self.codes)
 
     def code_mentions(self, text: str, tokens: tuple[str, ...] | None = None) -> list[int] | None:
         """Where `text` mentions a platform-device token in code (devlint.prefilter); empty when the file
         cannot hold a finding and is not parsed at all, None when the prefilter is off. Derived from the
         table, so configured platform devices are never filtered out."""
-        if not self.rules:
+        if not self.codes:
             return []
         if not self.settings.prefilter:
             return None
@@ -75,11 +85,16 @@ class Checker:
     def diagnostics(self, text: str, path: str, package: str | None) -> list[Diagnostic]:
         found: list[Diagnostic] = []
         tokens = self.required_tokens
-        if self.rules and package and self.settings.prefilter:
+        if self.codes and package and self.settings.prefilter:
             extra = imported_device_names(text)  # `device=DEVICE` imported from a sibling module
             if extra:
                 tokens = tokens + extra
         mentions = self.code_mentions(text, tokens)
+        tree = parse_guard(text) if mentions != [] else None  # raises TooNested for input that would crash LibCST
+        places = None
+        if mentions and tree is not None:
+            places = MentionPlaces(text, tree, _device_string(self.table))
+            mentions = device_mentions(places, mentions, tokens)
         if mentions != []:
             import libcst as cst
 
@@ -87,13 +102,12 @@ class Checker:
             from devlint.fixes.cleanup import with_cleanup
             from devlint.rules import RuleContext
 
-            tree = parse_guard(text)  # raises TooNested for input that would crash LibCST
             lines: list[int] | None = None
             parsed = text
             if tree is not None:
                 lines = []
                 if self.settings.prefilter:
-                    parsed = relevant_source(text, tokens, tree, lines, mentions)
+                    parsed = relevant_source(text, tokens, tree, lines, mentions, places)
                 else:
                     lines = statement_lines(tree)
             module = cst.parse_module(parsed)
@@ -111,6 +125,11 @@ class Checker:
             for rule in self.rules:
                 found = found + rule.after_suppressions(applied)
         return sorted(found, key=lambda d: d.sort_key)
+
+
+@functools.lru_cache(maxsize=16)
+def _device_string(table: PlatformDeviceTable) -> re.Pattern[str]:
+    return table.device_string_pattern()
 
 
 def _python_syntax_error(text: str, path: str) -> FileError | None:
@@ -136,12 +155,21 @@ def _parse_error(exc, text: str, path: str) -> FileError:
                      location=Location(exc.raw_line, exc.raw_column + 1))
 
 
+class _NotRaised(Exception):
+    """Stands for a LibCST exception while LibCST is not loaded: nothing can raise it then."""
+
+
+def _libcst_error(name: str) -> type[Exception]:
+    """LibCST's exception class `name`, or `_NotRaised` when LibCST was never imported (an `except` clause
+    evaluates this only when an exception is on its way, so checking a file never loads LibCST for it)."""
+    module = sys.modules.get("libcst")
+    return getattr(module, name) if module is not None else _NotRaised
+
+
 def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE,
                  package: str | None = None) -> FileResult:
     """Lint decoded text. With a fix mode, also compute the fixed text (to a fixed point) and report what
     is left after fixing, as ruff does."""
-    from libcst import CSTValidationError, ParserSyntaxError
-
     result = FileResult(path=path, source_digest=source.digest)
     original: list[Diagnostic] = []
     try:
@@ -167,9 +195,9 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                 result.fixed_source, result.applied_fixes = text, total
                 result.original_source = source.text
         result.diagnostics = diagnostics
-    except ParserSyntaxError as exc:
+    except _libcst_error("ParserSyntaxError") as exc:
         result.error = _parse_error(exc, source.text, path)
-    except CSTValidationError as exc:
+    except _libcst_error("CSTValidationError") as exc:
         # LibCST parsed the text but refuses a node (`"a" b"b"` mixes str and bytes): CPython rejects it
         # too, so it is a syntax error of the file, not a bug of devlint.
         result.error = _python_syntax_error(source.text, path) or FileError(

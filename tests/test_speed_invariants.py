@@ -298,3 +298,148 @@ def test_results_stream_in_order_from_a_generator(tmp_path: Path) -> None:
     assert [r.path for r in streamed] == [r.path for r in serial]
     assert [r.diagnostics for r in streamed] == [r.diagnostics for r in serial]
     assert sum(len(r.diagnostics) for r in serial) > 0
+
+
+# Platform tokens where no value of theirs can become a tensor's device: a comparison, a branch test, a
+# discarded call, an exception's message, a log line, a binding's name, a longer name, a non-device string.
+TOKENS_NEVER_A_DEVICE = '''\
+import logging
+
+import torch
+from vllm.platforms import current_platform
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.is_cuda = current_platform.device_type == "cuda"
+
+    def synchronize(self) -> None:
+        if current_platform.device_type in ("cuda", "xpu"):
+            torch.cuda.current_device()
+        assert current_platform.device_name != "mps", "unsupported"
+
+    def check(self, x: torch.Tensor) -> torch.Tensor:
+        if not current_platform.is_supported_on_current_device():
+            raise RuntimeError(f"{current_platform.device_name} cannot run this kernel")
+        logger.info("running on %s", current_platform.device_type)
+        device_type = x.device.type
+        tag = "cudagraph"
+        return x if device_type == "cuda" else x.float()
+'''
+
+# The same shapes, but one comparison holds a call whose argument is the platform device: a candidate.
+CANDIDATE_INSIDE_A_COMPARISON = TOKENS_NEVER_A_DEVICE + '''\
+
+    def scaled(self, x: torch.Tensor) -> bool:
+        return torch.ones(x.shape[0], device=current_platform.device_type).sum() == x.sum()
+'''
+
+
+@pytest.mark.parametrize(("source", "parsed_functions"), [
+    (TOKENS_NEVER_A_DEVICE, None),
+    (CANDIDATE_INSIDE_A_COMPARISON, ["def scaled"]),
+])
+def test_tokens_that_never_become_a_device_keep_nothing_for_libcst(
+        source: str, parsed_functions: list[str] | None, tmp_path: Path, monkeypatch) -> None:
+    import libcst
+
+    path = tmp_path / "worker.py"
+    path.write_text(source)
+    parsed: list[str] = []
+    real_parse = libcst.parse_module
+    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
+    fast = lint_paths([str(path)], jobs=1)
+    parsed_fast = list(parsed)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) == findings(full)
+    parsed = parsed_fast
+    if parsed_functions is None:
+        assert parsed == [] and fast.diagnostics == []
+    else:
+        assert len(parsed) == 1 and all(name in parsed[0] for name in parsed_functions)
+        assert "def synchronize" not in parsed[0] and "def check" not in parsed[0]
+        assert [(d.code, d.start.row) for d in fast.diagnostics] == [("DL001", source.count("\n"))]
+
+
+CONSTRUCTION_CHAIN = '''\
+import torch
+from torch import nn
+from vllm.platforms import current_platform
+
+
+class RotaryCache(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.name = "rope"
+        self.device = current_platform.device_type
+        self._setup()
+        self._log_config()
+
+    def _setup(self) -> None:
+        self._allocate()
+
+    def _allocate(self) -> None:
+        self.register_buffer("inv_freq", torch.arange(0, self.dim, 2, device=self.device).float())
+
+    def _log_config(self) -> None:
+        print(self.dim, self.name)
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.dim}"
+'''
+
+
+def test_reduction_keeps_the_construction_chain_to_a_platform_device_and_drops_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "rope.py"
+    path.write_text(CONSTRUCTION_CHAIN)
+    checker = Checker.for_settings(Settings())
+    tokens = checker.required_tokens
+    import ast as python_ast
+
+    from devlint.engine import _device_string
+    from devlint.prefilter import MentionPlaces, device_mentions
+
+    tree = python_ast.parse(CONSTRUCTION_CHAIN)
+    places = MentionPlaces(CONSTRUCTION_CHAIN, tree, _device_string(checker.table))
+    mentions = device_mentions(places, checker.code_mentions(CONSTRUCTION_CHAIN, tokens) or [], tokens)
+    reduced = relevant_source(CONSTRUCTION_CHAIN, tokens, tree, None, mentions, places)
+    assert "def _setup" in reduced and "def _allocate" in reduced  # __init__ -> _setup -> _allocate
+    assert "def _log_config" not in reduced and "def describe" not in reduced
+    fast = lint_paths([str(path)], jobs=1)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) == findings(full)
+    assert [(d.code, d.start.row) for d in fast.diagnostics] == [("DL003", 19)]
+
+
+def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> None:
+    from devlint.prefilter import imported_device_names
+
+    source = ("from .utils import DEVICE, get_dev, dtype_of\nfrom .config import Float32\n\n\n"
+              "def build(x, mydevice=None):\n"
+              "    buffer = torch.zeros(4, device=get_dev())\n"
+              "    cache_device=DEVICE\n"  # `cache_device=` is not the keyword `device=`
+              "    return x.to(DEVICE), x.to(Float32), buffer\n")
+    assert imported_device_names(source) == ("DEVICE", "get_dev")
+    assert imported_device_names("from .m import *\nx.to( GPU_DEVICE ,non_blocking=True)\n") == ("GPU_DEVICE",)
+    assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
+
+
+def test_a_log_line_is_no_device_but_a_method_named_like_one_may_take_one() -> None:
+    import ast as python_ast
+
+    from devlint.engine import _device_string
+    from devlint.prefilter import MentionPlaces, device_mentions
+
+    source = ("class Probe:\n"
+              "    def run(self, x):\n"
+              "        logger.warning(\"on %s\", current_platform.device_type)\n"
+              "        return self.info(x, device=current_platform.device_type)\n")
+    checker = Checker.for_settings(Settings())
+    tokens = checker.required_tokens
+    places = MentionPlaces(source, python_ast.parse(source), _device_string(checker.table))
+    kept = device_mentions(places, checker.code_mentions(source, tokens) or [], tokens)
+    assert [source.count("\n", 0, offset) + 1 for offset in kept] == [4]

@@ -263,9 +263,20 @@ def _drop_alias(statement: ast.Import | ast.ImportFrom, body: list[ast.stmt], li
     return _Removal(first, last, text, name)
 
 
+def _scope_text(scope: ast.AST, lines: list[str]) -> str | None:
+    """The lines of a function (decorators included: they are read in it by `_reads`), None for a module."""
+    if not isinstance(scope, ast.stmt):
+        return None
+    first = min([scope.lineno] + [d.lineno for d in getattr(scope, "decorator_list", ())])
+    return "".join(lines[first - 1:scope.end_lineno or scope.lineno])
+
+
 def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures: frozenset[str],
-            is_package_init: bool, rows: set[int] | None = None) -> list[_Removal]:
-    """Removals, in `after`'s lines, of the bindings whose names `before` read and `after` reads no more."""
+            is_package_init: bool, rows: set[int] | None = None,
+            before_lines: list[str] | None = None) -> list[_Removal]:
+    """Removals, in `after`'s lines, of the bindings whose names `before` read and `after` reads no more.
+    With `before_lines`, a scope whose text the fixes left unchanged (and that holds no removal) is not
+    read again: it reads what it read before."""
     scopes_before, scopes_after = _scopes(before), _scopes(after)
     if [type(s) for s in scopes_before] != [type(s) for s in scopes_after]:
         return []  # the fix changed the shape of the code: nothing to compare
@@ -280,6 +291,12 @@ def _debris(before: ast.Module, after: ast.Module, lines: list[str], signatures:
             if rows is not None and not removals and isinstance(scope_before, ast.stmt) and not any(
                     scope_before.lineno <= row <= (scope_before.end_lineno or scope_before.lineno) for row in rows):
                 continue  # the fix changed nothing this scope reads
+            if before_lines is not None and isinstance(scope_after, ast.stmt) and not any(
+                    first <= (scope_after.end_lineno or scope_after.lineno) and last >= scope_after.lineno
+                    for first, last in skip):
+                text_after = _scope_text(scope_after, lines)
+                if text_after is not None and text_after == _scope_text(scope_before, before_lines):
+                    continue  # unchanged and untouched by a removal: it reads what it read before
             read_before = _reads_before(scope_before)
             read_after = _reads(scope_after, skip)
             declared = _globals_declared(scope_after)
@@ -504,7 +521,7 @@ def remove_debris(original: str, fixed: str, signatures: frozenset[str], path: s
         return fixed
     try:
         removals = _debris(before, after, _lines(fixed), signatures,
-                           os.path.basename(path) == "__init__.py")
+                           os.path.basename(path) == "__init__.py", before_lines=_lines(original))
     except Unremovable:
         return fixed
     return _apply_removals(fixed, removals) if removals else fixed
