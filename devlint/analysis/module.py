@@ -14,7 +14,7 @@ import libcst as cst
 
 from devlint.analysis.names import Scope, dotted_name, import_bindings, names_bound_by_target, resolve_relative
 from devlint.analysis.platform import PlatformDeviceTable
-from devlint.analysis.walk import child_nodes, walk
+from devlint.analysis.walk import contains, walk
 
 _MISSING = object()
 
@@ -125,7 +125,7 @@ class FunctionFacts:
             return None
         for head, index in latest.branches:
             block = self._branch_block(head, index)
-            if block is None or not _contains(block, site):
+            if block is None or not contains(block, site):
                 return None
         return latest
 
@@ -149,14 +149,6 @@ class FunctionFacts:
         return name in self.params or name in self.bindings
 
 
-def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node is target:
-            return True
-        stack.extend(child_nodes(node))
-    return False
 
 
 def _ends_the_flow(block: cst.BaseSuite) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 from devlint.analysis.cst_util import code_of
-from devlint.analysis.walk import child_nodes
+from devlint.analysis.walk import child_nodes, contains
 
 TORCH_FACTORIES = frozenset({
     "arange", "zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "linspace",
@@ -174,13 +174,7 @@ def iter_names(node: cst.CSTNode) -> Iterator[cst.Name]:
 
 
 def contains_node(haystack: cst.CSTNode, needle: cst.CSTNode) -> bool:
-    stack = [haystack]
-    while stack:
-        current = stack.pop()
-        if current is needle:
-            return True
-        if not isinstance(current, cst.Lambda):
-            stack.extend(child_nodes(current))
-    return False
+    """Is `needle` in `haystack`, outside lambdas (a lambda's body runs elsewhere)?"""
+    return contains(haystack, needle, skip=(cst.Lambda,))
 
 

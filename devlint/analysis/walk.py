@@ -56,3 +56,15 @@ def walk(root: cst.CSTNode, enter: Callable[[cst.CSTNode], bool], leave: Callabl
         stack.append((node, True))
         if descend:
             stack.extend((child, False) for child in reversed(list(child_nodes(node))))
+
+
+def contains(root: cst.CSTNode, target: cst.CSTNode, skip: tuple[type[cst.CSTNode], ...] = ()) -> bool:
+    """Is `target` (by identity) `root` or below it, not looking inside nodes of the types in `skip`?"""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is target:
+            return True
+        if not isinstance(node, skip):
+            stack.extend(child_nodes(node))
+    return False
