@@ -189,6 +189,14 @@ class ModuleFacts:
     functions: list[FunctionFacts]
     classes: dict[str, ClassFacts]
     star_imports: list[str] = field(default_factory=list)  # modules imported with `from m import *`
+    _top_level: dict[str, FunctionFacts] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def top_level_functions(self) -> dict[str, FunctionFacts]:
+        """The module-level functions by name (a later definition wins), built once per module."""
+        if self._top_level is None:
+            self._top_level = {fn.name: fn for fn in self.functions
+                               if fn.parent is self.module_function and fn.cls is None}
+        return self._top_level
 
     def class_chain(self, cls: ClassFacts) -> list[ClassFacts]:
         """`cls` and its base classes defined in this module, nearest first (a simple MRO)."""

@@ -66,7 +66,7 @@ class Placements:
         self.facts = facts
         self.model = model
         self.devices = devices
-        self._functions = {fn.name: fn for fn in facts.functions if fn.parent is facts.module_function and fn.cls is None}
+        self._functions = facts.top_level_functions()
 
     # -- placements of a parameter ---------------------------------------------------------------------
     def placements_of(self, fn: FunctionFacts, name: str) -> list[Placement]:

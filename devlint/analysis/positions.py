@@ -18,6 +18,7 @@ from devlint.analysis.walk import child_nodes
 from devlint.types import Location
 
 _Positions = Mapping[cst.CSTNode, CodeRange]
+_FEW_STATEMENTS = 8
 
 
 class NodePositions:
@@ -78,12 +79,14 @@ class NodePositions:
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """LibCST's range of `node`: 1-based lines, 0-based columns."""
         if self._first_lines is not None:
-            for positions, offset in self._statement_positions.values():
-                # Findings cluster in few statements: a node of one already generated needs no search.
-                found = positions.get(node)
-                if found is not None:
-                    return CodeRange(CodePosition(found.start.line + offset, found.start.column),
-                                     CodePosition(found.end.line + offset, found.end.column))
+            if self._holder is None and len(self._statement_positions) <= _FEW_STATEMENTS:
+                # Findings cluster in few statements: a node of one already generated needs no walk of the
+                # module (past a few, the statement map answers in constant time).
+                for positions, offset in self._statement_positions.values():
+                    found = positions.get(node)
+                    if found is not None:
+                        return CodeRange(CodePosition(found.start.line + offset, found.start.column),
+                                         CodePosition(found.end.line + offset, found.end.column))
             statement = self._statement_holding(node)
             if statement is not None:
                 return self._statement_range(statement, node)

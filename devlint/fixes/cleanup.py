@@ -437,10 +437,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _PLAIN_STRING = re.compile(r"""(?<![\w"'])([bBrRuU]{0,2})("|')(?:\\.|(?!\2).)*\2""")  # not f-strings: they hold names
 
 
-def _may_leave_debris(fix: Fix, text: str) -> bool:
+def _may_leave_debris(fix: Fix, lines: list[str]) -> bool:
     """Whether the fix removes a name it does not write back: only then can a binding be left unused. A
     cheap text test that spares the parse for most fixes (a literal device replaced by a sibling's)."""
-    lines = _lines(text)
     for edit in fix.edits:
         removed = _PLAIN_STRING.sub("", _span_text(lines, edit))
         if set(_IDENTIFIER.findall(removed)) - set(_IDENTIFIER.findall(edit.content)):
@@ -460,10 +459,11 @@ def _span_text(lines: list[str], edit: Edit) -> str:
 
 
 def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozenset[str],
-                     is_package_init: bool) -> Fix:
-    """`fix` with the removal of the bindings it leaves unused (edits in `text`'s coordinates). Raises
-    Unremovable when one cannot go."""
-    if not _may_leave_debris(fix, text):
+                     is_package_init: bool, lines: list[str] | None = None) -> Fix:
+    """`fix` with the removal of the bindings it leaves unused (edits in `text`'s coordinates; `lines`, when
+    given, are `text`'s, split once for all of a file's fixes). Raises Unremovable when one cannot go."""
+    lines = _lines(text) if lines is None else lines
+    if not _may_leave_debris(fix, lines):
         return fix  # `device="cuda"` → `device=x.device` removes no name: nothing can be left unused
     fixed = _edits_in(text, fix.edits)
     after = _parse(fixed)
@@ -475,7 +475,6 @@ def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozen
         return fix
     shifts = _row_shift(fix.edits)
     extra: list[Edit] = []
-    lines = _lines(text)
     for removal in removals:
         first, last = _to_original_row(removal.first, shifts), _to_original_row(removal.last, shifts)
         mapped = _Removal(first, last, removal.content)
@@ -500,13 +499,14 @@ def with_cleanup(diagnostics: list[Diagnostic], text: str, tree: ast.Module | No
     if tree is None or not any(d.fix is not None for d in diagnostics):
         return diagnostics
     is_init = os.path.basename(path) == "__init__.py"
+    lines = _lines(text)  # once: a file with thousands of fixes must not split its text for each
     out = []
     for diagnostic in diagnostics:
         if diagnostic.fix is None:
             out.append(diagnostic)
             continue
         try:
-            fix = fix_with_cleanup(diagnostic.fix, text, tree, signatures, is_init)
+            fix = fix_with_cleanup(diagnostic.fix, text, tree, signatures, is_init, lines)
             out.append(dataclasses.replace(diagnostic, fix=fix))
         except Unremovable as exc:
             out.append(dataclasses.replace(diagnostic, fix=None, message=f"{diagnostic.message} (no fix: {exc})"))
