@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from devlint.discovery import glob_regex
 from devlint.rules import KNOWN_CODES
-from devlint.types import Settings
+from devlint.types import OPT_IN_CODES, Settings
 
 KNOWN_KEYS = {
     "select": "list of rule codes or prefixes to enable (default [\"DL\"]; an opt-in rule, DL006, only by its code)",
@@ -139,11 +139,12 @@ def is_known_selector(selector: str) -> bool:
 
 
 def check_selectors(codes: tuple[str, ...], where: str) -> frozenset[str]:
-    """Validated rule selectors (`ALL` becomes `DL`); `where` names the setting in the error."""
+    """Validated rule selectors (`ALL` becomes `DL` and the opt-in codes: every rule, as in ruff); `where`
+    names the setting in the error."""
     bad = [c for c in codes if not is_known_selector(c)]
     if bad:
         raise ConfigError(f"{where} has unknown rule codes {bad}; {SELECTOR_HELP}")
-    return frozenset("DL" if c == "ALL" else c for c in codes)
+    return frozenset(s for c in codes for s in (("DL", *OPT_IN_CODES) if c == "ALL" else (c,)))
 
 
 def check_platform_devices(entries: tuple[str, ...], where: str) -> tuple[str, ...]:

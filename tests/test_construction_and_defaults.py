@@ -324,6 +324,13 @@ def test_an_opt_in_rule_is_on_only_when_its_own_code_is_selected(select: set[str
     assert (settings.enabled("DL006"), settings.enabled("DL003")) == (dl006, dl003)
 
 
+def test_all_selects_the_opt_in_rules_too() -> None:
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "ALL", "--stdin-filename", "model.py", "-"],
+                                input=textwrap.dedent(FUSED_ATTENTION))
+    assert [line.split(" ")[1] for line in result.output.splitlines() if line.startswith("model.py:")] == [
+        "DL006", "DL003"]
+
+
 def test_opt_in_codes_are_the_opt_in_rules() -> None:
     assert OPT_IN_CODES == {rule.code for rule in ALL_RULES if rule.opt_in}
 

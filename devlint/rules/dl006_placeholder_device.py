@@ -19,7 +19,7 @@ class PlaceholderDevice(Rule):
     again (no `init.normal_(self.w)`, `self.w.zero_()`, `set_weight_attrs(self.w, ...)`).
 
     This rule is **off unless selected by its code** (`select`/`extend-select = ["DL006"]`, or
-    `--extend-select DL006`); a prefix such as `DL` does not turn it on.
+    `--extend-select DL006`, or `ALL`); a prefix such as `DL`, the default, does not turn it on.
 
     ## Why is this bad?
     Built under `with torch.device("meta")` (or a default-device context), the placeholder escapes the
