@@ -27,7 +27,7 @@ class FixAvailability(str, enum.Enum):
 
     @property
     def sentence(self) -> str:
-        return f"Fix is {self.value.lower()} available."
+        return "No fix is available." if self is FixAvailability.NONE else f"Fix is {self.value.lower()} available."
 
 
 @dataclass(frozen=True, order=True)

@@ -244,7 +244,7 @@ def test_stdin_as_ruff_reads_it(project: Path) -> None:
 def test_rule_explains_the_file_error_codes(code: str) -> None:
     result = invoke("rule", code.lower())
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"# {FILE_ERRORS[code].name} ({code})\n\nFix is none available.\n")
+    assert result.stdout.startswith(f"# {FILE_ERRORS[code].name} ({code})\n\nNo fix is available.\n")
     for heading in ("## What it does", "## Why is this bad?", "## Example", "## Fix safety"):
         assert heading in result.stdout
 

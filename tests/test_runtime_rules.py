@@ -17,7 +17,7 @@ from devlint.types import Settings
 @pytest.mark.parametrize("rule", RUNTIME_RULES, ids=[r.code for r in RUNTIME_RULES])
 def test_runtime_rules_are_documented(rule) -> None:
     out = CliRunner().invoke(main, ["rule", rule.code]).stdout
-    assert out.startswith(f"# {rule.name} ({rule.code})\n\nFix is none available. Reported only by a watched "
+    assert out.startswith(f"# {rule.name} ({rule.code})\n\nNo fix is available. Reported only by a watched "
                           "build (devlint.runtime).\n\n## What it does\n")
     for heading in ("## Why is this bad?", "## Example", "## Fix safety"):
         assert heading in out
