@@ -37,6 +37,16 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+# A module with one finding (GATE_OLD) and a change that adds another (GATE_NEW): the changed-lines and
+# baseline gates keep only the new one.
+GATE_OLD = ("import torch\n"
+            "def old(inv_freq: torch.Tensor, n: int):\n"
+            "    t = torch.arange(n, device='cuda')\n"
+            "    return torch.outer(t, inv_freq)\n")
+GATE_NEW = ("def new(x: torch.Tensor):\n"
+            "    return x + torch.ones(2, device='cuda')\n")
+
+
 def devlint_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)

@@ -12,14 +12,7 @@ from click.testing import CliRunner
 
 from devlint.cli import main
 
-from conftest import devlint_env
-
-OLD = ("import torch\n"
-       "def old(inv_freq: torch.Tensor, n: int):\n"
-       "    t = torch.arange(n, device='cuda')\n"
-       "    return torch.outer(t, inv_freq)\n")
-NEW = ("def new(x: torch.Tensor):\n"
-       "    return x + torch.ones(2, device='cuda')\n")
+from conftest import GATE_NEW as NEW, GATE_OLD as OLD, devlint_env
 
 
 def git(cwd: Path, *args: str) -> str:
