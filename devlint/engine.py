@@ -29,7 +29,7 @@ from devlint.prefilter import (
     might_hold_finding,
     parse_guard,
     quiet_parse,
-    relevant_source,
+    reduce_source,
     statement_lines,
 )
 from devlint.source import SourceError, SourceText, decode_source, read_source
@@ -95,6 +95,16 @@ class Checker:
         if mentions and tree is not None:
             places = MentionPlaces(text, tree, _device_string(self.table))
             mentions = device_mentions(places, mentions, tokens)
+        lines: list[int] | None = None
+        parsed = text
+        if tree is not None:
+            if self.settings.prefilter:
+                reduction = reduce_source(text, tokens, tree, mentions, places, self.table.device_types, package)
+                parsed, lines = reduction.text, reduction.statement_lines
+                if not reduction.candidate:
+                    mentions = []  # no call or default of it can take a platform device: nothing to find
+            else:
+                lines = statement_lines(tree)
         if mentions != []:
             import libcst as cst
 
@@ -102,14 +112,6 @@ class Checker:
             from devlint.fixes.cleanup import with_cleanup
             from devlint.rules import RuleContext
 
-            lines: list[int] | None = None
-            parsed = text
-            if tree is not None:
-                lines = []
-                if self.settings.prefilter:
-                    parsed = relevant_source(text, tokens, tree, lines, mentions, places)
-                else:
-                    lines = statement_lines(tree)
             module = cst.parse_module(parsed)
             analysis = analyse_module(module, path, self.table, package, tree, text)
             context = RuleContext(analysis, path, lines)

@@ -376,6 +376,15 @@ def statement_lines(tree: ast.Module, keep: list[ast.stmt] | None = None) -> lis
     return sorted(node.lineno for node in (tree.body if keep is None else keep))
 
 
+@dataclass(frozen=True)
+class Reduction:
+    """What `reduce_source` leaves for LibCST."""
+
+    text: str  # the file with irrelevant top-level statements blanked (rows and columns unchanged)
+    statement_lines: list[int]  # `statement_lines` of the statements kept
+    candidate: bool  # some call or default of what is kept can take a platform device (`_Candidates`)
+
+
 def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None = None,
                     kept_lines_out: list[int] | None = None, mentions: list[int] | None = None,
                     places: MentionPlaces | None = None) -> str:
@@ -388,6 +397,18 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
             tree = quiet_parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return text
+    reduction = reduce_source(text, tokens, tree, mentions, places)
+    if kept_lines_out is not None:
+        kept_lines_out.extend(reduction.statement_lines)
+    return reduction.text
+
+
+def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions: list[int] | None = None,
+                  places: MentionPlaces | None = None, device_types: frozenset[str] = frozenset(),
+                  package: str | None = None) -> Reduction:
+    """`relevant_source`, and whether what it keeps holds a candidate (`_Candidates`: `device_types` are
+    the table's device words, whose `.cuda()`-like moves always are; `package` tells imports of the
+    file's own project, whose names may be platform devices)."""
     if mentions is None:
         mentions = code_mentions(text, tokens)
     lines = _LINE.findall(text)
@@ -563,22 +584,211 @@ def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None 
         first, last = span(node)
         for row in range(first, last + 1):
             kept_lines[row] = True
+    kept_statements: list[ast.AST] = [node for node in keep if not isinstance(node, ast.ClassDef)]
     for cls in kept_class_nodes:
         body = [n for n in cls.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                                             and id(n) not in kept_methods)]
+        kept_statements.extend(cls.bases + [k.value for k in cls.keywords] + cls.decorator_list)
         if not body:
+            kept_statements.extend(cls.body)
             continue  # a class body must keep a statement: leave this one whole
+        kept_statements.extend(body)
         for method in (n for n in cls.body if n not in body):
             first, last = span(method)
             for row in range(first, last + 1):
                 kept_lines[row] = False
+    candidate = _Candidates(marked_in, device_types, package).any_in(kept_statements)
+    reduced = text if all(kept_lines[1:]) else "".join(
+        line if kept_lines[row] else line[len(line.rstrip("\r\n")):] for row, line in enumerate(lines, start=1))
+    return Reduction(reduced, statement_lines(tree, keep), candidate)
 
-    if kept_lines_out is not None:
-        kept_lines_out.extend(statement_lines(tree, keep))
-    if all(kept_lines[1:]):
-        return text
-    return "".join(line if kept_lines[row] else line[len(line.rstrip("\r\n")):]
-                   for row, line in enumerate(lines, start=1))
+
+# What the resolver calls a factory (`analysis.tensors`, LibCST-free here): `torch.<name>` for the first two,
+# a `.new_<name>()` method for the last. A callee is matched by its last name (imports aside, that is the
+# resolver's own test), or by a name that a `from torch import zeros as z` or `z = torch.zeros` binds.
+_FACTORY_NAMES = frozenset({
+    "arange", "zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "linspace",
+    "logspace", "eye", "tensor", "as_tensor", "asarray", "empty_strided", "tril_indices", "triu_indices",
+    "range", "scalar_tensor", "sparse_coo_tensor", "normal", "bernoulli", "complex", "polar",
+    "zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like", "randint_like",
+    "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "new_empty_strided",
+})
+_POSITIONAL_DEVICE = {"as_tensor": 2}  # `analysis.tensors.POSITIONAL_DEVICE_SLOT`
+_Scope = tuple[int, ...]  # ids of the enclosing function scopes, innermost first, the module's (0) last
+
+
+class _Candidates:
+    """Does code CPython parsed hold a *candidate*: a place where a rule can find the platform device?
+
+    Every finding sits at a device slot — a factory's `device=` (or `torch.as_tensor`'s third argument),
+    the device of a `.to()` move — at a `.cuda()`-like move, or at a parameter's default, and says the value
+    there is the platform device. The resolver calls a value that only when it is a platform expression,
+    which the prefilter marks, or comes from one: a name bound from one in its function or an enclosing
+    one or the module (parameters only through their defaults), an attribute or a class-level name bound
+    from one anywhere in the file, a function returning one, or a name imported from the file's own project
+    (whose module may bind one). So a slot can hold the platform device only when it is on a marked line or
+    reads such a word; attributes and functions are matched by name alone, whatever their class, which only
+    errs on the side of a candidate. A file without a candidate holds no finding: LibCST never parses it."""
+
+    def __init__(self, marked_in: Callable[[ast.AST], bool], device_types: frozenset[str],
+                 package: str | None) -> None:
+        self.marked_in = marked_in
+        self.device_types = device_types
+        self.top_package = package.split(".", 1)[0] if package else None
+        self.factories = set(_FACTORY_NAMES)
+        self.slots: list[tuple[ast.expr, _Scope]] = []
+        # (scope binding the names, names, attribute-like words, the value and the scope it is read in)
+        self.bindings: list[tuple[int, set[str], set[str], ast.expr, _Scope]] = []
+        self.everywhere: set[str] = set()  # names no scope hides: project imports, `global` names
+        self.found = False  # a candidate no binding can change (`x.cuda()`, a star import of the project)
+
+    def any_in(self, statements: list[ast.AST]) -> bool:
+        for statement in statements:
+            self._collect(statement, (0,))
+        if self.found:
+            return True
+        scoped: set[tuple[int, str]] = set()  # (scope, name) bound from a platform value
+        attrs: set[str] = set()  # attributes, class-level names and functions that hold or return one
+        reads: dict[int, tuple[set[str], set[str], bool]] = {}
+
+        def platform(expr: ast.expr, scope: _Scope) -> bool:
+            found = reads.get(id(expr))
+            if found is None:
+                found = reads[id(expr)] = (*_reads_of(expr), self.marked_in(expr))
+            names, attributes, marked = found
+            return marked or not attributes.isdisjoint(attrs) or any(
+                name in self.everywhere or name in attrs or any((level, name) in scoped for level in scope)
+                for name in names)
+
+        pending = self.bindings
+        while pending:  # to a fixed point: `device = "cuda"`, then `self.device = device`
+            grown = [binding for binding in pending if platform(binding[3], binding[4])]
+            if not grown:
+                break
+            pending = [binding for binding in pending if not platform(binding[3], binding[4])]
+            for level, names, words, _, _ in grown:
+                scoped.update((level, name) for name in names)
+                attrs |= words
+        return any(platform(slot, scope) for slot, scope in self.slots)
+
+    def _bind(self, target: ast.expr, value: ast.expr, scope: _Scope, in_class: bool) -> None:
+        names: set[str] = set()
+        words: set[str] = set()
+        stack = [target]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                (words if in_class else names).add(node.id)  # a class-level name is read as `self.<name>`
+            elif isinstance(node, ast.Attribute):
+                words.add(node.attr)  # `self.device = ...` binds `device`, not `self`
+            elif isinstance(node, ast.Subscript):
+                stack.append(node.value)  # `devices[0] = "cuda"`: the container holds it
+            elif isinstance(node, (ast.Tuple, ast.List)):
+                stack.extend(node.elts)
+            elif isinstance(node, ast.Starred):
+                stack.append(node.value)
+        self.bindings.append((scope[0], names, words, value, scope))
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.ImportFrom):
+            if node.module == "torch":
+                self.factories.update(a.asname for a in node.names if a.asname and a.name in _FACTORY_NAMES)
+            own = node.level > 0 or (node.module or "").split(".", 1)[0] == self.top_package
+            if not own or self.top_package is None:
+                return
+            for alias in node.names:
+                if alias.name == "*":
+                    self.found = True  # any name may be one of that module's platform constants
+                self.everywhere.add(alias.asname or alias.name)
+        elif self.top_package is not None:
+            for alias in node.names:
+                if alias.name.split(".", 1)[0] == self.top_package:
+                    self.everywhere.add((alias.asname or alias.name).split(".", 1)[0])
+
+    def _collect(self, root: ast.AST, outer: _Scope) -> None:
+        # (node, its scope, the function it returns for, whether it is directly in a class body)
+        stack: list[tuple[ast.AST, _Scope, str | None, bool]] = [(root, outer, None, False)]
+        while stack:
+            node, scope, function, in_class = stack.pop()
+            inner, returns, class_body = scope, function, False
+            if isinstance(node, ast.Call):
+                self._call(node, scope)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                if node.value is not None:
+                    for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                        self._bind(target, node.value, scope, in_class)
+                        if isinstance(node.value, (ast.Name, ast.Attribute)) \
+                                and _callee_name(node.value) in self.factories:
+                            self.factories.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            elif isinstance(node, ast.NamedExpr):
+                self._bind(node.target, node.value, scope, False)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                self._bind(node.target, node.iter, scope, in_class)
+            elif isinstance(node, ast.withitem):
+                if node.optional_vars is not None:
+                    self._bind(node.optional_vars, node.context_expr, scope, in_class)
+            elif isinstance(node, ast.Return):
+                if node.value is not None and function is not None:
+                    self.bindings.append((0, set(), {function}, node.value, scope))
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                self.everywhere.update(node.names)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._import(node)
+            elif isinstance(node, ast.ClassDef):
+                class_body = True
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                inner = (id(node), *scope)
+                returns = node.name if not isinstance(node, ast.Lambda) else None
+                arguments = node.args  # defaults are read where the function is defined
+                positional = arguments.posonlyargs + arguments.args
+                pairs = [*zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults, strict=True),
+                         *((a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None)]
+                for arg, default in pairs:
+                    self.bindings.append((id(node), {arg.arg}, set(), default, scope))
+                    self.slots.append((default, scope))
+                if isinstance(node, ast.Lambda):
+                    stack.append((node.body, inner, None, False))
+                    stack.extend((d, scope, function, False) for _, d in pairs)
+                    continue
+                # the function's name is bound where it is defined: read as a call (`get_device()`, a
+                # method `self.get_device()`), it holds what the function returns (see `Return` above)
+                stack.extend((d, scope, function, False) for d in node.decorator_list)
+                stack.extend((d, scope, function, False) for _, d in pairs)
+                stack.extend((s, inner, returns, False) for s in node.body)
+                continue
+            for child in ast.iter_child_nodes(node):
+                stack.append((child, inner, returns, class_body))
+
+    def _call(self, call: ast.Call, scope: _Scope) -> None:
+        func = call.func
+        name = _callee_name(func)
+        if isinstance(func, ast.Attribute) and name in self.device_types:
+            self.found = True  # `x.cuda()`: a move to the platform device whatever its arguments
+        elif isinstance(func, ast.Attribute) and name == "to":
+            # `platform_move_of`: the first argument, `device=`, or `**kwargs` (keywords: not `dtype=`...)
+            self.slots.extend((arg, scope) for arg in call.args[:1])
+            self.slots.extend((k.value, scope) for k in call.keywords if k.arg is None or k.arg == "device")
+        elif name in self.factories:
+            self.slots.extend((k.value, scope) for k in call.keywords if k.arg == "device")
+            slot = _POSITIONAL_DEVICE.get(name)
+            if slot is not None:
+                positional = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
+                self.slots.extend((arg, scope) for arg in positional[slot:slot + 1])
+
+
+def _reads_of(expr: ast.AST) -> tuple[set[str], set[str]]:
+    """The names and the attribute names an expression reads (`self.cfg.device`: `self`; `cfg`, `device`)."""
+    names: set[str] = set()
+    attributes: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            attributes.add(node.attr)
+        stack.extend(ast.iter_child_nodes(node))
+    return names, attributes
 
 
 _DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
