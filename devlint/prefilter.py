@@ -500,23 +500,6 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             continue
         else:
             keep.append(node)  # imports, assignments, module-level code: small, and read by the analysis
-    kept_classes: set[str] = set()
-    while wanted_classes:  # a kept class needs its bases from this file (methods, buffers, attributes)
-        name = wanted_classes.pop()
-        if name in kept_classes or name not in classes:
-            continue
-        kept_classes.add(name)
-        keep.append(classes[name])
-        wanted_classes.extend(_class_bases(classes[name]))
-    # Inside the classes kept, keep only the methods the analysis can read: those that mention a token, the
-    # construction hooks, those that set `self.<attr>` or register buffers, and those called as
-    # `self.<name>(` by a kept method (to a fixed point: construction call chains, tensor-returning helpers).
-    kept_class_nodes = [node for node in keep if isinstance(node, ast.ClassDef)]
-    methods = [(cls, m) for cls in kept_class_nodes for m in cls.body
-               if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    kept_methods = {id(m) for _, m in methods if m.name in _CONSTRUCTION_HOOKS or mentions_token(m)
-                    or _SETS_SELF.search(chunk_of(m))}
-    # `self.device = current_platform.device_type` in one method makes `self.device` a token for the others.
     calls_of: dict[int, set[str]] = {}
     used_calls_of: dict[int, set[str]] = {}
 
@@ -533,40 +516,69 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         return found
 
     attr_aliases: set[str] = set()
-    forward_methods = {id(m) for _, m in methods if mentions_token(m)}
 
     def mentions_alias_attr(method: ast.stmt) -> bool:
         return bool(attr_aliases) and mentions_token(method)
 
+    # A subclass in this file inherits what a kept class sets (`self.device`) with no token of its own: once
+    # the kept classes' attributes are marked, a subclass that reads one is kept too, and the classes' methods
+    # are chosen again with it.
+    outer_keep, first_wanted = keep, wanted_classes
+    late: set[str] = set()
     while True:
-        marked_methods = {m.name for _, m in methods if mentions_token(m)}
-        forward_methods |= {id(m) for _, m in methods if mentions_token(m)}
-        found_attrs = {name for _, m in methods if mentions_token(m)
-                       for name in (_ATTR_SET.findall(chunk_of(m)) if places is None
-                                    else _platform_attrs(m, marked_in, marked_methods))}
-        if not found_attrs <= attr_aliases:
-            mark(re.compile(r"\b(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
-            attr_aliases |= found_attrs
-            continue
-        called = {name for _, m in methods if id(m) in kept_methods for name in self_calls(m)}
-        if places is not None:
-            # A method only a construction hook or a setter calls matters when it leads to one with a mark
-            # (a construction chain); one a marked method calls may return its tensors (evidence).
-            leads = set(marked_methods)
-            while True:
-                wider = {m.name for _, m in methods if m.name not in leads
-                         and not leads.isdisjoint(self_calls(m))}
-                if not wider:
-                    break
-                leads |= wider
-            forward = {name for _, m in methods if id(m) in forward_methods for name in used_self_calls(m)}
-            called = forward | (called & leads)
-        more = {id(m) for _, m in methods if id(m) not in kept_methods and (m.name in called or mentions_alias_attr(m))}
-        if not more:
+        keep, wanted_classes = list(outer_keep), first_wanted + sorted(late)
+        kept_classes: set[str] = set()
+        while wanted_classes:  # a kept class needs its bases from this file (methods, buffers, attributes)
+            name = wanted_classes.pop()
+            if name in kept_classes or name not in classes:
+                continue
+            kept_classes.add(name)
+            keep.append(classes[name])
+            wanted_classes.extend(_class_bases(classes[name]))
+        # Inside the classes kept, keep only the methods the analysis can read: those that mention a token, the
+        # construction hooks, those that set `self.<attr>` or register buffers, and those called as
+        # `self.<name>(` by a kept method (to a fixed point: construction call chains, tensor-returning helpers).
+        kept_class_nodes = [node for node in keep if isinstance(node, ast.ClassDef)]
+        methods = [(cls, m) for cls in kept_class_nodes for m in cls.body
+                   if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        kept_methods = {id(m) for _, m in methods if m.name in _CONSTRUCTION_HOOKS or mentions_token(m)
+                        or _SETS_SELF.search(chunk_of(m))}
+        forward_methods = {id(m) for _, m in methods if mentions_token(m)}
+        # `self.device = current_platform.device_type` in one method makes `self.device` a token for the others.
+        while True:
+            marked_methods = {m.name for _, m in methods if mentions_token(m)}
+            forward_methods |= {id(m) for _, m in methods if mentions_token(m)}
+            found_attrs = {name for _, m in methods if mentions_token(m)
+                           for name in (_ATTR_SET.findall(chunk_of(m)) if places is None
+                                        else _platform_attrs(m, marked_in, marked_methods))}
+            if not found_attrs <= attr_aliases:
+                mark(re.compile(r"\b(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
+                attr_aliases |= found_attrs
+                continue
+            called = {name for _, m in methods if id(m) in kept_methods for name in self_calls(m)}
+            if places is not None:
+                # A method only a construction hook or a setter calls matters when it leads to one with a mark
+                # (a construction chain); one a marked method calls may return its tensors (evidence).
+                leads = set(marked_methods)
+                while True:
+                    wider = {m.name for _, m in methods if m.name not in leads
+                             and not leads.isdisjoint(self_calls(m))}
+                    if not wider:
+                        break
+                    leads |= wider
+                forward = {name for _, m in methods if id(m) in forward_methods for name in used_self_calls(m)}
+                called = forward | (called & leads)
+            more = {id(m) for _, m in methods if id(m) not in kept_methods and (m.name in called or mentions_alias_attr(m))}
+            if not more:
+                break
+            kept_methods |= more
+            forward_methods |= {id(m) for _, m in methods if id(m) in more and (m.name in forward or mentions_token(m))} \
+                if places is not None else set()
+        subclasses = {name for name, node in classes.items() if name not in kept_classes and name not in late
+                      and not kept_classes.isdisjoint(_class_bases(node)) and mentions_token(node)}
+        if not subclasses:
             break
-        kept_methods |= more
-        forward_methods |= {id(m) for _, m in methods if id(m) in more and (m.name in forward or mentions_token(m))} \
-            if places is not None else set()
+        late |= subclasses
     # Module-level functions a kept function or method calls by name: a device handed to a helper may be
     # placed there (DL004), and construction may build its buffers in one (DL003).
     functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -797,9 +809,10 @@ _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)$"
 
 
 def imported_device_names(text: str) -> tuple[str, ...]:
-    """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`) that the file imports with
-    `from ... import` (or may get from a `from ... import *`): another module of the package may bind them
-    to the platform device, which no token in this file shows."""
+    """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`, or through one local name:
+    `dev = DEVICE` then `device=dev`) that the file imports with `from ... import` (or may get from a
+    `from ... import *`): another module of the package may bind them to the platform device, which no token
+    in this file shows."""
     # Two literal-first patterns (the regular expression engine then skips to each `device` or `.to(`): ten
     # times faster than one alternation starting with `\b`, which tries every position of the file.
     used: set[str] = set()
@@ -819,7 +832,15 @@ def imported_device_names(text: str) -> tuple[str, ...]:
         if names.strip().startswith("*"):
             star = True
         imported.update(re.findall(r"[A-Za-z_]\w*", names))
-    return tuple(sorted(used if star else used & imported))
+    if star:
+        return tuple(sorted(used))
+    found = used & imported
+    for name in used - imported:  # one local hop: `dev = DEVICE` (or `get_device()`), then `device=dev`
+        for match in re.finditer(re.escape(name) + r"[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*([A-Za-z_]\w*)[ \t]*(?:\([ \t]*\))?[ \t]*(?:#|$)",
+                                 text, re.MULTILINE):
+            if match.group(1) in imported and not (match.start() and _NAME_CHAR.match(text, match.start() - 1)):
+                found.add(match.group(1))
+    return tuple(sorted(found))
 
 
 

@@ -443,3 +443,98 @@ def test_a_log_line_is_no_device_but_a_method_named_like_one_may_take_one() -> N
     places = MentionPlaces(source, python_ast.parse(source), _device_string(checker.table))
     kept = device_mentions(places, checker.code_mentions(source, tokens) or [], tokens)
     assert [source.count("\n", 0, offset) + 1 for offset in kept] == [4]
+
+
+# Tokens that can be a device (kept in an attribute, handed to a non-torch call, torch.autocast's
+# `device_type=`), but no factory's `device=`, `.to()` or default reads one: no candidate, no LibCST.
+NO_CANDIDATE = '''\
+import torch
+from vllm.platforms import current_platform
+
+
+def num_compute_units() -> int:
+    index = torch.accelerator.current_device_index()
+    return torch.cuda.get_device_properties(index).multi_processor_count
+
+
+class Communicator:
+    def __init__(self, group) -> None:
+        self.group = group
+        self.device = torch.device(current_platform.device_type, torch.accelerator.current_device_index())
+        self.handle = open_handle(self.device, group)
+
+    def all_reduce(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        self.handle.all_reduce(x.to(torch.float32), out)
+        return out
+
+
+def autocast(dtype):
+    return torch.autocast(device_type=current_platform.device_type, dtype=dtype)
+'''
+
+# Each way a device slot reads the platform device without a token of its own (each a DL001 finding).
+CANDIDATES = {
+    "inherited attribute": '''
+
+class Scaled(Communicator):
+    def scale(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.ones(x.shape[-1], device=self.device)
+''',
+    "enclosing function's name": '''
+
+def make_rope(dim: int):
+    device = current_platform.device_type
+
+    def cache(inv_freq: torch.Tensor) -> torch.Tensor:
+        t = torch.arange(dim, device=device)
+        return torch.outer(t, inv_freq)
+
+    return cache
+''',
+    "helper's return": '''
+
+def _device():
+    return torch.device(current_platform.device_type)
+
+
+def rope_cache(inv_freq: torch.Tensor) -> torch.Tensor:
+    where = _device()
+    t = torch.arange(8, device=where)
+    return torch.outer(t, inv_freq)
+''',
+    "project import through a local name": '''
+
+from .consts import DEVICE
+
+
+def rope_cache(inv_freq: torch.Tensor) -> torch.Tensor:
+    dev = DEVICE
+    t = torch.arange(8, device=dev)
+    return torch.outer(t, inv_freq)
+''',
+}
+
+
+@pytest.mark.parametrize("extra", [None, *CANDIDATES])
+def test_a_file_without_a_candidate_never_reaches_libcst(extra: str | None, tmp_path: Path, monkeypatch) -> None:
+    import libcst
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "consts.py").write_text('DEVICE = "cuda"\n')
+    path = package / "comm.py"
+    path.write_text(NO_CANDIDATE + (CANDIDATES[extra] if extra else ""))
+    parsed: list[str] = []
+    real_parse = libcst.parse_module
+    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
+    fast = lint_paths([str(path)], jobs=1)
+    parsed_fast = list(parsed)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) == findings(full)
+    if extra is None:
+        assert parsed_fast == [] and fast.diagnostics == []
+    else:
+        assert len(parsed_fast) == 1
+        assert [d.code for d in fast.diagnostics] == ["DL001"]
