@@ -97,7 +97,7 @@ class Checker:
             mentions = device_mentions(places, mentions, tokens)
         lines: list[int] | None = None
         parsed = text
-        if tree is not None:
+        if tree is not None and mentions != []:  # none left by `device_mentions`: not parsed at all
             if self.settings.prefilter:
                 reduction = reduce_source(text, tokens, tree, mentions, places, self.table.device_types, package)
                 parsed, lines = reduction.text, reduction.statement_lines

@@ -657,8 +657,10 @@ class _Candidates:
     def any_in(self, statements: list[ast.AST]) -> bool:
         for statement in statements:
             self._collect(statement, (0,))
-        if self.found:
-            return True
+            if self.found:
+                return True
+        if any(self.marked_in(slot) for slot, _ in self.slots):
+            return True  # `device="cuda"`: no binding needed
         scoped: set[tuple[int, str]] = set()  # (scope, name) bound from a platform value
         attrs: set[str] = set()  # attributes, class-level names and functions that hold or return one
         reads: dict[int, tuple[set[str], set[str], bool]] = {}
@@ -718,65 +720,83 @@ class _Candidates:
                     self.everywhere.add((alias.asname or alias.name).split(".", 1)[0])
 
     def _collect(self, root: ast.AST, outer: _Scope) -> None:
+        """Gather the slots, bindings and imports of `root`; stops early on a candidate no binding changes."""
+        calls: list[tuple[ast.Call, _Scope]] = []
         # (node, its scope, the function it returns for, whether it is directly in a class body)
         stack: list[tuple[ast.AST, _Scope, str | None, bool]] = [(root, outer, None, False)]
         while stack:
             node, scope, function, in_class = stack.pop()
+            kind = type(node)
             inner, returns, class_body = scope, function, False
-            if isinstance(node, ast.Call):
-                self._call(node, scope)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                if node.value is not None:
-                    for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
-                        self._bind(target, node.value, scope, in_class)
-                        if isinstance(node.value, (ast.Name, ast.Attribute)) \
-                                and _callee_name(node.value) in self.factories:
-                            self.factories.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-            elif isinstance(node, ast.NamedExpr):
-                self._bind(node.target, node.value, scope, False)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                self._bind(node.target, node.iter, scope, in_class)
-            elif isinstance(node, ast.withitem):
-                if node.optional_vars is not None:
-                    self._bind(node.optional_vars, node.context_expr, scope, in_class)
-            elif isinstance(node, ast.Return):
-                if node.value is not None and function is not None:
-                    self.bindings.append((0, set(), {function}, node.value, scope))
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
-                self.everywhere.update(node.names)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._import(node)
-            elif isinstance(node, ast.ClassDef):
+            if kind is ast.Call:
+                func = node.func  # type: ignore[attr-defined]
+                if type(func) is ast.Attribute and func.attr in self.device_types:
+                    self.found = True  # `x.cuda()`: a move to the platform device whatever its arguments
+                    return
+                calls.append((node, scope))  # type: ignore[arg-type]
+            elif kind in _BINDERS:
+                self._binding(node, scope, in_class)
+            elif kind is ast.Return:
+                if node.value is not None and function is not None:  # type: ignore[attr-defined]
+                    self.bindings.append((0, set(), {function}, node.value, scope))  # type: ignore[attr-defined]
+            elif kind is ast.Global or kind is ast.Nonlocal:
+                self.everywhere.update(node.names)  # type: ignore[attr-defined]
+            elif kind is ast.Import or kind is ast.ImportFrom:
+                self._import(node)  # type: ignore[arg-type]
+                if self.found:
+                    return
+            elif kind is ast.ClassDef:
                 class_body = True
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                inner = (id(node), *scope)
-                returns = node.name if not isinstance(node, ast.Lambda) else None
-                arguments = node.args  # defaults are read where the function is defined
-                positional = arguments.posonlyargs + arguments.args
-                pairs = [*zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults, strict=True),
-                         *((a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None)]
-                for arg, default in pairs:
-                    self.bindings.append((id(node), {arg.arg}, set(), default, scope))
-                    self.slots.append((default, scope))
-                if isinstance(node, ast.Lambda):
-                    stack.append((node.body, inner, None, False))
-                    stack.extend((d, scope, function, False) for _, d in pairs)
-                    continue
-                # the function's name is bound where it is defined: read as a call (`get_device()`, a
-                # method `self.get_device()`), it holds what the function returns (see `Return` above)
-                stack.extend((d, scope, function, False) for d in node.decorator_list)
-                stack.extend((d, scope, function, False) for _, d in pairs)
-                stack.extend((s, inner, returns, False) for s in node.body)
+            elif kind in _DEFINITIONS:
+                self._definition(node, scope, function, stack)  # type: ignore[arg-type]
                 continue
-            for child in ast.iter_child_nodes(node):
-                stack.append((child, inner, returns, class_body))
+            for field in _fields(kind):
+                value = getattr(node, field)
+                if type(value) is list:
+                    stack.extend((item, inner, returns, class_body) for item in value if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    stack.append((value, inner, returns, class_body))
+        for call, scope in calls:
+            self._call(call, scope)
+
+    def _binding(self, node: ast.AST, scope: _Scope, in_class: bool) -> None:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            if node.value is None:
+                return
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                self._bind(target, node.value, scope, in_class)
+                if isinstance(node.value, (ast.Name, ast.Attribute)) and _callee_name(node.value) in self.factories:
+                    self.factories.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))  # `z = torch.zeros`
+        elif isinstance(node, ast.NamedExpr):
+            self._bind(node.target, node.value, scope, False)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            self._bind(node.target, node.iter, scope, in_class)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            self._bind(node.optional_vars, node.context_expr, scope, in_class)
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: _Scope,
+                    function: str | None, stack: list[tuple[ast.AST, _Scope, str | None, bool]]) -> None:
+        inner = (id(node), *scope)
+        arguments = node.args  # defaults are read where the function is defined
+        positional = arguments.posonlyargs + arguments.args
+        pairs = [*zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults, strict=True),
+                 *((a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None)]
+        for arg, default in pairs:
+            self.bindings.append((id(node), {arg.arg}, set(), default, scope))
+            self.slots.append((default, scope))
+        stack.extend((default, scope, function, False) for _, default in pairs)
+        if isinstance(node, ast.Lambda):
+            stack.append((node.body, inner, None, False))
+            return
+        # The function's name holds what it returns (`Return` above), read as a call: `get_device()`, a
+        # method `self.get_device()`.
+        stack.extend((decorator, scope, function, False) for decorator in node.decorator_list)
+        stack.extend((statement, inner, node.name, False) for statement in node.body)
 
     def _call(self, call: ast.Call, scope: _Scope) -> None:
         func = call.func
         name = _callee_name(func)
-        if isinstance(func, ast.Attribute) and name in self.device_types:
-            self.found = True  # `x.cuda()`: a move to the platform device whatever its arguments
-        elif isinstance(func, ast.Attribute) and name == "to":
+        if isinstance(func, ast.Attribute) and name == "to":
             # `platform_move_of`: the first argument, `device=`, or `**kwargs` (keywords: not `dtype=`...)
             self.slots.extend((arg, scope) for arg in call.args[:1])
             self.slots.extend((k.value, scope) for k in call.keywords if k.arg is None or k.arg == "device")
@@ -786,6 +806,24 @@ class _Candidates:
             if slot is not None:
                 positional = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
                 self.slots.extend((arg, scope) for arg in positional[slot:slot + 1])
+
+
+_BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
+                      ast.comprehension, ast.withitem})
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+_NO_CODE_FIELDS = frozenset({"ctx", "op", "ops", "type_comment"})
+
+
+_CODE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    """The fields of an ast node type that can hold code (not `ctx`, operators or comments)."""
+    found = _CODE_FIELDS.get(kind)
+    if found is None:
+        found = _CODE_FIELDS[kind] = tuple(name for name in kind._fields  # type: ignore[attr-defined]
+                                           if name not in _NO_CODE_FIELDS)
+    return found
 
 
 def _reads_of(expr: ast.AST) -> tuple[set[str], set[str]]:
