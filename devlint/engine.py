@@ -23,6 +23,7 @@ from devlint.fix import FixError, apply_fixes, check_parses
 from devlint.prefilter import (
     MentionPlaces,
     TooNested,
+    check_nesting,
     code_mentions,
     device_mentions,
     imported_device_names,
@@ -90,7 +91,7 @@ class Checker:
             if extra:
                 tokens = tokens + extra
         mentions = self.code_mentions(text, tokens)
-        tree = parse_guard(text) if mentions != [] else None  # raises TooNested for input that would crash LibCST
+        tree = parse_guard(text) if mentions != [] else None  # raises TooNested for input CPython finds too deep
         places = None
         if mentions and tree is not None:
             places = MentionPlaces(text, tree, _device_string(self.table))
@@ -112,6 +113,8 @@ class Checker:
             from devlint.fixes.cleanup import with_cleanup
             from devlint.rules import RuleContext
 
+            if tree is not None:
+                check_nesting(tree, text)  # input that would crash LibCST's parser never reaches it
             module = cst.parse_module(parsed)
             analysis = analyse_module(module, path, self.table, package, tree, text)
             context = RuleContext(analysis, path, lines)

@@ -351,7 +351,8 @@ def _bracket_depth(text: str) -> int:
 
 def parse_guard(text: str) -> ast.Module | None:
     """CPython's parse of `text`, or None when CPython cannot parse it (e.g. syntax newer than this
-    Python, which LibCST may still read). Raises TooNested for input LibCST must never see."""
+    Python, which LibCST may still read). Raises TooNested for input CPython finds too deeply nested, which
+    LibCST must never see (`check_nesting` judges what CPython parses, before LibCST is given it)."""
     try:
         tree = quiet_parse(text)
     except (RecursionError, MemoryError):
@@ -364,10 +365,15 @@ def parse_guard(text: str) -> ast.Module | None:
         return None
     except ValueError:
         return None
+    return tree
+
+
+def check_nesting(tree: ast.Module, text: str) -> None:
+    """Raise TooNested when an expression of `text` (parsed as `tree`) nests deeper than LibCST's parser can
+    follow without crashing. Asked only of a file LibCST is about to parse."""
     depth, row, column = _depth_and_place(tree, text)
     if depth > MAX_NESTING:
         raise TooNested(f"nested {depth} levels deep (more than {MAX_NESTING}); not parsed", row, column)
-    return tree
 
 
 def statement_lines(tree: ast.Module, keep: list[ast.stmt] | None = None) -> list[int]:
@@ -842,6 +848,7 @@ def _reads_of(expr: ast.AST) -> tuple[set[str], set[str]]:
 
 
 _DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
+_DEVICE_KEYWORD_BARE = re.compile(r"device=([A-Za-z_]\w*)[ \t]*[,)\n]")  # `device=dev,` (a keyword: no spaces; `mydevice=` too, harmlessly)
 _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)$", re.MULTILINE)
 
@@ -873,9 +880,12 @@ def imported_device_names(text: str) -> tuple[str, ...]:
     if star:
         return tuple(sorted(used))
     found = used & imported
-    for name in used - imported:  # one local hop: `dev = DEVICE` (or `get_device()`), then `device=dev`
-        for match in re.finditer(re.escape(name) + r"[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*([A-Za-z_]\w*)[ \t]*(?:\([ \t]*\))?[ \t]*(?:#|$)",
-                                 text, re.MULTILINE):
+    # One local hop: `dev = DEVICE` (or `= get_device()`), then `device=dev` (a bare name, not `x.device`).
+    local = {name for name in _DEVICE_KEYWORD_BARE.findall(text) if name not in imported}
+    if local and imported:
+        hop = re.compile("(?:" + "|".join(map(re.escape, sorted(local))) + r")[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*"
+                         r"([A-Za-z_]\w*)[ \t]*(?:\([ \t]*\))?[ \t]*(?:#|$)", re.MULTILINE)
+        for match in hop.finditer(text):
             if match.group(1) in imported and not (match.start() and _NAME_CHAR.match(text, match.start() - 1)):
                 found.add(match.group(1))
     return tuple(sorted(found))

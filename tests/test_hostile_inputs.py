@@ -29,6 +29,10 @@ def outcome(tmp_path: Path, name: str, data: bytes) -> tuple[str | None, str, li
     return (error.code if error else None), (error.reason if error else ""), [d.code for d in result.diagnostics]
 
 
+# What LibCST would parse (a factory on the platform device): a file that never reaches it is not judged
+# for nesting that only LibCST cannot follow.
+CANDIDATE = b"import torch\nx = torch.zeros(1, device='cuda')\n"
+
 CASES = {
     "syntax_error.py": (b"x = 'cuda'\ndef f(:\n", "E999", "syntax error: invalid syntax"),
     "python2.py": (b"x = 'cuda'\nprint 'hello'\n", "E999", "Missing parentheses in call to 'print'"),
@@ -36,9 +40,9 @@ CASES = {
     "binary.py": (b"\x00\x01\x02cuda", "E902", "binary file (contains NUL bytes)"),
     "bad_coding.py": (b"# -*- coding: klingon -*-\nx = 'cuda'\n", "E902", "klingon"),
     "deep_brackets.py": (b"x = 'cuda'\ny = " + b"(" * 3000 + b"1" + b")" * 3000 + b"\n", "E999", "too many nested parentheses"),
-    "deep_chain.py": (b"x = 'cuda'\ny = " + b"+".join([b"a"] * 20000) + b"\n", "E999", "too deeply nested"),
-    "deep_lambdas.py": (b"x = 'cuda'\ny = " + b"lambda: " * 5000 + b"1\n", "E999", "too deeply nested"),
-    "deep_in_method.py": (b"x = 'cuda'\nclass A:\n    def f(self):\n        try:\n            pass\n        except E:\n"
+    "deep_chain.py": (CANDIDATE + b"y = " + b"+".join([b"a"] * 20000) + b"\n", "E999", "too deeply nested"),
+    "deep_lambdas.py": (CANDIDATE + b"y = " + b"lambda: " * 5000 + b"1\n", "E999", "too deeply nested"),
+    "deep_in_method.py": (CANDIDATE + b"class A:\n    def f(self):\n        try:\n            pass\n        except E:\n"
                           b"            y = " + b"-" * 600 + b"1\n", "E999", "levels deep"),
 }
 
@@ -149,3 +153,9 @@ def test_str_and_bytes_concatenation_is_a_syntax_error_not_an_internal_one(tmp_p
     path.write_text('import torch\nDOC = ""b"cuda"\ndef f(a: torch.Tensor):\n    return a + torch.ones(1, device="cuda")\n')
     [error] = lint_paths([str(path)]).errors
     assert error.code == "E999" and error.reason == "syntax error: cannot mix bytes and nonbytes literals"
+
+
+def test_nesting_only_libcst_cannot_follow_is_judged_only_where_libcst_parses(tmp_path: Path) -> None:
+    # CPython reads it; no call of it can take a platform device, so LibCST never sees it: no error.
+    data = b"x = 'cuda'\nclass A:\n    def f(self):\n        y = " + b"-" * 600 + b"1\n"
+    assert outcome(tmp_path, "deep_without_candidate.py", data) == (None, "", [])
