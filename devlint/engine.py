@@ -28,6 +28,7 @@ from devlint.prefilter import (
     device_mentions,
     imported_device_names,
     might_hold_finding,
+    might_hold_slot,
     parse_guard,
     quiet_parse,
     reduce_source,
@@ -79,7 +80,7 @@ class Checker:
         if not self.settings.prefilter:
             return None
         tokens = tokens or self.required_tokens
-        if not might_hold_finding(text, tokens):
+        if not might_hold_finding(text, tokens) or not might_hold_slot(text, self.table.device_types):
             return []
         return code_mentions(text, tokens)
 

@@ -3,7 +3,8 @@
 LibCST's parser is about ten times slower than CPython's, and most code cannot hold a finding. Four steps:
 
 1. `might_hold_finding`: a file with none of the platform-device tokens (derived from the rule table and
-   configuration) cannot hold a finding and is not parsed at all.
+   configuration) cannot hold a finding and is not parsed at all; nor can one with nothing shaped like a
+   device slot (`might_hold_slot`: no `device=`, `.to(`, `as_tensor(` or `.cuda(`-like move anywhere).
 2. `code_mentions`: where the tokens are, one regular-expression pass (C speed) over the file's strings and
    comments tells which occurrences can be code. A token in a comment, in a string that begins an
    expression statement (docstrings, and any bare string: its value is discarded), a quoted device word
@@ -65,6 +66,27 @@ def might_hold_finding(text: str, tokens: tuple[str, ...]) -> bool:
             if group.search(text):
                 return True
         elif needle in text and any(token in text for token in group):
+            return True
+    return False
+
+
+# Every finding sits at a device slot, each of which has one of these shapes in the text: a factory's or a
+# move's `device=` (a parameter default reaches one, `device(` of `torch.device(...)` too), a `.to(...)`,
+# `torch.as_tensor(data, dtype, device)`, or a move such as `.cuda(` (the table's device words).
+_SLOT_SHAPES = (re.compile(r"\.to\s*\("), re.compile(r"as_tensor\s*\("))
+_DEVICE_SHAPE = re.compile(r"device\s*(?:=(?!=)|(\())")  # `device=`, `device (`; not `device ==`
+
+
+def might_hold_slot(text: str, device_types: frozenset[str]) -> bool:
+    """Whether `text` (comments and strings included: a wider net) has anything shaped like a device slot.
+    A file with none cannot hold a finding whatever tokens it has, and is not parsed at all."""
+    if any(f".{word}(" in text for word in device_types):
+        return True
+    if any(shape.search(text) is not None for shape in _SLOT_SHAPES):
+        return True
+    for match in _DEVICE_SHAPE.finditer(text):
+        # `torch.device(`, `device=`; not the end of a longer name called (`current_device()`)
+        if match.group(1) is None or not (match.start() and _NAME_CHAR.match(text, match.start() - 1)):
             return True
     return False
 

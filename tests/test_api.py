@@ -92,7 +92,7 @@ def test_a_python_caller_gets_the_commands_gates(in_tmp: Path) -> None:
 
 def test_statistics_count_findings_and_file_errors(in_tmp: Path) -> None:
     (in_tmp / "m.py").write_text(OLD + NEW.replace("(x: torch.Tensor)", "(x: 'torch.Tensor | None')"))
-    (in_tmp / "broken.py").write_text("x = 'cuda'\ndef (:\n")
+    (in_tmp / "broken.py").write_text("x = torch.zeros(1, device='cuda')\ndef (:\n")
     run = api.check(["."])
     rows = api.statistics(run)
     assert [(r.code, r.name, r.count, r.fixable_count) for r in rows] == [

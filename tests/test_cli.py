@@ -94,8 +94,8 @@ def test_select_and_ignore(in_tmp: Path) -> None:
 
 
 def test_unparsable_and_undecodable_files_are_reported_and_the_run_goes_on(in_tmp: Path) -> None:
-    # devlint parses only files that mention a platform device; this one does, and is broken.
-    (in_tmp / "a_broken.py").write_text("x = 'cuda'\ndef f(:\n    pass\n")
+    # devlint parses only files that mention a platform device where a device goes; this one does, and is broken.
+    (in_tmp / "a_broken.py").write_text("x = torch.device('cuda')\ndef f(:\n    pass\n")
     (in_tmp / "b_latin.py").write_bytes(b"x = '\xe9'\n")
     (in_tmp / "c_rope.py").write_text(BUGGY)
     code, out = run("check")

@@ -221,7 +221,7 @@ def test_a_warning_when_no_python_file_was_checked(in_tmp: Path) -> None:
 
 
 def test_the_summary_never_passes_when_a_file_could_not_be_checked(in_tmp: Path) -> None:
-    (in_tmp / "broken.py").write_text("x = 'cuda'\ndef (:\n")
+    (in_tmp / "broken.py").write_text("x = torch.device('cuda')\ndef (:\n")
     result = invoke("check")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[-1] == "No findings in the files checked. 1 file could not be checked."

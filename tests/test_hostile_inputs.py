@@ -29,17 +29,17 @@ def outcome(tmp_path: Path, name: str, data: bytes) -> tuple[str | None, str, li
     return (error.code if error else None), (error.reason if error else ""), [d.code for d in result.diagnostics]
 
 
-# What LibCST would parse (a factory on the platform device): a file that never reaches it is not judged
-# for nesting that only LibCST cannot follow.
+# A factory on the platform device: what devlint must parse. A file with no place a device can go is never
+# parsed, and one LibCST would not parse is not judged for nesting only LibCST cannot follow (tests below).
 CANDIDATE = b"import torch\nx = torch.zeros(1, device='cuda')\n"
 
 CASES = {
-    "syntax_error.py": (b"x = 'cuda'\ndef f(:\n", "E999", "syntax error: invalid syntax"),
-    "python2.py": (b"x = 'cuda'\nprint 'hello'\n", "E999", "Missing parentheses in call to 'print'"),
+    "syntax_error.py": (CANDIDATE + b"def f(:\n", "E999", "syntax error: invalid syntax"),
+    "python2.py": (CANDIDATE + b"print 'hello'\n", "E999", "Missing parentheses in call to 'print'"),
     "not_utf8.py": (b"x = 'cuda'\ny = '\xff\xfe'\n", "E902", "not valid utf-8 (byte 0xff at line 2)"),
     "binary.py": (b"\x00\x01\x02cuda", "E902", "binary file (contains NUL bytes)"),
     "bad_coding.py": (b"# -*- coding: klingon -*-\nx = 'cuda'\n", "E902", "klingon"),
-    "deep_brackets.py": (b"x = 'cuda'\ny = " + b"(" * 3000 + b"1" + b")" * 3000 + b"\n", "E999", "too many nested parentheses"),
+    "deep_brackets.py": (CANDIDATE + b"y = " + b"(" * 3000 + b"1" + b")" * 3000 + b"\n", "E999", "too many nested parentheses"),
     "deep_chain.py": (CANDIDATE + b"y = " + b"+".join([b"a"] * 20000) + b"\n", "E999", "too deeply nested"),
     "deep_lambdas.py": (CANDIDATE + b"y = " + b"lambda: " * 5000 + b"1\n", "E999", "too deeply nested"),
     "deep_in_method.py": (CANDIDATE + b"class A:\n    def f(self):\n        try:\n            pass\n        except E:\n"
@@ -159,3 +159,8 @@ def test_nesting_only_libcst_cannot_follow_is_judged_only_where_libcst_parses(tm
     # CPython reads it; no call of it can take a platform device, so LibCST never sees it: no error.
     data = b"x = 'cuda'\nclass A:\n    def f(self):\n        y = " + b"-" * 600 + b"1\n"
     assert outcome(tmp_path, "deep_without_candidate.py", data) == (None, "", [])
+
+
+def test_a_syntax_error_where_no_device_can_go_is_not_reported(tmp_path: Path) -> None:
+    # A token, but no `device=`, `.to(` or move: nothing to find, so nothing is parsed (devlint is no syntax checker).
+    assert outcome(tmp_path, "no_slot.py", b"import torch\nok = torch.cuda.is_available()\ndef f(:\n") == (None, "", [])

@@ -29,7 +29,7 @@ BUGGY = ("import torch\n"
 @pytest.fixture
 def project(in_tmp: Path) -> Path:
     (in_tmp / "m.py").write_text(BUGGY)
-    (in_tmp / "broken.py").write_text("x = 'cuda'\ndef (:\n")
+    (in_tmp / "broken.py").write_text("x = torch.device('cuda')\ndef (:\n")
     return in_tmp
 
 

@@ -80,8 +80,9 @@ FILE_ERRORS: dict[str, FileErrorCode] = {error.code: error for error in (
         ## What it does
         Reports a file devlint had to parse that is not valid Python (the message and position come from
         CPython's parser), or that is nested too deeply to parse safely (past 400 levels of brackets).
-        Files without a platform-device token are never parsed, so their syntax errors are not reported:
-        devlint is not a syntax checker.
+        Files without a platform-device token, or without a place a device goes (`device=`, `.to(`, a
+        `.cuda()`-like move), are never parsed, so their syntax errors are not reported: devlint is not a
+        syntax checker.
 
         ## Why is this bad?
         The file was not checked, so findings in it may be missing; the run exits with code 1.
