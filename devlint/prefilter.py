@@ -217,7 +217,7 @@ def _bindings(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[_Binding]:
     if cached is not None:
         return cached
     pairs: list[tuple[list[ast.expr], ast.AST]] = []
-    for node in ast.walk(method):
+    for node in _nodes(method):
         if isinstance(node, ast.Assign):
             pairs.append((node.targets, node.value))
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
@@ -243,7 +243,7 @@ def _bindings(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[_Binding]:
                 pending.extend(target.elts)
             elif isinstance(target, ast.Starred):
                 pending.append(target.value)
-        inner = list(ast.walk(value))
+        inner = _nodes(value)
         cached.append(_Binding(value, frozenset(names), frozenset(attrs),
                                frozenset(n.id for n in inner if isinstance(n, ast.Name)),
                                frozenset(n.attr for n in inner
@@ -856,17 +856,26 @@ def _fields(kind: type) -> tuple[str, ...]:
 
 def _reads_of(expr: ast.AST) -> tuple[set[str], set[str]]:
     """The names and the attribute names an expression reads (`self.cfg.device`: `self`; `cfg`, `device`)."""
-    names: set[str] = set()
-    attributes: set[str] = set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            attributes.add(node.attr)
-        stack.extend(ast.iter_child_nodes(node))
-    return names, attributes
+    nodes = _nodes(expr)
+    return ({node.id for node in nodes if type(node) is ast.Name},  # type: ignore[attr-defined]
+            {node.attr for node in nodes if type(node) is ast.Attribute})  # type: ignore[attr-defined]
+
+
+def _nodes(root: ast.AST) -> list[ast.AST]:
+    """`root` and every node below it that can hold code (`ast.walk` without contexts and operators, and
+    several times faster: one list, no generators)."""
+    found = [root]
+    index = 0
+    while index < len(found):
+        node = found[index]
+        index += 1
+        for name in _fields(type(node)):
+            value = getattr(node, name)
+            if type(value) is list:
+                found.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                found.append(value)
+    return found
 
 
 _DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
