@@ -7,6 +7,7 @@ it was (comments, formatting, line endings). The result must parse before anyone
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import os
 import stat
@@ -37,10 +38,35 @@ def applies(fix: Fix | None, mode: FixMode) -> bool:
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits (positions refer to `text` before any of them)."""
     starts = line_starts(text)
-    for start, end, content in sorted(((_offset(starts, e.start), _offset(starts, e.end), e.content) for e in edits),
-                                      reverse=True):
-        text = text[:start] + content + text[end:]
-    return text
+    return _spliced(text, [(_offset(starts, e.start), _offset(starts, e.end), e.content) for e in edits])
+
+
+def _spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """`text` with each non-overlapping (start, end, content) span replaced, in one pass (a file with
+    thousands of fixes is not copied once per fix)."""
+    pieces: list[str] = []
+    position = 0
+    for start, end, content in sorted(spans):
+        pieces.append(text[position:start])
+        pieces.append(content)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _overlaps(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps a span of `taken` (sorted, disjoint), or inserts where one starts."""
+    index = bisect.bisect_left(taken, (start, start))
+    if index and taken[index - 1][1] > start:
+        return True  # one that begins before runs into this one
+    while index < len(taken):
+        other_start, other_end = taken[index]
+        if other_start >= end and not (other_start == start == end):
+            return False
+        if (start < other_end and other_start < end) or start == end == other_start:
+            return True
+        index += 1
+    return False
 
 
 def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], mode: FixMode) -> tuple[str, int]:
@@ -54,14 +80,13 @@ def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], mode: FixMode) -> 
             continue
         assert diagnostic.fix is not None
         spans = [(_offset(starts, e.start), _offset(starts, e.end), e.content) for e in diagnostic.fix.edits]
-        if any(s < t_end and t_start < e or (s == e == t_start) for s, e, _ in spans for t_start, t_end in taken):
+        if any(_overlaps(taken, s, e) for s, e, _ in spans):
             continue  # overlaps a fix already taken; the next round picks it up
         chosen.extend(spans)
-        taken.extend((s, e) for s, e, _ in spans)
+        for s, e, _ in spans:
+            bisect.insort(taken, (s, e))
         applied += 1
-    for start, end, content in sorted(chosen, reverse=True):
-        text = text[:start] + content + text[end:]
-    return text, applied
+    return _spliced(text, chosen), applied
 
 
 def check_parses(text: str) -> None:

@@ -146,3 +146,53 @@ def test_overlapping_fixes_apply_once() -> None:
 
     text, applied = apply_fixes("abcdef\n", [diag(1, "X"), diag(2, "Y")], FixMode.SAFE)
     assert (text, applied) == ("Xdef\n", 1)
+
+
+def _one_at_a_time(text: str, diagnostics: list, mode: FixMode) -> tuple[str, int]:
+    """The plain reading of `apply_fixes`: take each fix in order unless one of its edits overlaps (or inserts
+    where starts) an edit taken before, then apply the edits from the last to the first."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    offset = lambda location: starts[location.row - 1] + location.column - 1  # noqa: E731
+    taken: list[tuple[int, int, str]] = []
+    applied = 0
+    for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
+        spans = [(offset(e.start), offset(e.end), e.content) for e in diagnostic.fix.edits]
+        if any((s < te and ts < e) or s == e == ts for s, e, _ in spans for ts, te, _ in taken):
+            continue
+        taken.extend(spans)
+        applied += 1
+    for s, e, content in sorted(taken, reverse=True):
+        text = text[:s] + content + text[e:]
+    return text, applied
+
+
+@st.composite
+def _texts_and_fixes(draw):
+    from devlint.types import Applicability, Diagnostic, Edit, Fix, Location
+
+    lines = draw(st.lists(st.text("ab c", max_size=6), min_size=1, max_size=5))
+    text = "\n".join(lines) + "\n"
+    place = st.integers(0, len(lines) - 1).flatmap(
+        lambda row: st.integers(1, len(lines[row]) + 1).map(lambda column: Location(row + 1, column)))
+    diagnostics = []
+    for _ in range(draw(st.integers(1, 6))):
+        edits = []
+        for _ in range(draw(st.integers(1, 2))):
+            a, b = sorted([draw(place), draw(place)], key=lambda loc: (loc.row, loc.column))
+            edits.append(Edit(content=draw(st.sampled_from(["", "X", "YY"])), start=a, end=a if draw(st.booleans()) else b))
+        spans = sorted(((e.start.row, e.start.column), (e.end.row, e.end.column)) for e in edits)
+        if any(spans[k][1] > spans[k + 1][0] or spans[k][0] == spans[k + 1][0] for k in range(len(spans) - 1)):
+            continue  # a fix's own edits never overlap
+        diagnostics.append(Diagnostic(code="DL001", message="m", path="p.py", start=edits[0].start, end=edits[0].end,
+                                      fix=Fix(message="f", edits=tuple(edits), applicability=Applicability.SAFE)))
+    return text, diagnostics
+
+
+@settings(max_examples=400, deadline=None)
+@given(_texts_and_fixes())
+def test_apply_fixes_is_the_plain_reading_in_one_pass(case) -> None:
+    # One splice and a sorted overlap test (a file with thousands of fixes is linear), same result.
+    text, diagnostics = case
+    assert apply_fixes(text, diagnostics, FixMode.SAFE) == _one_at_a_time(text, diagnostics, FixMode.SAFE)
