@@ -22,7 +22,7 @@ from devlint.types import RUNTIME_CODE_PREFIX, Diagnostic, Edit, Fix, Location
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _DEVLINT = re.compile(r"#\s*devlint:\s*(?P<kind>file-ignore|ignore)\b(?:\[(?P<codes>[^\]]*)\])?")
 MENTIONS_SUPPRESSION = ("noqa", "NOQA", "NoQA", "devlint:")
-_DEVLINT_HINT = re.compile(r"noqa\s*:[^\n]*\bDL\d|devlint:", re.IGNORECASE)
+_NOQA_DL = re.compile(r"noqa\s*:[^\n]*\bdl\d")  # a `noqa` naming a devlint code, in lowercased text
 
 
 def may_hold_devlint_directive(text: str) -> bool:
@@ -30,9 +30,15 @@ def may_hold_devlint_directive(text: str) -> bool:
     # The case-insensitive search is slow; plain needles in lowercased text rule out almost every file first.
     # (Non-ASCII characters become "?": only a dotless "ı" could case-match, and "devlınt:" is no directive.)
     lowered = (text if text.isascii() else text.encode("ascii", "replace").decode("ascii")).lower()
-    if "noqa" not in lowered and "devlint:" not in lowered:
-        return False
-    return _DEVLINT_HINT.search(text) is not None
+    if "devlint:" in lowered:
+        return True
+    # A noqa for another tool (E501) is common: only what follows each one is matched (to its line's end).
+    position = lowered.find("noqa")
+    while position != -1:
+        if _NOQA_DL.match(lowered, position):
+            return True
+        position = lowered.find("noqa", position + 4)
+    return False
 
 
 @dataclass

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from devlint.api import lint_source
 from devlint.cli import main
@@ -96,3 +97,18 @@ def test_suppressions_in_a_real_subprocess(tmp_path: Path) -> None:
                           text=True, env=devlint_env(), timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "m.py").read_text() == "x = 1\n"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["noqa", "NOQA", "NoQa", ":", " ", "\n", "DL1", "dl2", "E501", "devlint:",
+                                 "DEVLINT:", "x", "é", "#", ",", "ı"]), max_size=14).map("".join))
+def test_the_directive_hint_misses_nothing_the_plain_search_finds(text: str) -> None:
+    # The hint reads lowercased text and matches only after each `noqa`; the plain case-insensitive search
+    # of the whole text is what it must never miss.
+    import re
+
+    from devlint.suppress import may_hold_devlint_directive
+
+    plain = re.compile(r"noqa\s*:[^\n]*\bDL\d|devlint:", re.IGNORECASE)
+    if plain.search(text):
+        assert may_hold_devlint_directive(text)
