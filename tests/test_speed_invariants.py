@@ -174,6 +174,110 @@ def test_statement_positions_equal_whole_module_positions(monkeypatch) -> None:
     assert [d.cover for d in fast.diagnostics] == [d.cover for d in slow.diagnostics]
 
 
+# Statements placed alone must land where a whole-module generation puts them: decorators and comments before
+# a class, methods after blanked ones (a property and its setter share a name), continuation lines, nested
+# blocks, one-line suites, tab indentation, and every line break LibCST knows.
+POSITION_SHAPES = """\
+# Rotary embedding, written as model code is.
+import torch
+
+
+@register_model(
+    name="rope",
+)  # registry
+# the class itself
+@dataclass
+class Rotary(nn.Module):
+    \"\"\"Cached cos/sin tables.
+    Built on the platform device.\"\"\"
+
+    base: float = 10000.0; dim = 64
+
+    @property
+    def device(self):
+        return self._device
+
+    @device.setter
+    def device(self, value):  # moves the cache
+        self._device = \\
+            value
+        if value == "cuda":
+            inv_freq = torch.arange(0, self.dim, 2, device="cuda")
+        elif value is None:
+            inv_freq = None
+        else:
+            inv_freq = torch.ones(
+                self.dim // 2,
+                device=value)
+        try:
+            self.register_buffer("inv_freq", inv_freq)
+        except RuntimeError as error:
+            raise ValueError(str(error))
+        finally:
+            self.built = True
+    # end of setter
+
+        # an odd comment
+    async def warm(self, x):
+        async with self.lock as held:
+            await held
+        while True: break
+        for i in range(3): x = x + torch.zeros(1, device="cuda")
+
+
+def make_cache(n, device=torch.device("cuda")):
+\tif n:
+\t\treturn torch.empty(n, device=device)
+\treturn None
+
+count = 1; total = 2
+if count:
+    class Inner:
+        def build(self): return torch.zeros(2, device="cuda")
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("trailing", [True, False])
+def test_every_node_is_placed_as_the_whole_module_places_it(newline: str, trailing: bool) -> None:
+    import ast
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from devlint.analysis.positions import NodePositions
+    from devlint.analysis.walk import child_nodes
+    from devlint.prefilter import statement_lines
+
+    text = POSITION_SHAPES.replace("\n", newline)
+    if not trailing:
+        text = text.rstrip(newline)
+    module = cst.parse_module(text)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = NodePositions(module, statement_lines(ast.parse(text)))
+    nodes, stack = [], list(module.body)
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(child_nodes(node))
+    placed = {id(node): positions.range_of(node) for node in nodes}
+    assert len(nodes) > 250
+    assert [placed[id(node)] for node in nodes] == [whole[node] for node in nodes]
+    # A class of the reduced text (methods blanked, lines kept) places its methods on their own lines.
+    reduced = relevant_source(text, ('"cuda',))
+    assert reduced != text
+    module = cst.parse_module(reduced)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    kept: list[int] = []
+    relevant_source(text, ('"cuda',), kept_lines_out=kept)
+    positions = NodePositions(module, kept)
+    stack = list(module.body)
+    while stack:
+        node = stack.pop()
+        assert positions.range_of(node) == whole[node]
+        stack.extend(child_nodes(node))
+
+
 # The prefilter reads strings and comments: a platform-device token there sends no file to LibCST, unless the
 # string can be a device string. Realistic module shapes; each is checked for what the prefilter decides and
 # for identical findings with the prefilter off.

@@ -1,35 +1,114 @@
 """Where nodes are in the source: 1-based rows and columns for diagnostics and fix edits.
 
-Positions come from LibCST's code generation, which is costly for a whole module. Knowing the first line of
+Positions come from LibCST's code generation with position tracking, which is costly: for a whole module,
+and even for one top-level statement when that is a class of thousands of lines. Knowing the first line of
 each top-level statement (from CPython's parse, see `devlint.prefilter.statement_lines`) lets us generate
-just the statement holding a node: columns are unchanged at top level, lines shift by a known offset. Without
-those lines, or when they do not match the tree, the whole module's positions are computed once.
+positions for just the innermost statement of a block (a method of a class, a statement of a method) that
+holds a node. Where that statement starts — its line, column and the indentation its block adds — comes from
+one plain code generation of its top-level statement, several times cheaper than tracking positions, which
+records that state at the start of every statement of a block; generating the statement alone from that state
+gives exactly the positions a whole-module generation gives. Without those lines, or when they do not match
+the tree, the whole module's positions are computed once.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
 from devlint.analysis.cst_util import top_level_statement_of
 from devlint.analysis.walk import child_nodes
 from devlint.types import Location
 
 _Positions = Mapping[cst.CSTNode, CodeRange]
+_Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 _FEW_STATEMENTS = 8
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+class _StatementStarts(CodegenState):
+    """Plain code generation of a top-level statement that notes, where each statement of a block starts
+    (in `wanted`, by id), the line and column reached (1-based lines from the top-level statement's start)
+    and the indentation tokens in force, and the line where the top-level statement's own (syntactic) range
+    starts. Lines and columns are counted as `PositionProvidingCodegenState` counts them."""
+
+    def __init__(self, module: cst.Module, top: cst.CSTNode, wanted: set[int]) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.top = top
+        self.wanted = wanted
+        self.starts: dict[int, tuple[int, int, tuple[str, ...]]] = {}
+        self.top_line: int | None = None
+        self._line, self._column, self._counted = 1, 0, 0
+
+    def _advance(self) -> None:
+        """Count the tokens generated since the last call, as `PositionProvidingCodegenState` counts them:
+        each token apart, "\r\n", "\r" and "\n" one line break each."""
+        tokens = self.tokens
+        start = self._counted
+        if start == len(tokens):
+            return
+        self._counted = len(tokens)
+        chunk = "".join(tokens[start:])
+        if "\r" in chunk:  # a "\r" ending one token and a "\n" starting the next are two breaks: token by token
+            for token in tokens[start:]:
+                segments = NEWLINE_RE.split(token)
+                if len(segments) == 1:
+                    self._column += len(token)
+                else:
+                    self._line += len(segments) - 1
+                    self._column = len(segments[-1])
+            return
+        breaks = chunk.count("\n")
+        if breaks:
+            self._line += breaks
+            self._column = len(chunk) - chunk.rfind("\n") - 1
+        else:
+            self._column += len(chunk)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if id(node) in self.wanted:
+            self._advance()
+            self.starts[id(node)] = (self._line, self._column, tuple(self.indent_tokens))
+
+    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+                                  end_node: cst.CSTNode | None = None) -> Any:
+        if node is self.top and self.top_line is None:
+            self._advance()
+            self.top_line = self._line
+        return _NO_CONTEXT
+
+
+def _generated_positions(module: cst.Module, statement: cst.CSTNode, line: int, column: int,
+                         indent: tuple[str, ...]) -> _Positions:
+    """The positions of the nodes of `statement`, generated alone from the state a whole-module generation
+    is in when it reaches it."""
+    provider = PositionProvider()
+    state = PositionProvidingCodegenState(default_indent=module.default_indent,
+                                          default_newline=module.default_newline, provider=provider,
+                                          indent_tokens=list(indent), line=line, column=column)
+    statement._codegen(state)
+    return provider._computed  # type: ignore[return-value]
 
 
 class NodePositions:
-    """Positions of the nodes of one module, resolved lazily and per top-level statement where possible."""
+    """Positions of the nodes of one module, resolved lazily and per statement where possible."""
 
     def __init__(self, module: cst.Module, statement_lines: list[int] | None = None) -> None:
         self.module = module
         self._module_positions: _Positions | None = None
         self._first_lines = self._map_statements(statement_lines)
-        self._statement_positions: dict[int, tuple[_Positions, int]] = {}
-        self._holder: dict[int, cst.SimpleStatementLine | cst.BaseCompoundStatement] | None = None
+        self._statement_positions: dict[int, _Positions] = {}
+        # id(node) -> (its top-level statement, the innermost statement of a block holding it)
+        self._holder: dict[int, tuple[_Statement, cst.CSTNode]] | None = None
+        self._blocks: dict[int, set[int]] = {}  # id(top-level statement) -> ids of the statements of its blocks
+        # id(top-level statement) -> {id(statement of a block in it): (line, column, indentation)}
+        self._starts: dict[int, dict[int, tuple[int, int, tuple[str, ...]]]] = {}
 
     def _map_statements(self, lines: list[int] | None) -> dict[int, int] | None:
         """{id(top-level statement): its first line}, or None if `lines` does not match the tree (CPython
@@ -45,36 +124,61 @@ class NodePositions:
             index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         return first if index == len(lines) else None
 
-    def _statement_range(self, statement: cst.SimpleStatementLine | cst.BaseCompoundStatement,
-                         node: cst.CSTNode) -> CodeRange:
-        assert self._first_lines is not None
-        cached = self._statement_positions.get(id(statement))
-        if cached is None:
-            module = self.module
-            alone = cst.Module(body=(statement,), header=[], footer=[], default_indent=module.default_indent,
-                               default_newline=module.default_newline)
-            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-            offset = self._first_lines[id(statement)] - positions[statement].start.line
-            cached = self._statement_positions[id(statement)] = (positions, offset)
-        positions, offset = cached
-        found = positions[node]
-        return CodeRange(CodePosition(found.start.line + offset, found.start.column),
-                         CodePosition(found.end.line + offset, found.end.column))
-
-    def _statement_holding(self, node: cst.CSTNode) -> cst.SimpleStatementLine | cst.BaseCompoundStatement | None:
-        """The top-level statement holding `node`: one walk of the module builds the map, so a file with many
-        findings costs linear, not quadratic, time."""
+    def _holders(self) -> dict[int, tuple[_Statement, cst.CSTNode]]:
+        """One walk of the module maps every node to its top-level statement and to the innermost statement
+        of an indented block holding it, so a file with many findings costs linear, not quadratic, time."""
         if self._holder is None:
-            holder: dict[int, cst.SimpleStatementLine | cst.BaseCompoundStatement] = {}
+            holder: dict[int, tuple[_Statement, cst.CSTNode]] = {}
             for statement in self.module.body:
-                stack: list[cst.CSTNode] = [statement]
+                blocks = self._blocks[id(statement)] = {id(statement)}
+                stack: list[tuple[cst.CSTNode, tuple[_Statement, cst.CSTNode]]] = [(statement, (statement, statement))]
                 while stack:
-                    current = stack.pop()
-                    holder[id(current)] = statement
-                    stack.extend(child_nodes(current))
+                    current, held = stack.pop()
+                    holder[id(current)] = held
+                    if type(current) is cst.IndentedBlock:
+                        # Its children are the block's statements, each generated alone from where it starts.
+                        children = child_nodes(current)
+                        blocks.update(id(child) for child in children)
+                        stack.extend((child, (statement, child)) for child in children)
+                    else:
+                        stack.extend((child, held) for child in child_nodes(current))
             self._holder = holder
-        found = self._holder.get(id(node))
-        return found if found is not None else top_level_statement_of(self.module, node)
+        return self._holder
+
+    def _block_starts(self, top: _Statement) -> dict[int, tuple[int, int, tuple[str, ...]]]:
+        """Where each statement of a block in `top` starts in the module: line, column, indentation."""
+        starts = self._starts.get(id(top))
+        if starts is None:
+            assert self._first_lines is not None
+            self._holders()
+            counter = _StatementStarts(self.module, top, self._blocks.get(id(top), {id(top)}))
+            top._codegen(counter)
+            if counter.top_line is None:
+                starts = self._starts[id(top)] = {}
+            else:
+                # The top-level statement's range starts on the line CPython gives; lines before it in its
+                # generation are its leading comments, blank lines and decorators.
+                shift = self._first_lines[id(top)] - counter.top_line
+                starts = self._starts[id(top)] = {
+                    key: (line + shift, column, indent) for key, (line, column, indent) in counter.starts.items()}
+        return starts
+
+    def _statement_range(self, top: _Statement, statement: cst.CSTNode, node: cst.CSTNode) -> CodeRange | None:
+        positions = self._statement_positions.get(id(statement))
+        if positions is None:
+            start = self._block_starts(top).get(id(statement))
+            if start is None:
+                return None
+            positions = self._statement_positions[id(statement)] = _generated_positions(self.module, statement,
+                                                                                         *start)
+        return positions[node]
+
+    def _holding(self, node: cst.CSTNode) -> tuple[_Statement, cst.CSTNode] | None:
+        found = self._holders().get(id(node))
+        if found is not None:
+            return found
+        top = top_level_statement_of(self.module, node)
+        return (top, top) if top is not None else None
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """LibCST's range of `node`: 1-based lines, 0-based columns."""
@@ -82,14 +186,15 @@ class NodePositions:
             if self._holder is None and len(self._statement_positions) <= _FEW_STATEMENTS:
                 # Findings cluster in few statements: a node of one already generated needs no walk of the
                 # module (past a few, the statement map answers in constant time).
-                for positions, offset in self._statement_positions.values():
+                for positions in self._statement_positions.values():
                     found = positions.get(node)
                     if found is not None:
-                        return CodeRange(CodePosition(found.start.line + offset, found.start.column),
-                                         CodePosition(found.end.line + offset, found.end.column))
-            statement = self._statement_holding(node)
-            if statement is not None:
-                return self._statement_range(statement, node)
+                        return found
+            held = self._holding(node)
+            if held is not None:
+                found_range = self._statement_range(held[0], held[1], node)
+                if found_range is not None:
+                    return found_range
         if self._module_positions is None:
             self._module_positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self._module_positions[node]
@@ -102,3 +207,4 @@ class NodePositions:
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.range_of(node).start.line
+
