@@ -235,14 +235,13 @@ class SiblingFinder:
             seen.add(id(node))
             if _reads_only_metadata(node):
                 continue
-            kind = type(node)
-            if kind is cst.Name:
-                names[node.value] = None  # type: ignore[attr-defined]
+            if type(node) is cst.Name:
+                names[node.value] = None
                 continue
-            if kind is cst.Attribute:
-                stack.append(node.value)  # type: ignore[attr-defined]
+            if type(node) is cst.Attribute:
+                stack.append(node.value)
                 continue
-            if kind is not cst.Lambda:
+            if type(node) is not cst.Lambda:
                 stack.extend(child_nodes(node))
         found = self._reach_of[id(expr)] = (expr, frozenset(seen), tuple(names))
         return found
@@ -523,11 +522,10 @@ def _nodes_within(root: cst.CSTNode) -> set[int]:
 
 def _reads_only_metadata(node: cst.CSTNode) -> bool:
     # Exact types (LibCST's node classes have no subclasses): `isinstance` on them runs ABCMeta's check.
-    kind = type(node)
-    if kind is cst.Attribute:
-        return node.attr.value in _METADATA_ATTRIBUTES  # type: ignore[attr-defined]
-    if kind is cst.Call:
-        func = node.func  # type: ignore[attr-defined]
+    if type(node) is cst.Attribute:
+        return node.attr.value in _METADATA_ATTRIBUTES
+    if type(node) is cst.Call:
+        func = node.func
         if type(func) is cst.Attribute:
             return func.attr.value in _METADATA_METHODS
         return type(func) is cst.Name and func.value in ("len", "isinstance", "type", "id")
