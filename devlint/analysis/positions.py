@@ -28,6 +28,8 @@ from devlint.types import Location
 
 _Positions = Mapping[cst.CSTNode, CodeRange]
 _Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
+# (top-level statement, innermost statement of a block holding a node, whether the node is in its header)
+_Holder = tuple[_Statement, cst.CSTNode, bool]
 _FEW_STATEMENTS = 8
 _NO_CONTEXT = contextlib.nullcontext()
 
@@ -38,10 +40,11 @@ class _StatementStarts(CodegenState):
     and the indentation tokens in force, and the line where the top-level statement's own (syntactic) range
     starts. Lines and columns are counted as `PositionProvidingCodegenState` counts them."""
 
-    def __init__(self, module: cst.Module, top: cst.CSTNode, wanted: set[int]) -> None:
+    def __init__(self, module: cst.Module, top: cst.CSTNode, wanted: set[int], stop: cst.CSTNode | None) -> None:
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
         self.top = top
         self.wanted = wanted
+        self.stop = stop  # raise `_Reached` once where this statement starts is known (None: generate it all)
         self.starts: dict[int, tuple[int, int, tuple[str, ...]]] = {}
         self.top_line: int | None = None
         self._line, self._column, self._counted = 1, 0, 0
@@ -75,13 +78,23 @@ class _StatementStarts(CodegenState):
         if id(node) in self.wanted:
             self._advance()
             self.starts[id(node)] = (self._line, self._column, tuple(self.indent_tokens))
+            if node is self.stop and node is not self.top:
+                raise _Reached
 
     def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
                                   end_node: cst.CSTNode | None = None) -> Any:
+        # Plain generation records nothing: a context that does nothing (and has no `finally` to run when
+        # `_Reached` unwinds the generation).
         if node is self.top and self.top_line is None:
             self._advance()
             self.top_line = self._line
+            if self.stop is node:
+                raise _Reached
         return _NO_CONTEXT
+
+
+class _Reached(Exception):
+    """Where the statement asked for starts is known: the rest of its top-level statement is not needed."""
 
 
 def _generated_positions(module: cst.Module, statement: cst.CSTNode, line: int, column: int,
@@ -103,12 +116,11 @@ class NodePositions:
         self.module = module
         self._module_positions: _Positions | None = None
         self._first_lines = self._map_statements(statement_lines)
-        self._statement_positions: dict[int, _Positions] = {}
-        # id(node) -> (its top-level statement, the innermost statement of a block holding it)
-        self._holder: dict[int, tuple[_Statement, cst.CSTNode]] | None = None
+        self._statement_positions: dict[tuple[int, bool], _Positions] = {}
+        self._holder: dict[int, _Holder] | None = None  # by id(node)
         self._blocks: dict[int, set[int]] = {}  # id(top-level statement) -> ids of the statements of its blocks
-        # id(top-level statement) -> {id(statement of a block in it): (line, column, indentation)}
-        self._starts: dict[int, dict[int, tuple[int, int, tuple[str, ...]]]] = {}
+        # id(top-level statement) -> ({id(statement of a block in it): (line, column, indentation)}, all known)
+        self._starts: dict[int, tuple[dict[int, tuple[int, int, tuple[str, ...]]], bool]] = {}
 
     def _map_statements(self, lines: list[int] | None) -> dict[int, int] | None:
         """{id(top-level statement): its first line}, or None if `lines` does not match the tree (CPython
@@ -124,14 +136,16 @@ class NodePositions:
             index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         return first if index == len(lines) else None
 
-    def _holders(self) -> dict[int, tuple[_Statement, cst.CSTNode]]:
-        """One walk of the module maps every node to its top-level statement and to the innermost statement
-        of an indented block holding it, so a file with many findings costs linear, not quadratic, time."""
+    def _holders(self) -> dict[int, _Holder]:
+        """One walk of the module maps every node to its top-level statement, the innermost statement of an
+        indented block holding it, and whether it is in that statement's header (a function's decorators,
+        parameters and annotations, whose positions do not depend on its body), so a file with many findings
+        costs linear, not quadratic, time."""
         if self._holder is None:
-            holder: dict[int, tuple[_Statement, cst.CSTNode]] = {}
+            holder: dict[int, _Holder] = {}
             for statement in self.module.body:
                 blocks = self._blocks[id(statement)] = {id(statement)}
-                stack: list[tuple[cst.CSTNode, tuple[_Statement, cst.CSTNode]]] = [(statement, (statement, statement))]
+                stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, statement, False))]
                 while stack:
                     current, held = stack.pop()
                     holder[id(current)] = held
@@ -139,46 +153,66 @@ class NodePositions:
                         # Its children are the block's statements, each generated alone from where it starts.
                         children = child_nodes(current)
                         blocks.update(id(child) for child in children)
-                        stack.extend((child, (statement, child)) for child in children)
+                        stack.extend((child, (statement, child, False)) for child in children)
+                    elif type(current) is cst.FunctionDef and held[1] is current:
+                        body = current.body
+                        header = (statement, current, True)
+                        stack.extend((child, held if child is body else header) for child in child_nodes(current))
                     else:
                         stack.extend((child, held) for child in child_nodes(current))
             self._holder = holder
         return self._holder
 
-    def _block_starts(self, top: _Statement) -> dict[int, tuple[int, int, tuple[str, ...]]]:
-        """Where each statement of a block in `top` starts in the module: line, column, indentation."""
-        starts = self._starts.get(id(top))
-        if starts is None:
-            assert self._first_lines is not None
-            self._holders()
-            counter = _StatementStarts(self.module, top, self._blocks.get(id(top), {id(top)}))
+    def _block_start(self, top: _Statement, statement: cst.CSTNode) -> tuple[int, int, tuple[str, ...]] | None:
+        """Where `statement` (of a block in `top`, or `top` itself) starts in the module: line, column and
+        indentation. The first time `top` is asked, its generation stops there (findings sit early in a
+        long class as often as late), noting the starts of the statements on the way; a statement further
+        on has `top` generated whole, once."""
+        cached = self._starts.get(id(top))
+        if cached is not None:
+            starts, complete = cached
+            found = starts.get(id(statement))
+            if found is not None or complete:
+                return found
+        assert self._first_lines is not None
+        self._holders()
+        counter = _StatementStarts(self.module, top, self._blocks.get(id(top), {id(top)}),
+                                   statement if cached is None else None)
+        try:
             top._codegen(counter)
-            if counter.top_line is None:
-                starts = self._starts[id(top)] = {}
-            else:
-                # The top-level statement's range starts on the line CPython gives; lines before it in its
-                # generation are its leading comments, blank lines and decorators.
-                shift = self._first_lines[id(top)] - counter.top_line
-                starts = self._starts[id(top)] = {
-                    key: (line + shift, column, indent) for key, (line, column, indent) in counter.starts.items()}
-        return starts
+            complete = True
+        except _Reached:
+            complete = False
+        if counter.top_line is None:
+            starts, complete = {}, True
+        else:
+            # The top-level statement's range starts on the line CPython gives; lines before it in its
+            # generation are its leading comments, blank lines and decorators.
+            shift = self._first_lines[id(top)] - counter.top_line
+            starts = {key: (line + shift, column, indent) for key, (line, column, indent) in counter.starts.items()}
+        self._starts[id(top)] = (starts, complete)
+        return starts.get(id(statement))
 
-    def _statement_range(self, top: _Statement, statement: cst.CSTNode, node: cst.CSTNode) -> CodeRange | None:
-        positions = self._statement_positions.get(id(statement))
+    def _statement_range(self, held: _Holder, node: cst.CSTNode) -> CodeRange | None:
+        top, statement, header = held
+        key = (id(statement), header)
+        positions = self._statement_positions.get(key)
         if positions is None:
-            start = self._block_starts(top).get(id(statement))
+            start = self._block_start(top, statement)
             if start is None:
                 return None
-            positions = self._statement_positions[id(statement)] = _generated_positions(self.module, statement,
-                                                                                         *start)
+            if header:  # the function's header alone: the same nodes before an empty body
+                assert isinstance(statement, cst.FunctionDef)
+                statement = statement.with_changes(body=cst.IndentedBlock(body=()))
+            positions = self._statement_positions[key] = _generated_positions(self.module, statement, *start)
         return positions[node]
 
-    def _holding(self, node: cst.CSTNode) -> tuple[_Statement, cst.CSTNode] | None:
+    def _holding(self, node: cst.CSTNode) -> _Holder | None:
         found = self._holders().get(id(node))
         if found is not None:
             return found
         top = top_level_statement_of(self.module, node)
-        return (top, top) if top is not None else None
+        return (top, top, False) if top is not None else None
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """LibCST's range of `node`: 1-based lines, 0-based columns."""
@@ -192,7 +226,7 @@ class NodePositions:
                         return found
             held = self._holding(node)
             if held is not None:
-                found_range = self._statement_range(held[0], held[1], node)
+                found_range = self._statement_range(held, node)
                 if found_range is not None:
                     return found_range
         if self._module_positions is None:
