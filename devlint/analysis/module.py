@@ -16,7 +16,7 @@ import libcst as cst
 
 from devlint.analysis.names import Scope, dotted_name, import_bindings, names_bound_by_target, resolve_relative
 from devlint.analysis.platform import PlatformDeviceTable
-from devlint.analysis.walk import child_nodes, contains
+from devlint.analysis.walk import child_nodes, contains, has_children
 
 END_OF_FUNCTION = 1 << 62
 """An event number after every event of a function: "as the function stands when it has run"."""
@@ -241,7 +241,7 @@ class _FactCollector:
     def run(self, module: cst.Module) -> None:
         """`walk.walk`'s depth-first, pre-order walk, inlined: most node types have no handler, and a node
         without a `leave_` handler needs no entry on the stack for its leaving."""
-        handlers: dict[type, tuple[Callable[[Any], Any] | None, Callable[[Any], Any] | None]] = {}
+        handlers: dict[type, tuple[Callable[[Any], Any] | None, Callable[[Any], Any] | None, bool]] = {}
         # A node to enter, or (node, its leave handler) once its children are done.
         stack: list[Any] = [module]
         pop, push, extend = stack.pop, stack.append, stack.extend
@@ -254,11 +254,11 @@ class _FactCollector:
             found = handlers.get(kind)
             if found is None:
                 found = handlers[kind] = (getattr(self, "visit_" + kind.__name__, None),
-                                          getattr(self, "leave_" + kind.__name__, None))
-            visit, leave = found
+                                          getattr(self, "leave_" + kind.__name__, None), has_children(kind))
+            visit, leave, parent = found
             if leave is not None:
                 push((node, leave))
-            if visit is None or visit(node) is not False:
+            if (visit is None or visit(node) is not False) and parent:
                 children = child_nodes(node)
                 children.reverse()
                 extend(children)

@@ -36,14 +36,24 @@ class _Kinds(dict[type, int]):
 _KIND = _Kinds()
 
 
+_TEXT_TYPES = (str, bool, int)  # a field declared as one of these holds text or a flag, never a node
+
+
 def _fields_of(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold code: `Name.value` (a `str`) is none, so a name, a number or
+    a string has no children to look for."""
     names = _FIELDS.get(kind)
     if names is None:
         names = _FIELDS[kind] = tuple(
             f.name for f in dataclasses.fields(kind)
-            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace") and f.type not in _TEXT_TYPES
         )
     return names
+
+
+def has_children(kind: type) -> bool:
+    """Whether nodes of this type can have children (`child_nodes` of a `Name` is always empty)."""
+    return bool(_fields_of(kind))
 
 
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
