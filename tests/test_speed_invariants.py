@@ -547,3 +547,50 @@ def test_a_log_line_is_no_device_but_a_method_named_like_one_may_take_one() -> N
     places = MentionPlaces(source, python_ast.parse(source), _device_string(checker.table))
     kept = device_mentions(places, checker.code_mentions(source, tokens) or [], tokens)
     assert [source.count("\n", 0, offset) + 1 for offset in kept] == [4]
+
+
+def test_fast_walk_finds_what_isinstance_finds() -> None:
+    """`child_nodes` classifies field values by type and skips fields declared as text: on every fixture it
+    must give exactly the children a plain `isinstance` reading of every field gives, in the same order."""
+    import dataclasses
+
+    import libcst as cst
+
+    from devlint.analysis.walk import child_nodes
+
+    def reference(node: cst.CSTNode) -> list[cst.CSTNode]:
+        found: list[cst.CSTNode] = []
+        for field in dataclasses.fields(node):
+            if field.name in ("lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "newline", "header",
+                              "footer", "leading_lines", "lines_after_decorators", "trailing_whitespace",
+                              "operator", "lbracket", "rbracket", "lbrace", "rbrace", "asynchronous", "keyword",
+                              "whitespace_after_star", "whitespace_after_arg", "whitespace_before_colon") \
+                    or field.name.startswith("whitespace"):
+                continue
+            value = getattr(node, field.name)
+            if isinstance(value, cst.CSTNode):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(item for item in value if isinstance(item, cst.CSTNode))
+        return found
+
+    visited = 0
+    for path in ALL_FIXTURES:
+        stack: list[cst.CSTNode] = [cst.parse_module(Path(path).read_text())]
+        while stack:
+            node = stack.pop()
+            children = child_nodes(node)
+            assert [id(child) for child in children] == [id(child) for child in reference(node)]
+            stack.extend(children)
+            visited += 1
+    assert visited > 10_000
+
+
+def test_node_classes_compared_by_exact_type_have_no_subclasses() -> None:
+    """The analysis tests `type(node) is cst.Name` (and the like) where `isinstance` would run ABCMeta's
+    check on every node: right only while LibCST defines no subclass of these classes."""
+    import libcst as cst
+
+    for cls in (cst.Name, cst.Attribute, cst.Call, cst.Lambda, cst.FunctionDef, cst.ClassDef, cst.Subscript,
+                cst.IndentedBlock):
+        assert cls.__subclasses__() == [], cls
