@@ -117,7 +117,8 @@ class NodePositions:
         self._module_positions: _Positions | None = None
         self._first_lines = self._map_statements(statement_lines)
         self._statement_positions: dict[tuple[int, bool], _Positions] = {}
-        self._holder: dict[int, _Holder] | None = None  # by id(node)
+        self._holder: dict[int, _Holder] = {}  # by id(node), for the first `_walked` top-level statements
+        self._walked = 0
         self._blocks: dict[int, set[int]] = {}  # id(top-level statement) -> ids of the statements of its blocks
         # id(top-level statement) -> ({id(statement of a block in it): (line, column, indentation)}, all known)
         self._starts: dict[int, tuple[dict[int, tuple[int, int, tuple[str, ...]]], bool]] = {}
@@ -136,32 +137,27 @@ class NodePositions:
             index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         return first if index == len(lines) else None
 
-    def _holders(self) -> dict[int, _Holder]:
-        """One walk of the module maps every node to its top-level statement, the innermost statement of an
-        indented block holding it, and whether it is in that statement's header (a function's decorators,
-        parameters and annotations, whose positions do not depend on its body), so a file with many findings
-        costs linear, not quadratic, time."""
-        if self._holder is None:
-            holder: dict[int, _Holder] = {}
-            for statement in self.module.body:
-                blocks = self._blocks[id(statement)] = {id(statement)}
-                stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, statement, False))]
-                while stack:
-                    current, held = stack.pop()
-                    holder[id(current)] = held
-                    if type(current) is cst.IndentedBlock:
-                        # Its children are the block's statements, each generated alone from where it starts.
-                        children = child_nodes(current)
-                        blocks.update(id(child) for child in children)
-                        stack.extend((child, (statement, child, False)) for child in children)
-                    elif type(current) is cst.FunctionDef and held[1] is current:
-                        body = current.body
-                        header = (statement, current, True)
-                        stack.extend((child, held if child is body else header) for child in child_nodes(current))
-                    else:
-                        stack.extend((child, held) for child in child_nodes(current))
-            self._holder = holder
-        return self._holder
+    def _walk_statement(self, statement: _Statement) -> None:
+        """Map every node of a top-level statement to that statement, the innermost statement of an indented
+        block holding it, and whether it is in that statement's header (a function's decorators, parameters
+        and annotations, whose positions do not depend on its body)."""
+        holder = self._holder
+        blocks = self._blocks[id(statement)] = {id(statement)}
+        stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, statement, False))]
+        while stack:
+            current, held = stack.pop()
+            holder[id(current)] = held
+            if type(current) is cst.IndentedBlock:
+                # Its children are the block's statements, each generated alone from where it starts.
+                children = child_nodes(current)
+                blocks.update(id(child) for child in children)
+                stack.extend((child, (statement, child, False)) for child in children)
+            elif type(current) is cst.FunctionDef and held[1] is current:
+                body = current.body
+                header = (statement, current, True)
+                stack.extend((child, held if child is body else header) for child in child_nodes(current))
+            else:
+                stack.extend((child, held) for child in child_nodes(current))
 
     def _block_start(self, top: _Statement, statement: cst.CSTNode) -> tuple[int, int, tuple[str, ...]] | None:
         """Where `statement` (of a block in `top`, or `top` itself) starts in the module: line, column and
@@ -175,7 +171,6 @@ class NodePositions:
             if found is not None or complete:
                 return found
         assert self._first_lines is not None
-        self._holders()
         counter = _StatementStarts(self.module, top, self._blocks.get(id(top), {id(top)}),
                                    statement if cached is None else None)
         try:
@@ -208,7 +203,15 @@ class NodePositions:
         return positions[node]
 
     def _holding(self, node: cst.CSTNode) -> _Holder | None:
-        found = self._holders().get(id(node))
+        """Where `node` is held (see `_walk_statement`). The top-level statements are mapped in order, as far
+        as the first one holding the node asked for: each is walked once, so a file with many findings
+        costs linear, not quadratic, time."""
+        found = self._holder.get(id(node))
+        body = self.module.body
+        while found is None and self._walked < len(body):
+            self._walk_statement(body[self._walked])
+            self._walked += 1
+            found = self._holder.get(id(node))
         if found is not None:
             return found
         top = top_level_statement_of(self.module, node)
@@ -217,7 +220,7 @@ class NodePositions:
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """LibCST's range of `node`: 1-based lines, 0-based columns."""
         if self._first_lines is not None:
-            if self._holder is None and len(self._statement_positions) <= _FEW_STATEMENTS:
+            if self._walked < len(self.module.body) and len(self._statement_positions) <= _FEW_STATEMENTS:
                 # Findings cluster in few statements: a node of one already generated needs no walk of the
                 # module (past a few, the statement map answers in constant time).
                 for positions in self._statement_positions.values():
