@@ -14,7 +14,7 @@ the tree, the whole module's positions are computed once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 import libcst as cst
@@ -30,24 +30,32 @@ _Positions = Mapping[cst.CSTNode, CodeRange]
 _Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 # (top-level statement, innermost statement of a block holding a node, whether the node is in its header)
 _Holder = tuple[_Statement, cst.CSTNode, bool]
+_Start = tuple[int, int, tuple[str, ...]]  # where a statement's generation starts: line, column, indentation
 _FEW_STATEMENTS = 8
 _NO_CONTEXT = contextlib.nullcontext()
 
 
 class _StatementStarts(CodegenState):
-    """Plain code generation of a top-level statement that notes, where each statement of a block starts
-    (in `wanted`, by id), the line and column reached (1-based lines from the top-level statement's start)
-    and the indentation tokens in force, and the line where the top-level statement's own (syntactic) range
-    starts. Lines and columns are counted as `PositionProvidingCodegenState` counts them."""
+    """Plain code generation of one statement, from the line, column and indentation where a whole-module
+    generation starts it, that notes where each statement of a block in it (in `wanted`, by id) starts —
+    line, column and the indentation tokens in force — and the line where the statement's own (syntactic)
+    range starts. Lines and columns are counted as `PositionProvidingCodegenState` counts them."""
 
-    def __init__(self, module: cst.Module, top: cst.CSTNode, wanted: set[int], stop: cst.CSTNode | None) -> None:
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+    def __init__(self, module: cst.Module, top: cst.CSTNode, wanted: Container[int], stop: cst.CSTNode | None,
+                 start: _Start = (1, 0, ())) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline,
+                         indent_tokens=list(start[2]))
         self.top = top
         self.wanted = wanted
         self.stop = stop  # raise `_Reached` once where this statement starts is known (None: generate it all)
-        self.starts: dict[int, tuple[int, int, tuple[str, ...]]] = {}
+        self.starts: dict[int, _Start] = {}
         self.top_line: int | None = None
-        self._line, self._column, self._counted = 1, 0, 0
+        self._line, self._column, self._counted = start[0], start[1], 0
+
+    def end(self) -> tuple[int, int]:
+        """The line and column reached."""
+        self._advance()
+        return self._line, self._column
 
     def _advance(self) -> None:
         """Count the tokens generated since the last call, as `PositionProvidingCodegenState` counts them:
@@ -119,9 +127,9 @@ class NodePositions:
         self._statement_positions: dict[tuple[int, bool], _Positions] = {}
         self._holder: dict[int, _Holder] = {}  # by id(node), for the first `_walked` top-level statements
         self._walked = 0
-        self._blocks: dict[int, set[int]] = {}  # id(top-level statement) -> ids of the statements of its blocks
-        # id(top-level statement) -> ({id(statement of a block in it): (line, column, indentation)}, all known)
-        self._starts: dict[int, tuple[dict[int, tuple[int, int, tuple[str, ...]]], bool]] = {}
+        # Statements of indented blocks, by id: (the statement holding the block, the block, the index in it).
+        self._in_block: dict[int, tuple[cst.CSTNode, cst.IndentedBlock, int]] = {}
+        self._starts: dict[int, _Start] = {}  # by id(statement)
 
     def _map_statements(self, lines: list[int] | None) -> dict[int, int] | None:
         """{id(top-level statement): its first line}, or None if `lines` does not match the tree (CPython
@@ -141,8 +149,7 @@ class NodePositions:
         """Map every node of a top-level statement to that statement, the innermost statement of an indented
         block holding it, and whether it is in that statement's header (a function's decorators, parameters
         and annotations, whose positions do not depend on its body)."""
-        holder = self._holder
-        blocks = self._blocks[id(statement)] = {id(statement)}
+        holder, in_block = self._holder, self._in_block
         stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, statement, False))]
         while stack:
             current, held = stack.pop()
@@ -150,7 +157,9 @@ class NodePositions:
             if type(current) is cst.IndentedBlock:
                 # Its children are the block's statements, each generated alone from where it starts.
                 children = child_nodes(current)
-                blocks.update(id(child) for child in children)
+                owner = held[1]
+                for index, child in enumerate(children):
+                    in_block[id(child)] = (owner, current, index)  # type: ignore[assignment]
                 stack.extend((child, (statement, child, False)) for child in children)
             elif type(current) is cst.FunctionDef and held[1] is current:
                 body = current.body
@@ -159,41 +168,60 @@ class NodePositions:
             else:
                 stack.extend((child, held) for child in child_nodes(current))
 
-    def _block_start(self, top: _Statement, statement: cst.CSTNode) -> tuple[int, int, tuple[str, ...]] | None:
-        """Where `statement` (of a block in `top`, or `top` itself) starts in the module: line, column and
-        indentation. The first time `top` is asked, its generation stops there (findings sit early in a
-        long class as often as late), noting the starts of the statements on the way; a statement further
-        on has `top` generated whole, once."""
-        cached = self._starts.get(id(top))
-        if cached is not None:
-            starts, complete = cached
-            found = starts.get(id(statement))
-            if found is not None or complete:
-                return found
-        assert self._first_lines is not None
-        counter = _StatementStarts(self.module, top, self._blocks.get(id(top), {id(top)}),
-                                   statement if cached is None else None)
-        try:
-            top._codegen(counter)
-            complete = True
-        except _Reached:
-            complete = False
-        if counter.top_line is None:
-            starts, complete = {}, True
-        else:
-            # The top-level statement's range starts on the line CPython gives; lines before it in its
-            # generation are its leading comments, blank lines and decorators.
-            shift = self._first_lines[id(top)] - counter.top_line
-            starts = {key: (line + shift, column, indent) for key, (line, column, indent) in counter.starts.items()}
-        self._starts[id(top)] = (starts, complete)
-        return starts.get(id(statement))
+    def _start(self, statement: cst.CSTNode) -> _Start | None:
+        """Where a whole-module generation starts `statement` (a top-level statement or one of a block):
+        line, column, indentation. A top-level statement's range starts on the line CPython gives (what
+        its generation puts before that are its comments, blank lines and decorators). The first statement
+        of a block starts where the generation of the statement holding the block reaches it; any other
+        where the one before it in the block ends. Each statement is generated at most once to find where
+        the next starts, and the starts of the statements met on the way are kept, so a finding late in a
+        long class costs one plain generation of what comes before it, and the next finding only the rest."""
+        found = self._starts.get(id(statement))
+        if found is not None:
+            return found
+        place = self._in_block.get(id(statement))
+        if place is None:
+            assert self._first_lines is not None
+            first = self._first_lines.get(id(statement))
+            if first is None:
+                return None
+            counter = _StatementStarts(self.module, statement, (), statement)
+            with contextlib.suppress(_Reached):
+                statement._codegen(counter)
+            if counter.top_line is None:
+                return None
+            found = self._starts[id(statement)] = (first - counter.top_line + 1, 0, ())
+            return found
+        owner, block, index = place
+        known = index
+        while known > 0 and id(block.body[known]) not in self._starts:
+            known -= 1
+        if known == 0 and id(block.body[0]) not in self._starts:
+            outer = self._start(owner)
+            if outer is None:
+                return None
+            counter = _StatementStarts(self.module, owner, self._in_block, block.body[0], outer)
+            with contextlib.suppress(_Reached):
+                owner._codegen(counter)
+            self._starts.update(counter.starts)
+            if id(block.body[0]) not in self._starts:
+                return None
+        for position in range(known, index):
+            before = block.body[position]
+            begin = self._starts[id(before)]
+            counter = _StatementStarts(self.module, before, self._in_block, None, begin)
+            before._codegen(counter)
+            self._starts.update(counter.starts)
+            line, column = counter.end()
+            self._starts.setdefault(id(block.body[position + 1]), (line, column, begin[2]))
+        return self._starts.get(id(statement))
 
     def _statement_range(self, held: _Holder, node: cst.CSTNode) -> CodeRange | None:
         top, statement, header = held
         key = (id(statement), header)
         positions = self._statement_positions.get(key)
         if positions is None:
-            start = self._block_start(top, statement)
+            start = self._start(statement)
             if start is None:
                 return None
             if header:  # the function's header alone: the same nodes before an empty body
