@@ -1,14 +1,17 @@
 """Where nodes are in the source: 1-based rows and columns for diagnostics and fix edits.
 
 Positions come from LibCST's code generation with position tracking, which is costly: for a whole module,
-and even for one top-level statement when that is a class of thousands of lines. Knowing the first line of
-each top-level statement (from CPython's parse, see `devlint.prefilter.statement_lines`) lets us generate
-positions for just the innermost statement of a block (a method of a class, a statement of a method) that
-holds a node. Where that statement starts — its line, column and the indentation its block adds — comes from
-one plain code generation of its top-level statement, several times cheaper than tracking positions, which
-records that state at the start of every statement of a block; generating the statement alone from that state
-gives exactly the positions a whole-module generation gives. Without those lines, or when they do not match
-the tree, the whole module's positions are computed once.
+and even for one top-level statement when that is a class of thousands of lines. So only the innermost
+statement of a block that holds a node (a statement of a method, a method of a class) is generated with
+positions, alone, from the state a whole-module generation would be in when it reaches it: the line, the
+column and the indentation tokens its blocks add. A function's header (decorators, parameters, annotations)
+is generated with an empty body. That state comes from plain code generation (several times cheaper than
+tracking positions), counting line breaks as the position tracker does: a top-level statement's range
+starts on the line CPython gives (`devlint.prefilter.statement_lines`), the first statement of a block where
+the generation of the statement holding the block reaches it, any other where the statement before it ends.
+Without those lines, or when they do not match the tree, the whole module's positions are computed once.
+The generation states used (`CodegenState`, `PositionProvidingCodegenState`) are LibCST's own;
+`tests/test_speed_invariants.py` checks every node against a whole-module generation.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from devlint.types import Location
 
 _Positions = Mapping[cst.CSTNode, CodeRange]
 _Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
-# (top-level statement, innermost statement of a block holding a node, whether the node is in its header)
-_Holder = tuple[_Statement, cst.CSTNode, bool]
+# (the innermost statement of a block holding a node, whether the node is in that statement's header)
+_Holder = tuple[cst.CSTNode, bool]
 _Start = tuple[int, int, tuple[str, ...]]  # where a statement's generation starts: line, column, indentation
 _FEW_STATEMENTS = 8
 _NO_CONTEXT = contextlib.nullcontext()
@@ -102,7 +105,7 @@ class _StatementStarts(CodegenState):
 
 
 class _Reached(Exception):
-    """Where the statement asked for starts is known: the rest of its top-level statement is not needed."""
+    """Where the statement asked for starts is known: the rest of the statement generated is not needed."""
 
 
 def _generated_positions(module: cst.Module, statement: cst.CSTNode, line: int, column: int,
@@ -146,24 +149,25 @@ class NodePositions:
         return first if index == len(lines) else None
 
     def _walk_statement(self, statement: _Statement) -> None:
-        """Map every node of a top-level statement to that statement, the innermost statement of an indented
-        block holding it, and whether it is in that statement's header (a function's decorators, parameters
-        and annotations, whose positions do not depend on its body)."""
+        """Map every node of a top-level statement to the innermost statement of an indented block holding it
+        (or the top-level statement), and whether it is in that statement's header (a function's decorators,
+        parameters and annotations, whose positions do not depend on its body); note the block and index of
+        every statement of a block."""
         holder, in_block = self._holder, self._in_block
-        stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, statement, False))]
+        stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, False))]
         while stack:
             current, held = stack.pop()
             holder[id(current)] = held
             if type(current) is cst.IndentedBlock:
                 # Its children are the block's statements, each generated alone from where it starts.
                 children = child_nodes(current)
-                owner = held[1]
+                owner = held[0]
                 for index, child in enumerate(children):
-                    in_block[id(child)] = (owner, current, index)  # type: ignore[assignment]
-                stack.extend((child, (statement, child, False)) for child in children)
-            elif type(current) is cst.FunctionDef and held[1] is current:
+                    in_block[id(child)] = (owner, current, index)
+                stack.extend((child, (child, False)) for child in children)
+            elif type(current) is cst.FunctionDef and held[0] is current:
                 body = current.body
-                header = (statement, current, True)
+                header = (current, True)
                 stack.extend((child, held if child is body else header) for child in child_nodes(current))
             else:
                 stack.extend((child, held) for child in child_nodes(current))
@@ -217,7 +221,7 @@ class NodePositions:
         return self._starts.get(id(statement))
 
     def _statement_range(self, held: _Holder, node: cst.CSTNode) -> CodeRange | None:
-        top, statement, header = held
+        statement, header = held
         key = (id(statement), header)
         positions = self._statement_positions.get(key)
         if positions is None:
@@ -243,7 +247,7 @@ class NodePositions:
         if found is not None:
             return found
         top = top_level_statement_of(self.module, node)
-        return (top, top, False) if top is not None else None
+        return (top, False) if top is not None else None
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """LibCST's range of `node`: 1-based lines, 0-based columns."""
