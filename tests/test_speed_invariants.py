@@ -174,6 +174,112 @@ def test_statement_positions_equal_whole_module_positions(monkeypatch) -> None:
     assert [d.cover for d in fast.diagnostics] == [d.cover for d in slow.diagnostics]
 
 
+# Statements placed alone must land where a whole-module generation puts them: decorators and comments before
+# a class, methods after blanked ones (a property and its setter share a name), continuation lines, nested
+# blocks, one-line suites, tab indentation, and every line break LibCST knows.
+POSITION_SHAPES = """\
+# Rotary embedding, written as model code is.
+import torch
+
+
+@register_model(
+    name="rope",
+)  # registry
+# the class itself
+@dataclass
+class Rotary(nn.Module):
+    \"\"\"Cached cos/sin tables.
+    Built on the platform device.\"\"\"
+
+    base: float = 10000.0; dim = 64
+
+    @property
+    def device(self):
+        return self._device
+
+    @device.setter
+    def device(self, value):  # moves the cache
+        self._device = \\
+            value
+        if value == "cuda":
+            inv_freq = torch.arange(0, self.dim, 2, device="cuda")
+        elif value is None:
+            inv_freq = None
+        else:
+            inv_freq = torch.ones(
+                self.dim // 2,
+                device=value)
+        try:
+            self.register_buffer("inv_freq", inv_freq)
+        except RuntimeError as error:
+            raise ValueError(str(error))
+        finally:
+            self.built = True
+    # end of setter
+
+        # an odd comment
+    async def warm(self, x):
+        async with self.lock as held:
+            await held
+        while True: break
+        for i in range(3): x = x + torch.zeros(1, device="cuda")
+
+
+def make_cache(n, device=torch.device("cuda")):
+\tif n:
+\t\treturn torch.empty(n, device=device)
+\treturn None
+
+count = 1; total = 2
+if count:
+    class Inner:
+        def build(self): return torch.zeros(2, device="cuda")
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("trailing", [True, False])
+def test_every_node_is_placed_as_the_whole_module_places_it(newline: str, trailing: bool) -> None:
+    import ast
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from devlint.analysis.positions import NodePositions
+    from devlint.analysis.walk import child_nodes
+    from devlint.prefilter import statement_lines
+
+    text = POSITION_SHAPES.replace("\n", newline)
+    if not trailing:
+        text = text.rstrip(newline)
+    module = cst.parse_module(text)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes, stack = [], list(module.body)
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(child_nodes(node))
+    assert len(nodes) > 250
+    # Asked last statement first, then in source order: what is generated to place one is reused for others.
+    for order in (nodes, nodes[::-1]):
+        positions = NodePositions(module, statement_lines(ast.parse(text)))
+        placed = {id(node): positions.range_of(node) for node in order}
+        assert [placed[id(node)] for node in nodes] == [whole[node] for node in nodes]
+    # A class of the reduced text (methods blanked, lines kept) places its methods on their own lines.
+    reduced = relevant_source(text, ('"cuda',))
+    assert reduced != text
+    module = cst.parse_module(reduced)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    kept: list[int] = []
+    relevant_source(text, ('"cuda',), kept_lines_out=kept)
+    positions = NodePositions(module, kept)
+    stack = list(module.body)
+    while stack:
+        node = stack.pop()
+        assert positions.range_of(node) == whole[node]
+        stack.extend(child_nodes(node))
+
+
 # The prefilter reads strings and comments: a platform-device token there sends no file to LibCST, unless the
 # string can be a device string. Realistic module shapes; each is checked for what the prefilter decides and
 # for identical findings with the prefilter off.
@@ -538,3 +644,50 @@ def test_a_file_without_a_candidate_never_reaches_libcst(extra: str | None, tmp_
     else:
         assert len(parsed_fast) == 1
         assert [d.code for d in fast.diagnostics] == ["DL001"]
+
+
+def test_fast_walk_finds_what_isinstance_finds() -> None:
+    """`child_nodes` classifies field values by type and skips fields declared as text: on every fixture it
+    must give exactly the children a plain `isinstance` reading of every field gives, in the same order."""
+    import dataclasses
+
+    import libcst as cst
+
+    from devlint.analysis.walk import child_nodes
+
+    def reference(node: cst.CSTNode) -> list[cst.CSTNode]:
+        found: list[cst.CSTNode] = []
+        for field in dataclasses.fields(node):
+            if field.name in ("lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "newline", "header",
+                              "footer", "leading_lines", "lines_after_decorators", "trailing_whitespace",
+                              "operator", "lbracket", "rbracket", "lbrace", "rbrace", "asynchronous", "keyword",
+                              "whitespace_after_star", "whitespace_after_arg", "whitespace_before_colon") \
+                    or field.name.startswith("whitespace"):
+                continue
+            value = getattr(node, field.name)
+            if isinstance(value, cst.CSTNode):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(item for item in value if isinstance(item, cst.CSTNode))
+        return found
+
+    visited = 0
+    for path in ALL_FIXTURES:
+        stack: list[cst.CSTNode] = [cst.parse_module(Path(path).read_text())]
+        while stack:
+            node = stack.pop()
+            children = child_nodes(node)
+            assert [id(child) for child in children] == [id(child) for child in reference(node)]
+            stack.extend(children)
+            visited += 1
+    assert visited > 10_000
+
+
+def test_node_classes_compared_by_exact_type_have_no_subclasses() -> None:
+    """The analysis tests `type(node) is cst.Name` (and the like) where `isinstance` would run ABCMeta's
+    check on every node: right only while LibCST defines no subclass of these classes."""
+    import libcst as cst
+
+    for cls in (cst.Name, cst.Attribute, cst.Call, cst.Lambda, cst.FunctionDef, cst.ClassDef, cst.Subscript,
+                cst.IndentedBlock):
+        assert cls.__subclasses__() == [], cls

@@ -8,15 +8,15 @@ these facts questions (see `tensors.py` and `devices.py`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
 from devlint.analysis.names import Scope, dotted_name, import_bindings, names_bound_by_target, resolve_relative
 from devlint.analysis.platform import PlatformDeviceTable
-from devlint.analysis.walk import contains, walk
-
-_MISSING = object()
+from devlint.analysis.walk import child_nodes, contains, has_children
 
 END_OF_FUNCTION = 1 << 62
 """An event number after every event of a function: "as the function stands when it has run"."""
@@ -219,7 +219,7 @@ class ModuleFacts:
 
 class _FactCollector:
     """Handlers named `visit_<NodeType>` (return False to skip children) and `leave_<NodeType>`, driven by
-    `walk.walk` rather than LibCST's slower visitor machinery."""
+    `run` rather than LibCST's slower visitor machinery."""
 
     def __init__(self, module: cst.Module, package: str | None) -> None:
         self.package = package
@@ -239,25 +239,29 @@ class _FactCollector:
         self.terminated: dict[tuple[int, int], int] = self.module_function.terminated
 
     def run(self, module: cst.Module) -> None:
-        enters: dict[type, object] = {}
-        leaves: dict[type, object] = {}
-
-        def enter(node: cst.CSTNode) -> bool:
+        """`walk.walk`'s depth-first, pre-order walk, inlined: most node types have no handler, and a node
+        without a `leave_` handler needs no entry on the stack for its leaving."""
+        handlers: dict[type, tuple[Callable[[Any], Any] | None, Callable[[Any], Any] | None, bool]] = {}
+        # A node to enter, or (node, its leave handler) once its children are done.
+        stack: list[Any] = [module]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:
+            node = pop()
             kind = type(node)
-            handler = enters.get(kind, _MISSING)
-            if handler is _MISSING:
-                handler = enters[kind] = getattr(self, "visit_" + kind.__name__, None)
-            return handler is None or handler(node) is not False  # type: ignore[operator]
-
-        def leave(node: cst.CSTNode) -> None:
-            kind = type(node)
-            handler = leaves.get(kind, _MISSING)
-            if handler is _MISSING:
-                handler = leaves[kind] = getattr(self, "leave_" + kind.__name__, None)
-            if handler is not None:
-                handler(node)  # type: ignore[operator]
-
-        walk(module, enter, leave)
+            if kind is tuple:
+                node[1](node[0])
+                continue
+            found = handlers.get(kind)
+            if found is None:
+                found = handlers[kind] = (getattr(self, "visit_" + kind.__name__, None),
+                                          getattr(self, "leave_" + kind.__name__, None), has_children(kind))
+            visit, leave, parent = found
+            if leave is not None:
+                push((node, leave))
+            if (visit is None or visit(node) is not False) and parent:
+                children = child_nodes(node)
+                children.reverse()
+                extend(children)
 
     # -- helpers ---------------------------------------------------------------------------------------
     @property

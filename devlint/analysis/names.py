@@ -14,11 +14,12 @@ import libcst as cst
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a chain of Name/Attribute nodes, else None."""
+    # Exact types: LibCST's node classes have no subclasses, and `isinstance` on them runs ABCMeta's check.
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))

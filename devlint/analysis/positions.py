@@ -1,35 +1,138 @@
 """Where nodes are in the source: 1-based rows and columns for diagnostics and fix edits.
 
-Positions come from LibCST's code generation, which is costly for a whole module. Knowing the first line of
-each top-level statement (from CPython's parse, see `devlint.prefilter.statement_lines`) lets us generate
-just the statement holding a node: columns are unchanged at top level, lines shift by a known offset. Without
-those lines, or when they do not match the tree, the whole module's positions are computed once.
+Positions come from LibCST's code generation with position tracking, which is costly: for a whole module,
+and even for one top-level statement when that is a class of thousands of lines. So only the innermost
+statement of a block that holds a node (a statement of a method, a method of a class) is generated with
+positions, alone, from the state a whole-module generation would be in when it reaches it: the line, the
+column and the indentation tokens its blocks add. A function's header (decorators, parameters, annotations)
+is generated with an empty body. That state comes from plain code generation (several times cheaper than
+tracking positions), counting line breaks as the position tracker does: a top-level statement's range
+starts on the line CPython gives (`devlint.prefilter.statement_lines`), the first statement of a block where
+the generation of the statement holding the block reaches it, any other where the statement before it ends.
+Without those lines, or when they do not match the tree, the whole module's positions are computed once.
+The generation states used (`CodegenState`, `PositionProvidingCodegenState`) are LibCST's own;
+`tests/test_speed_invariants.py` checks every node against a whole-module generation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Container, Mapping
+from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
 from devlint.analysis.cst_util import top_level_statement_of
 from devlint.analysis.walk import child_nodes
 from devlint.types import Location
 
 _Positions = Mapping[cst.CSTNode, CodeRange]
+_Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
+# (the innermost statement of a block holding a node, whether the node is in that statement's header)
+_Holder = tuple[cst.CSTNode, bool]
+_Start = tuple[int, int, tuple[str, ...]]  # where a statement's generation starts: line, column, indentation
 _FEW_STATEMENTS = 8
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+class _StatementStarts(CodegenState):
+    """Plain code generation of one statement, from the line, column and indentation where a whole-module
+    generation starts it, that notes where each statement of a block in it (in `wanted`, by id) starts —
+    line, column and the indentation tokens in force — and the line where the statement's own (syntactic)
+    range starts. Lines and columns are counted as `PositionProvidingCodegenState` counts them."""
+
+    def __init__(self, module: cst.Module, top: cst.CSTNode, wanted: Container[int], stop: cst.CSTNode | None,
+                 start: _Start = (1, 0, ())) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline,
+                         indent_tokens=list(start[2]))
+        self.top = top
+        self.wanted = wanted
+        self.stop = stop  # raise `_Reached` once where this statement starts is known (None: generate it all)
+        self.starts: dict[int, _Start] = {}
+        self.top_line: int | None = None
+        self._line, self._column, self._counted = start[0], start[1], 0
+
+    def end(self) -> tuple[int, int]:
+        """The line and column reached."""
+        self._advance()
+        return self._line, self._column
+
+    def _advance(self) -> None:
+        """Count the tokens generated since the last call, as `PositionProvidingCodegenState` counts them:
+        each token apart, "\r\n", "\r" and "\n" one line break each."""
+        tokens = self.tokens
+        start = self._counted
+        if start == len(tokens):
+            return
+        self._counted = len(tokens)
+        chunk = "".join(tokens[start:])
+        if "\r" in chunk:  # a "\r" ending one token and a "\n" starting the next are two breaks: token by token
+            for token in tokens[start:]:
+                segments = NEWLINE_RE.split(token)
+                if len(segments) == 1:
+                    self._column += len(token)
+                else:
+                    self._line += len(segments) - 1
+                    self._column = len(segments[-1])
+            return
+        breaks = chunk.count("\n")
+        if breaks:
+            self._line += breaks
+            self._column = len(chunk) - chunk.rfind("\n") - 1
+        else:
+            self._column += len(chunk)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if id(node) in self.wanted:
+            self._advance()
+            self.starts[id(node)] = (self._line, self._column, tuple(self.indent_tokens))
+            if node is self.stop and node is not self.top:
+                raise _Reached
+
+    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+                                  end_node: cst.CSTNode | None = None) -> Any:
+        # Plain generation records nothing: a context that does nothing (and has no `finally` to run when
+        # `_Reached` unwinds the generation).
+        if node is self.top and self.top_line is None:
+            self._advance()
+            self.top_line = self._line
+            if self.stop is node:
+                raise _Reached
+        return _NO_CONTEXT
+
+
+class _Reached(Exception):
+    """Where the statement asked for starts is known: the rest of the statement generated is not needed."""
+
+
+def _generated_positions(module: cst.Module, statement: cst.CSTNode, line: int, column: int,
+                         indent: tuple[str, ...]) -> _Positions:
+    """The positions of the nodes of `statement`, generated alone from the state a whole-module generation
+    is in when it reaches it."""
+    provider = PositionProvider()
+    state = PositionProvidingCodegenState(default_indent=module.default_indent,
+                                          default_newline=module.default_newline, provider=provider,
+                                          indent_tokens=list(indent), line=line, column=column)
+    statement._codegen(state)
+    return provider._computed  # type: ignore[return-value]
 
 
 class NodePositions:
-    """Positions of the nodes of one module, resolved lazily and per top-level statement where possible."""
+    """Positions of the nodes of one module, resolved lazily and per statement where possible."""
 
     def __init__(self, module: cst.Module, statement_lines: list[int] | None = None) -> None:
         self.module = module
         self._module_positions: _Positions | None = None
         self._first_lines = self._map_statements(statement_lines)
-        self._statement_positions: dict[int, tuple[_Positions, int]] = {}
-        self._holder: dict[int, cst.SimpleStatementLine | cst.BaseCompoundStatement] | None = None
+        self._statement_positions: dict[tuple[int, bool], _Positions] = {}
+        self._holder: dict[int, _Holder] = {}  # by id(node), for the first `_walked` top-level statements
+        self._walked = 0
+        # Statements of indented blocks, by id: (the statement holding the block, the block, the index in it).
+        self._in_block: dict[int, tuple[cst.CSTNode, cst.IndentedBlock, int]] = {}
+        self._starts: dict[int, _Start] = {}  # by id(statement)
 
     def _map_statements(self, lines: list[int] | None) -> dict[int, int] | None:
         """{id(top-level statement): its first line}, or None if `lines` does not match the tree (CPython
@@ -45,51 +148,122 @@ class NodePositions:
             index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         return first if index == len(lines) else None
 
-    def _statement_range(self, statement: cst.SimpleStatementLine | cst.BaseCompoundStatement,
-                         node: cst.CSTNode) -> CodeRange:
-        assert self._first_lines is not None
-        cached = self._statement_positions.get(id(statement))
-        if cached is None:
-            module = self.module
-            alone = cst.Module(body=(statement,), header=[], footer=[], default_indent=module.default_indent,
-                               default_newline=module.default_newline)
-            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-            offset = self._first_lines[id(statement)] - positions[statement].start.line
-            cached = self._statement_positions[id(statement)] = (positions, offset)
-        positions, offset = cached
-        found = positions[node]
-        return CodeRange(CodePosition(found.start.line + offset, found.start.column),
-                         CodePosition(found.end.line + offset, found.end.column))
+    def _walk_statement(self, statement: _Statement) -> None:
+        """Map every node of a top-level statement to the innermost statement of an indented block holding it
+        (or the top-level statement), and whether it is in that statement's header (a function's decorators,
+        parameters and annotations, whose positions do not depend on its body); note the block and index of
+        every statement of a block."""
+        holder, in_block = self._holder, self._in_block
+        stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, False))]
+        while stack:
+            current, held = stack.pop()
+            holder[id(current)] = held
+            if type(current) is cst.IndentedBlock:
+                # Its children are the block's statements, each generated alone from where it starts.
+                children = child_nodes(current)
+                owner = held[0]
+                for index, child in enumerate(children):
+                    in_block[id(child)] = (owner, current, index)
+                stack.extend((child, (child, False)) for child in children)
+            elif type(current) is cst.FunctionDef and held[0] is current:
+                body = current.body
+                header = (current, True)
+                stack.extend((child, held if child is body else header) for child in child_nodes(current))
+            else:
+                stack.extend((child, held) for child in child_nodes(current))
 
-    def _statement_holding(self, node: cst.CSTNode) -> cst.SimpleStatementLine | cst.BaseCompoundStatement | None:
-        """The top-level statement holding `node`: one walk of the module builds the map, so a file with many
-        findings costs linear, not quadratic, time."""
-        if self._holder is None:
-            holder: dict[int, cst.SimpleStatementLine | cst.BaseCompoundStatement] = {}
-            for statement in self.module.body:
-                stack: list[cst.CSTNode] = [statement]
-                while stack:
-                    current = stack.pop()
-                    holder[id(current)] = statement
-                    stack.extend(child_nodes(current))
-            self._holder = holder
+    def _start(self, statement: cst.CSTNode) -> _Start | None:
+        """Where a whole-module generation starts `statement` (a top-level statement or one of a block):
+        line, column, indentation. A top-level statement's range starts on the line CPython gives (what
+        its generation puts before that are its comments, blank lines and decorators). The first statement
+        of a block starts where the generation of the statement holding the block reaches it; any other
+        where the one before it in the block ends. Each statement is generated at most once to find where
+        the next starts, and the starts of the statements met on the way are kept, so a finding late in a
+        long class costs one plain generation of what comes before it, and the next finding only the rest."""
+        found = self._starts.get(id(statement))
+        if found is not None:
+            return found
+        place = self._in_block.get(id(statement))
+        if place is None:
+            assert self._first_lines is not None
+            first = self._first_lines.get(id(statement))
+            if first is None:
+                return None
+            counter = _StatementStarts(self.module, statement, (), statement)
+            with contextlib.suppress(_Reached):
+                statement._codegen(counter)
+            if counter.top_line is None:
+                return None
+            found = self._starts[id(statement)] = (first - counter.top_line + 1, 0, ())
+            return found
+        owner, block, index = place
+        known = index
+        while known > 0 and id(block.body[known]) not in self._starts:
+            known -= 1
+        if known == 0 and id(block.body[0]) not in self._starts:
+            outer = self._start(owner)
+            if outer is None:
+                return None
+            counter = _StatementStarts(self.module, owner, self._in_block, block.body[0], outer)
+            with contextlib.suppress(_Reached):
+                owner._codegen(counter)
+            self._starts.update(counter.starts)
+            if id(block.body[0]) not in self._starts:
+                return None
+        for position in range(known, index):
+            before = block.body[position]
+            begin = self._starts[id(before)]
+            counter = _StatementStarts(self.module, before, self._in_block, None, begin)
+            before._codegen(counter)
+            self._starts.update(counter.starts)
+            line, column = counter.end()
+            self._starts.setdefault(id(block.body[position + 1]), (line, column, begin[2]))
+        return self._starts.get(id(statement))
+
+    def _statement_range(self, held: _Holder, node: cst.CSTNode) -> CodeRange | None:
+        statement, header = held
+        key = (id(statement), header)
+        positions = self._statement_positions.get(key)
+        if positions is None:
+            start = self._start(statement)
+            if start is None:
+                return None
+            if header:  # the function's header alone: the same nodes before an empty body
+                assert isinstance(statement, cst.FunctionDef)
+                statement = statement.with_changes(body=cst.IndentedBlock(body=()))
+            positions = self._statement_positions[key] = _generated_positions(self.module, statement, *start)
+        return positions[node]
+
+    def _holding(self, node: cst.CSTNode) -> _Holder | None:
+        """Where `node` is held (see `_walk_statement`). The top-level statements are mapped in order, as far
+        as the first one holding the node asked for: each is walked once, so a file with many findings
+        costs linear, not quadratic, time."""
         found = self._holder.get(id(node))
-        return found if found is not None else top_level_statement_of(self.module, node)
+        body = self.module.body
+        while found is None and self._walked < len(body):
+            self._walk_statement(body[self._walked])
+            self._walked += 1
+            found = self._holder.get(id(node))
+        if found is not None:
+            return found
+        top = top_level_statement_of(self.module, node)
+        return (top, False) if top is not None else None
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """LibCST's range of `node`: 1-based lines, 0-based columns."""
         if self._first_lines is not None:
-            if self._holder is None and len(self._statement_positions) <= _FEW_STATEMENTS:
+            if self._walked < len(self.module.body) and len(self._statement_positions) <= _FEW_STATEMENTS:
                 # Findings cluster in few statements: a node of one already generated needs no walk of the
                 # module (past a few, the statement map answers in constant time).
-                for positions, offset in self._statement_positions.values():
+                for positions in self._statement_positions.values():
                     found = positions.get(node)
                     if found is not None:
-                        return CodeRange(CodePosition(found.start.line + offset, found.start.column),
-                                         CodePosition(found.end.line + offset, found.end.column))
-            statement = self._statement_holding(node)
-            if statement is not None:
-                return self._statement_range(statement, node)
+                        return found
+            held = self._holding(node)
+            if held is not None:
+                found_range = self._statement_range(held, node)
+                if found_range is not None:
+                    return found_range
         if self._module_positions is None:
             self._module_positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self._module_positions[node]
@@ -102,3 +276,4 @@ class NodePositions:
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.range_of(node).start.line
+

@@ -24,7 +24,6 @@ from devlint.analysis.tensors import (
     SHAPE_METHODS,
     VIEW_METHODS,
     code_of,
-    contains_node,
     flatten_operands,
     iter_names,
     subscript_indices,
@@ -109,6 +108,10 @@ class SiblingFinder:
         self._staged: frozenset[str] | None = None
         self._asserted: frozenset[str] | None = None
         self._append_list: list[tuple[int, str, cst.Call]] | None = None
+        # Caches of what never changes once the module's facts are collected (see `_reach`, `_reaching`).
+        self._reach_of: dict[int, tuple[cst.CSTNode, frozenset[int], tuple[str, ...]]] = {}
+        self._reaching_of: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._carried_of: dict[int, tuple[cst.BaseExpression, set[int]]] = {}
 
     def asserted(self) -> frozenset[str]:
         """Tensors the function asserts to be on the platform device (`assert x.device == self.device` with
@@ -159,7 +162,16 @@ class SiblingFinder:
 
     # -- the new tensor and the names that carry it ------------------------------------------------------
     def _carried_bindings(self, origin: cst.BaseExpression) -> set[int]:
-        """ids of bindings in this function whose value is the new tensor or derived from it."""
+        """ids of bindings in this function whose value is the new tensor or derived from it (computed once per
+        new tensor; callers only read the set)."""
+        cached = self._carried_of.get(id(origin))
+        if cached is not None and cached[0] is origin:
+            return cached[1]
+        carried = self._carry(origin)
+        self._carried_of[id(origin)] = (origin, carried)
+        return carried
+
+    def _carry(self, origin: cst.BaseExpression) -> set[int]:
         carried: set[int] = set()
         ordered = sorted((b for bs in self.fn.bindings.values() for b in bs), key=lambda b: b.seq)
         changed = True
@@ -196,24 +208,51 @@ class SiblingFinder:
     def _mentions_new(self, expr: cst.CSTNode, seq: int, origin: cst.BaseExpression, carried: set[int]) -> bool:
         """Does `expr` carry the new tensor? Not through what only reads its size, type or device
         (`t.shape[0]`, `t.size(0)`, `len(t)`, `t.dtype`, `t.item()`): those are numbers, not the tensor."""
+        _, seen, names = self._reach(expr)
+        if id(origin) in seen:
+            return True
+        if carried:
+            for name in names:
+                for binding in self._reaching(name, seq):
+                    if binding in carried:
+                        return True
+        return False
+
+    def _reach(self, expr: cst.CSTNode) -> tuple[cst.CSTNode, frozenset[int], tuple[str, ...]]:
+        """What `_mentions_new` looks at in `expr`, which depends on neither the new tensor nor the bindings
+        that carry it: the ids of the nodes it reaches (the new tensor is one of them, or `expr` does not
+        hold it) and the names it reaches (each carries it when a binding of it that reaches the event does).
+        It does not look past metadata reads, into an attribute's name, or into a lambda. Cached per node
+        (the node is kept with its entry, so its id stays its own)."""
+        cached = self._reach_of.get(id(expr))
+        if cached is not None and cached[0] is expr:
+            return cached
+        seen: set[int] = set()
+        names: dict[str, None] = {}
         stack: list[cst.CSTNode] = [expr]
         while stack:
             node = stack.pop()
-            if node is origin:
-                return True
+            seen.add(id(node))
             if _reads_only_metadata(node):
                 continue
-            if isinstance(node, cst.Name):
-                for binding in self.fn.bindings_reaching(node.value, seq):
-                    if id(binding) in carried:
-                        return True
+            if type(node) is cst.Name:
+                names[node.value] = None
                 continue
-            if isinstance(node, cst.Attribute):
+            if type(node) is cst.Attribute:
                 stack.append(node.value)
                 continue
-            if not isinstance(node, cst.Lambda):
+            if type(node) is not cst.Lambda:
                 stack.extend(child_nodes(node))
-        return False
+        found = self._reach_of[id(expr)] = (expr, frozenset(seen), tuple(names))
+        return found
+
+    def _reaching(self, name: str, seq: int) -> tuple[int, ...]:
+        """ids of the bindings of `name` that may hold at event `seq` (the function's bindings are final)."""
+        key = (name, seq)
+        found = self._reaching_of.get(key)
+        if found is None:
+            found = self._reaching_of[key] = tuple(id(b) for b in self.fn.bindings_reaching(name, seq))
+        return found
 
     def flows_into(self, origin: cst.BaseExpression, targets: list[tuple[int, cst.BaseExpression]]) -> bool:
         """Does the tensor made by `origin` (directly, or through names derived from it) reach one of the
@@ -288,8 +327,9 @@ class SiblingFinder:
             return []  # a buffer for `dist.all_reduce`/`broadcast`/...: on the communication device on purpose
         found: list[Sibling] = []
         seen: set[str] = set()
+        within = _nodes_within(origin)
         for seq, node, operands, words, relation in self._sites():
-            if node is origin or contains_node(origin, node):
+            if id(node) in within:
                 continue  # the factory call itself and what is nested in its arguments
             flags = [self._mentions_new(op, seq, origin, carried) for op in operands]
             if not any(flags):
@@ -467,14 +507,28 @@ def _one_line(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def _nodes_within(root: cst.CSTNode) -> set[int]:
+    """ids of `root` and the nodes below it, not looking inside lambdas: the nodes `contains_node(root, ...)`
+    finds, collected in one walk."""
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        found.add(id(node))
+        if type(node) is not cst.Lambda:
+            stack.extend(child_nodes(node))
+    return found
+
+
 def _reads_only_metadata(node: cst.CSTNode) -> bool:
-    if isinstance(node, cst.Attribute):
+    # Exact types (LibCST's node classes have no subclasses): `isinstance` on them runs ABCMeta's check.
+    if type(node) is cst.Attribute:
         return node.attr.value in _METADATA_ATTRIBUTES
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         func = node.func
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             return func.attr.value in _METADATA_METHODS
-        return isinstance(func, cst.Name) and func.value in ("len", "isinstance", "type", "id")
+        return type(func) is cst.Name and func.value in ("len", "isinstance", "type", "id")
     return False
 
 

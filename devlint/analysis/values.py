@@ -152,6 +152,7 @@ class ValueResolver:
         self._platform_attr_memo: dict[tuple[int, str], PlatformDevice | None] = {}
         self._uses: dict[int, dict[str, TensorEvidence]] = {}
         self._contra: dict[int, set[str]] = {}
+        self._contra_only: dict[int, set[str]] = {}  # functions only asked what they show is no tensor
 
     @property
     def summary(self) -> ModuleSummary | None:
@@ -584,9 +585,7 @@ class ValueResolver:
                 value = assignment.value
                 if isinstance(value, cst.Name) and value.value in assignment.function.params:
                     function = assignment.function
-                    if id(function) not in self._contra:
-                        self._uses[id(function)], self._contra[id(function)] = self._collect_uses(function)
-                    if value.value in self._contra[id(function)]:
+                    if value.value in self._contra_of(function):
                         return True
         return False
 
@@ -965,27 +964,38 @@ class ValueResolver:
                 for other in method.methods.values():
                     if other is fn or other.self_name is None:
                         continue
-                    if id(other) not in self._contra:
-                        self._uses[id(other)], self._contra[id(other)] = self._collect_uses(other)
-                    if other.self_name + tail in self._contra[id(other)]:
+                    if other.self_name + tail in self._contra_of(other):
                         return None
         return uses.get(text)
 
-    def _collect_uses(self, fn: FunctionFacts) -> tuple[dict[str, TensorEvidence], set[str]]:
+    def _contra_of(self, fn: FunctionFacts) -> set[str]:
+        """What `fn` shows is no tensor (the second half of `_collect_uses`), collected without the evidence
+        when only this is asked (a class's other methods, read for one attribute)."""
+        contra = self._contra.get(id(fn))
+        if contra is None:
+            contra = self._contra_only.get(id(fn))
+            if contra is None:
+                contra = self._contra_only[id(fn)] = self._collect_uses(fn, evidence=False)[1]
+        return contra
+
+    def _collect_uses(self, fn: FunctionFacts, evidence: bool = True) -> tuple[dict[str, TensorEvidence], set[str]]:
+        """Evidence of tensors from use, and what is shown to be no tensor; `evidence=False`: only the latter
+        (the same set). The first piece of evidence for a key is kept."""
         uses: dict[str, TensorEvidence] = {}
         contra: set[str] = set()
         for node in own_nodes(fn.node):
-            if isinstance(node, cst.Attribute):
+            if type(node) is cst.Attribute:  # exact types: no subclasses, and no ABCMeta check
                 owner = _use_key(node.value)
                 if owner is None:
                     continue
                 attr = node.attr.value
                 if attr in TENSOR_ONLY_ATTRIBUTES:
-                    uses.setdefault(owner, TensorEvidence(EvidenceKind.USE, f"`{code_of(node)}` is read", node))
+                    if evidence and owner not in uses:
+                        uses[owner] = TensorEvidence(EvidenceKind.USE, f"`{code_of(node)}` is read", node)
                 elif attr not in TENSOR_API:
                     # `config.hidden_size`: a tensor has no such attribute, so `config.dtype` is no evidence.
                     contra.add(owner)
-            elif isinstance(node, cst.Call):
+            elif type(node) is cst.Call:
                 func = node.func
                 key = _use_key(func)
                 if key is not None:
@@ -995,18 +1005,20 @@ class ValueResolver:
                     if owner is not None:
                         method = func.attr.value
                         if method in TENSOR_ONLY_METHODS:
-                            uses.setdefault(owner, TensorEvidence(EvidenceKind.USE,
-                                                                  f"`.{method}()` is called on it", node))
+                            if evidence and owner not in uses:
+                                uses[owner] = TensorEvidence(EvidenceKind.USE, f"`.{method}()` is called on it", node)
                         elif method in CONTRA_TENSOR_METHODS:
                             contra.add(owner)
+                if not evidence:
+                    continue
                 name = self.torch_function(node, fn)
                 if name is not None and (self.returns_tensor(node, fn) or name.startswith("ops.")) \
                         and self.factory_kind(node, fn) is None \
                         and name not in ("tensor", "as_tensor", "asarray", "from_numpy"):
                     for operand in _tensor_operands(node):
                         key = _use_key(operand)
-                        if key is not None:
-                            uses.setdefault(key, TensorEvidence(EvidenceKind.USE, f"passed to `torch.{name}`", node))
+                        if key is not None and key not in uses:
+                            uses[key] = TensorEvidence(EvidenceKind.USE, f"passed to `torch.{name}`", node)
         return uses, contra
 
     # -- annotations ---------------------------------------------------------------------------------
@@ -1177,12 +1189,13 @@ def _class_of_annotation(annotation: cst.BaseExpression) -> str | None:
 
 def _use_key(node: cst.BaseExpression) -> str | None:
     """The text a use is recorded under: a name, `obj.attr` chains, and `name[<literal>]`."""
-    if isinstance(node, cst.Name):
+    # Exact types (LibCST's node classes have no subclasses): `isinstance` on them runs ABCMeta's check.
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         inner = _use_key(node.value)
         return f"{inner}.{node.attr.value}" if inner is not None else None
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+    if type(node) is cst.Subscript and len(node.slice) == 1:
         element = node.slice[0].slice
         if isinstance(element, cst.Index) and isinstance(element.value, (cst.Integer, cst.SimpleString)):
             inner = _use_key(node.value)
@@ -1205,12 +1218,15 @@ def _tensor_operands(call: cst.Call) -> Iterator[cst.BaseExpression]:
         yield from opened(arg.value)
 
 
+_OTHER_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})  # exact types: no subclasses
+
+
 def own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Nodes of a function's own body: nested functions, classes and lambdas are other scopes."""
     stack = [root]
     while stack:
         node = stack.pop()
-        if node is not root and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if node is not root and type(node) in _OTHER_SCOPES:
             continue
         yield node
         stack.extend(child_nodes(node))
