@@ -20,6 +20,7 @@ import ast
 import dataclasses
 import os
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -458,6 +459,108 @@ def _span_text(lines: list[str], edit: Edit) -> str:
     return "".join(parts)
 
 
+def _top_level_spans(tree: ast.Module) -> list[tuple[int, int]]:
+    """(first line, decorators included; last line) of each top-level statement, computed once per tree."""
+    cached = getattr(tree, "_devlint_spans", None)
+    if cached is None:
+        cached = [(min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())]), s.end_lineno or s.lineno)
+                  for s in tree.body]
+        tree._devlint_spans = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _edited_statements(spans: list[tuple[int, int]], edits: tuple[Edit, ...]) -> tuple[int, int] | None:
+    """The first and last top-level statement holding the edits, when they hold every edited line and share
+    no line with the statements around them (so their lines can be parsed on their own); else None."""
+    rows = [row for e in edits for row in (e.start.row, e.end.row)]
+    low, high = min(rows), max(rows)
+    inside = [k for k, (first, last) in enumerate(spans) if first <= high and last >= low]
+    if not inside:
+        return None
+    i, j = inside[0], inside[-1]
+    if not spans[i][0] <= low or not high <= spans[j][1]:
+        return None
+    if (i > 0 and spans[i - 1][1] >= spans[i][0]) or (j + 1 < len(spans) and spans[j + 1][0] <= spans[j][1]):
+        return None
+    return i, j
+
+
+def _scopes_by_level(statements: list[ast.stmt]) -> list[tuple[ast.AST, int]]:
+    """The scopes in `statements`, with their depth, in the order `ast.walk` of the whole module meets them."""
+    found: list[tuple[ast.AST, int]] = []
+    todo: deque[tuple[ast.AST, int]] = deque((statement, 1) for statement in statements)
+    while todo:
+        node, depth = todo.popleft()
+        if isinstance(node, _WALKED_SCOPES):
+            found.append((node, depth))
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return found
+
+
+def _read_outside(tree: ast.Module, i: int, j: int, names: set[str]) -> set[str]:
+    """Which of `names` the top-level statements other than `i..j` read (each statement read once per tree)."""
+    found: set[str] = set()
+    for k, statement in enumerate(tree.body):
+        if found == names:
+            break
+        if not i <= k <= j:
+            found |= names & _reads_before(statement).keys()
+    return found
+
+
+def _leaves_no_debris(fix: Fix, before: ast.Module, lines: list[str], fixed_lines: list[str],
+                      signatures: frozenset[str]) -> bool:
+    """True when `_debris` would find nothing to remove for `fix`, decided from the top-level statements it
+    edits (parsed alone) instead of a parse and three walks of the whole fixed file. The other statements
+    are the same text before and after, so they read the same names and hold the same scopes. Whenever a
+    name may lose its last read this answers False, and the whole-file comparison decides."""
+    spans = _top_level_spans(before)
+    edited = _edited_statements(spans, fix.edits) if spans and fix.edits else None
+    if edited is None:
+        return False
+    i, j = edited
+    first, last = spans[i][0], spans[j][1]
+    shift = len(fixed_lines) - len(lines)  # lines the edits added: all of them are in statements i..j
+    after = _parse("".join(fixed_lines[first - 1:last + shift]))
+    if after is None:
+        return False
+    old = before.body[i:j + 1]
+    scopes_before, scopes_after = _scopes_by_level(old), _scopes_by_level(after.body)
+    if [(type(s), d) for s, d in scopes_before] != [(type(s), d) for s, d in scopes_after]:
+        return False  # the pairing of scopes differs: let the whole-file comparison say what it makes of it
+    # The module: a name read in the edited statements and no longer read there, nor anywhere else.
+    read_before: dict[str, int] = {}
+    for statement in old:
+        for name, count in _reads_before(statement).items():
+            read_before[name] = read_before.get(name, 0) + count
+    read_after = _reads(after, [])
+    dropped = {name for name in read_before if not read_after.get(name)}
+    if dropped - _read_outside(before, i, j, dropped):
+        return False
+    # The functions holding an edit, as `_debris` reads them before its first removal.
+    rows = {e.start.row for e in fix.edits}
+    purity = _Purity(before, signatures)
+    for (scope_before, _), (scope_after, _) in zip(scopes_before, scopes_after, strict=True):
+        if not isinstance(scope_after, _SCOPES) or not isinstance(scope_before, ast.stmt) or not any(
+                scope_before.lineno <= row <= (scope_before.end_lineno or scope_before.lineno) for row in rows):
+            continue
+        after_reads = _reads(scope_after, [])
+        lost = {name for name, count in _reads_before(scope_before).items() if count and not after_reads.get(name)}
+        lost -= _globals_declared(scope_after)
+        if lost and _would_remove(scope_after, lost, purity):
+            return False
+    return True
+
+
+def _would_remove(scope: ast.AST, lost: set[str], purity: _Purity) -> bool:
+    """Whether `_removals_for` finds a binding of a lost name in `scope` (to remove, or one that cannot go).
+    Only that matters here, not where it is: positions are not read (no lines are given)."""
+    try:
+        return next(iter(_removals_for(scope, lost, [], purity, False)), None) is not None
+    except Unremovable:
+        return True
+
+
 def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozenset[str],
                      is_package_init: bool, lines: list[str] | None = None) -> Fix:
     """`fix` with the removal of the bindings it leaves unused (edits in `text`'s coordinates; `lines`, when
@@ -466,11 +569,14 @@ def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozen
     if not _may_leave_debris(fix, lines):
         return fix  # `device="cuda"` → `device=x.device` removes no name: nothing can be left unused
     fixed = _edits_in(text, fix.edits)
+    fixed_lines = _lines(fixed)
+    if _leaves_no_debris(fix, before, lines, fixed_lines, signatures):
+        return fix
     after = _parse(fixed)
     if after is None:
         return fix
     rows = {e.start.row for e in fix.edits}
-    removals = _debris(before, after, _lines(fixed), signatures, is_package_init, rows)
+    removals = _debris(before, after, fixed_lines, signatures, is_package_init, rows)
     if not removals:
         return fix
     shifts = _row_shift(fix.edits)
