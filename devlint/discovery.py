@@ -235,16 +235,18 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
                 found.absolute[shown_child] = path
 
 
-@functools.lru_cache(maxsize=4096)
 def package_of(directory: str) -> str | None:
     """The dotted package a folder is (folders with `__init__.py` up to the first without), for resolving
     relative imports such as `from ..platforms import current_platform`."""
-    parts: list[str] = []
-    current = os.path.abspath(directory)
-    while os.path.isfile(os.path.join(current, "__init__.py")):
-        parts.append(os.path.basename(current))
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return ".".join(reversed(parts)) or None
+    return _package_of(os.path.abspath(directory))
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_of(folder: str) -> str | None:
+    # Built on the parent's answer: one `__init__.py` test per folder, however deep the tree.
+    if not os.path.isfile(os.path.join(folder, "__init__.py")):
+        return None
+    parent = os.path.dirname(folder)
+    outer = _package_of(parent) if parent != folder else None
+    name = os.path.basename(folder)
+    return (f"{outer}.{name}" if outer else name) or None
