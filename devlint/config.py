@@ -110,7 +110,8 @@ class ProjectConfig:
         return False
 
     def is_excluded(self, path: str, overrides: Overrides) -> bool:
-        return self._matches(self.exclude + overrides.extend_exclude, path)
+        # Asked for every file and folder discovery meets: most configurations exclude nothing.
+        return bool(self.exclude or overrides.extend_exclude) and self._matches(self.exclude + overrides.extend_exclude, path)
 
     def is_included(self, path: str) -> bool:
         return not self.include or self._matches(self.include, path)

@@ -235,6 +235,7 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
                 found.absolute[shown_child] = path
 
 
+@functools.lru_cache(maxsize=4096)
 def package_of(directory: str) -> str | None:
     """The dotted package a folder is (folders with `__init__.py` up to the first without), for resolving
     relative imports such as `from ..platforms import current_platform`."""
