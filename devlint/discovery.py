@@ -235,6 +235,16 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
                 found.absolute[shown_child] = path
 
 
+def file_stamp(path: str) -> tuple[int, int, int] | None:
+    """(mtime_ns, size, inode) of a file, None if it cannot be read: what must not change for what was read
+    from it to stand."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
 @functools.lru_cache(maxsize=4096)
 def package_of(directory: str) -> str | None:
     """The dotted package a folder is (folders with `__init__.py` up to the first without), for resolving
