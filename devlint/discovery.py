@@ -192,7 +192,7 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
         if os.path.isdir(given):
             folder = os.path.abspath(given)
             shown = os.path.normpath(given)
-            _walk(folder, _ignores_above(folder).with_folder(folder), set(), found, seen, shown, skip)
+            _walk(folder, _ignores_above(folder), set(), found, seen, shown, skip, top=True)
         else:
             key = os.path.abspath(given)
             if key not in seen:
@@ -204,7 +204,9 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
 
 
 def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], found: Discovery,
-          seen: set[str], shown: str, skip: Callable[[str], bool]) -> None:
+          seen: set[str], shown: str, skip: Callable[[str], bool], top: bool = False) -> None:
+    """Walk `folder` with the ignore rules of the folders above it (its own `.gitignore` is read here, when
+    its listing holds one). A virtual environment below the top is skipped whole."""
     try:
         info = os.stat(folder)
         key = (info.st_dev, info.st_ino)
@@ -213,8 +215,15 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
         visiting = visiting | {key}
         entries = list(os.scandir(folder))  # unsorted: reports sort their output, and sorting costs on big trees
     except OSError as exc:
+        if not top and is_virtualenv(folder):
+            return
         found.errors.append(FileError(code="E902", path=shown, reason=f"cannot list folder: {exc.strerror}"))
         return
+    names = {entry.name for entry in entries}
+    if not top and "pyvenv.cfg" in names and is_virtualenv(folder):
+        return
+    if ".gitignore" in names:
+        ignores = ignores.with_folder(folder)
     for entry in entries:
         path = folder + os.sep + entry.name
         shown_child = entry.name if shown == os.curdir else shown + os.sep + entry.name
@@ -223,11 +232,11 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
         except OSError:
             is_dir = False
         if is_dir:
-            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or is_virtualenv(path):
+            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info"):
                 continue
             if ignores.ignored(path, True) or skip(path):
                 continue
-            _walk(path, ignores.with_folder(path), visiting, found, seen, shown_child, skip)
+            _walk(path, ignores, visiting, found, seen, shown_child, skip)
         elif entry.name.endswith(CHECKED_SUFFIXES) and not ignores.ignored(path, False) and not skip(path):
             if path not in seen:
                 seen.add(path)
