@@ -133,6 +133,8 @@ class ResultCache:
             self._dirty.add(key)
         if not self._dependencies_unchanged(entry.get("dependencies")):
             return None
+        if not entry["diagnostics"]:
+            return FileResult(path=display)  # most files: nothing to rebuild
         diagnostics = [diagnostic_from_dict(d) for d in entry["diagnostics"]]
         for diagnostic in diagnostics:
             object.__setattr__(diagnostic, "path", display)  # the same file may be shown relative to another folder
