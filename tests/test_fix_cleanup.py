@@ -206,6 +206,37 @@ SHORT_CUT_CASES = {
     def on_tpu() -> bool:
         return current_platform.is_tpu()
     ''', False, 2),
+    "still read in another method of the class": ('''
+    import torch
+    from torch import nn
+    from vllm.platforms import current_platform
+    class Rope(nn.Module):
+        def positions(self, inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+            t = torch.arange(n, device=current_platform.device_type)
+            return torch.outer(t, inv_freq)
+        def on_tpu(self) -> bool:
+            return current_platform.is_tpu()
+    ''', True, 1),
+    "still read in a decorator of the class": ('''
+    import torch
+    from vllm.platforms import current_platform
+    @current_platform.register
+    class Rope:
+        def positions(self, inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+            """Positions
+    at the left margin."""
+            t = torch.arange(n, device=current_platform.device_type)
+            return torch.outer(t, inv_freq)
+    ''', True, 1),
+    "the last read in the module goes from a method of a nested class": ('''
+    import torch
+    from vllm.platforms import current_platform
+    class Outer:
+        class Rope:
+            def positions(self, inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+                t = torch.arange(n, device=current_platform.device_type)
+                return torch.outer(t, inv_freq)
+    ''', False, 2),
     "a local with side effects withdraws the fix": ('''
     import torch
     import torch.distributed as dist
@@ -235,3 +266,28 @@ def test_the_edited_statements_alone_decide_as_the_whole_file_does(name: str, mo
     assert verdicts and all(verdict is short_cut for verdict in verdicts)
     [d] = with_short_cut
     assert (len(d.fix.edits) if d.fix else 0) == edits
+
+
+def test_a_method_is_parsed_alone_not_its_whole_class() -> None:
+    import ast
+
+    from devlint.fixes.cleanup import _edited
+    from devlint.types import Edit, Location
+
+    source = textwrap.dedent('''
+    import torch
+    class Engine:
+        def a(self, n: int) -> torch.Tensor:
+            return torch.arange(n, device="cuda")
+        def b(self) -> None: pass; pass
+    ''')
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(source)
+    engine = tree.body[1]
+    assert isinstance(engine, ast.ClassDef)
+    in_a = _edited(tree, (Edit("x.device", Location(5, 39), Location(5, 45)),), lines)
+    assert in_a is not None and in_a.statements == [engine.body[0]] and in_a.classes == [engine]
+    assert (in_a.first, in_a.last) == (4, 5) and in_a.outside == [tree.body[0], engine.body[1]]
+    # An edit of the class line itself takes the whole class.
+    whole = _edited(tree, (Edit("Engine2", Location(3, 7), Location(3, 13)),), lines)
+    assert whole is not None and whole.statements == [engine] and whole.classes == []

@@ -459,18 +459,14 @@ def _span_text(lines: list[str], edit: Edit) -> str:
     return "".join(parts)
 
 
-def _top_level_spans(tree: ast.Module) -> list[tuple[int, int]]:
-    """(first line, decorators included; last line) of each top-level statement, computed once per tree."""
-    cached = getattr(tree, "_devlint_spans", None)
-    if cached is None:
-        cached = [(min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())]), s.end_lineno or s.lineno)
-                  for s in tree.body]
-        tree._devlint_spans = cached  # type: ignore[attr-defined]
-    return cached
+def _spans(body: list[ast.stmt]) -> list[tuple[int, int]]:
+    """(first line, decorators included; last line) of each statement of a body, computed once per tree."""
+    return [(min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())]), s.end_lineno or s.lineno)
+            for s in body]
 
 
 def _edited_statements(spans: list[tuple[int, int]], edits: tuple[Edit, ...]) -> tuple[int, int] | None:
-    """The first and last top-level statement holding the edits, when they hold every edited line and share
+    """The first and last statement of a body holding the edits, when they hold every edited line and share
     no line with the statements around them (so their lines can be parsed on their own); else None."""
     rows = [row for e in edits for row in (e.start.row, e.end.row)]
     low, high = min(rows), max(rows)
@@ -485,6 +481,69 @@ def _edited_statements(spans: list[tuple[int, int]], edits: tuple[Edit, ...]) ->
     return i, j
 
 
+@dataclass
+class _Edited:
+    """The statements a fix edits, the smallest run of them that can be parsed alone (a method's, not its
+    whole class's), and what surrounds them."""
+
+    statements: list[ast.stmt]
+    first: int  # their lines, before the fix
+    last: int
+    classes: list[ast.ClassDef]  # the classes they sit in, outermost first: the wrapper that parses them
+    outside: list[ast.AST]  # every other part of the module, each read whole (statements, bases, decorators)
+
+
+def _edited(tree: ast.Module, edits: tuple[Edit, ...], lines: list[str]) -> _Edited | None:
+    return _edited_in(tree.body, [], [], edits, lines) if tree.body and edits else None
+
+
+def _edited_in(body: list[ast.stmt], classes: list[ast.ClassDef], outside: list[ast.AST], edits: tuple[Edit, ...],
+               lines: list[str]) -> _Edited | None:
+    spans = _spans(body)
+    found = _edited_statements(spans, edits)
+    if found is None:
+        return None
+    i, j = found
+    outside = [*outside, *body[:i], *body[j + 1:]]
+    statement = body[i]
+    if i == j and isinstance(statement, ast.ClassDef) and statement.body:  # a method: its lines, not the class's
+        inner = _edited_in(statement.body, [*classes, statement],
+                           [*outside, *statement.decorator_list, *statement.bases, *statement.keywords], edits, lines)
+        if inner is not None:
+            return inner
+    if not _starts_its_lines(statement, lines):
+        return None
+    return _Edited(body[i:j + 1], spans[i][0], spans[j][1], classes, outside)
+
+
+def _starts_its_lines(statement: ast.stmt, lines: list[str]) -> bool:
+    """Nothing but indentation before the statement (or its first decorator) on its first line."""
+    decorators = getattr(statement, "decorator_list", ())
+    row, column = (decorators[0].lineno, decorators[0].col_offset - 1) if decorators else (
+        statement.lineno, statement.col_offset)
+    return column >= 0 and not _line_text(lines, row).encode()[:column].strip()
+
+
+def _indentation(statement: ast.stmt, lines: list[str]) -> str:
+    decorators = getattr(statement, "decorator_list", ())
+    line = _line_text(lines, decorators[0].lineno if decorators else statement.lineno)
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
+
+
+def _parse_edited(edited: _Edited, lines: list[str], fixed_lines: list[str]) -> list[ast.stmt] | None:
+    """The edited statements as the fix leaves them: their lines parsed alone, inside classes of the same
+    indentation as theirs (so no text is changed), or None if they do not parse so."""
+    shift = len(fixed_lines) - len(lines)  # lines the edits added: all of them are in these statements
+    wrapper = "".join(f"{_indentation(c, lines)}class _:\n" for c in edited.classes)
+    tree = _parse(wrapper + "".join(fixed_lines[edited.first - 1:edited.last + shift]))
+    body: list[ast.stmt] | None = tree.body if tree is not None else None
+    for _ in edited.classes:
+        if body is None or len(body) != 1 or not isinstance(body[0], ast.ClassDef):
+            return None
+        body = body[0].body
+    return body
+
+
 def _scopes_by_level(statements: list[ast.stmt]) -> list[tuple[ast.AST, int]]:
     """The scopes in `statements`, with their depth, in the order `ast.walk` of the whole module meets them."""
     found: list[tuple[ast.AST, int]] = []
@@ -497,45 +556,44 @@ def _scopes_by_level(statements: list[ast.stmt]) -> list[tuple[ast.AST, int]]:
     return found
 
 
-def _read_outside(tree: ast.Module, i: int, j: int, names: set[str]) -> set[str]:
-    """Which of `names` the top-level statements other than `i..j` read (each statement read once per tree)."""
+def _reads_of(nodes: Iterable[ast.AST]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in nodes:
+        for name, count in _reads_before(node).items():
+            counts[name] = counts.get(name, 0) + count
+    return counts
+
+
+def _read_in(nodes: list[ast.AST], names: set[str]) -> set[str]:
+    """Which of `names` the `nodes` read (each node read once per tree, and only until all are found)."""
     found: set[str] = set()
-    for k, statement in enumerate(tree.body):
+    for node in nodes:
         if found == names:
             break
-        if not i <= k <= j:
-            found |= names & _reads_before(statement).keys()
+        found |= names & _reads_before(node).keys()
     return found
 
 
 def _leaves_no_debris(fix: Fix, before: ast.Module, lines: list[str], fixed_lines: list[str],
                       signatures: frozenset[str]) -> bool:
-    """True when `_debris` would find nothing to remove for `fix`, decided from the top-level statements it
-    edits (parsed alone) instead of a parse and three walks of the whole fixed file. The other statements
-    are the same text before and after, so they read the same names and hold the same scopes. Whenever a
-    name may lose its last read this answers False, and the whole-file comparison decides."""
-    spans = _top_level_spans(before)
-    edited = _edited_statements(spans, fix.edits) if spans and fix.edits else None
-    if edited is None:
+    """True when `_debris` would find nothing to remove for `fix`, decided from the statements it edits
+    (parsed alone) instead of a parse and three walks of the whole fixed file. The rest of the module is
+    the same text before and after, so it reads the same names and holds the same scopes. Whenever a name
+    may lose its last read this answers False, and the whole-file comparison decides."""
+    edited = _edited(before, fix.edits, lines)
+    after = _parse_edited(edited, lines, fixed_lines) if edited is not None else None
+    if edited is None or after is None:
         return False
-    i, j = edited
-    first, last = spans[i][0], spans[j][1]
-    shift = len(fixed_lines) - len(lines)  # lines the edits added: all of them are in statements i..j
-    after = _parse("".join(fixed_lines[first - 1:last + shift]))
-    if after is None:
-        return False
-    old = before.body[i:j + 1]
-    scopes_before, scopes_after = _scopes_by_level(old), _scopes_by_level(after.body)
+    scopes_before, scopes_after = _scopes_by_level(edited.statements), _scopes_by_level(after)
     if [(type(s), d) for s, d in scopes_before] != [(type(s), d) for s, d in scopes_after]:
         return False  # the pairing of scopes differs: let the whole-file comparison say what it makes of it
     # The module: a name read in the edited statements and no longer read there, nor anywhere else.
-    read_before: dict[str, int] = {}
-    for statement in old:
-        for name, count in _reads_before(statement).items():
-            read_before[name] = read_before.get(name, 0) + count
-    read_after = _reads(after, [])
-    dropped = {name for name in read_before if not read_after.get(name)}
-    if dropped - _read_outside(before, i, j, dropped):
+    read_after: dict[str, int] = {}
+    for statement in after:
+        for name, count in _reads(statement, []).items():
+            read_after[name] = read_after.get(name, 0) + count
+    dropped = {name for name in _reads_of(edited.statements) if not read_after.get(name)}
+    if dropped - _read_in(edited.outside, dropped):
         return False
     # The functions holding an edit, as `_debris` reads them before its first removal.
     rows = {e.start.row for e in fix.edits}
