@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
-from devlint.source import SourceError, read_source
 from devlint.types import Applicability, Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
 
 if TYPE_CHECKING:
@@ -249,6 +248,7 @@ def _rewrite(path: str, expected_digest: str | None, transform: Callable[[str], 
     bytes are still those devlint read (another process or an editor may have changed it meanwhile) and the
     new text parses."""
     from devlint.fix import FixError, check_parses, write_atomic
+    from devlint.source import read_source
 
     read, check_text = read_source, check_parses
     if path.endswith(".ipynb"):
@@ -269,6 +269,7 @@ def write_fixes(run: RunResult) -> WriteReport:
     """Write every fixed file back (see `_rewrite` for the guarantees). Two devlint runs on one tree never
     interleave their writes: the check and the write happen under a lock on the file."""
     from devlint.fix import FixError
+    from devlint.source import SourceError
 
     report = WriteReport()
     for result in run.files:
@@ -301,6 +302,7 @@ def _with_noqa_comments(found: list[Diagnostic], text: str) -> str:
 def add_noqa(diagnostics: list[Diagnostic]) -> WriteReport:
     """Add `# noqa: CODE` comments for the given findings (gradual adoption on a large codebase)."""
     from devlint.fix import FixError
+    from devlint.source import SourceError
 
     report = WriteReport()
     by_path: dict[str, list[Diagnostic]] = {}
@@ -366,6 +368,8 @@ def _write_fixes_of(run: RunResult, options: CheckOptions, from_stdin: bool) -> 
 
 
 def _apply_baseline(run: RunResult, options: CheckOptions) -> None:
+    if options.write_baseline is None and options.baseline is None:
+        return
     from devlint.baseline import filter_new, write_baseline
 
     if options.write_baseline is not None:

@@ -1,7 +1,9 @@
 """A result cache in `.devlint_cache/`, so a second run over an unchanged tree costs a `stat` per file.
 
 One index file per (devlint version and code, effective settings) maps each file's absolute path to the
-SHA-256 of its bytes, its (mtime, size, inode, package) stamp, and its findings. The stamp is checked first;
+SHA-256 of its bytes, its (mtime, size, inode, package) stamp, and its findings, with the stamps of the other
+files those were computed from (modules of its package whose facts were read: `FileResult.dependencies`;
+any of them changed, the file is checked again). The stamp is checked first;
 only when it changed are the bytes read and hashed. Index files are replaced atomically, so two runs sharing the cache can only
 lose each other's new entries (recomputed next time), never corrupt them. Nothing in it is executable
 (JSON, not pickle): a linter must not run what it finds on disk.
@@ -16,7 +18,7 @@ import os
 from dataclasses import asdict
 
 from devlint import __version__
-from devlint.discovery import package_of
+from devlint.discovery import file_stamp, package_of
 from devlint.types import (
     Applicability,
     Diagnostic,
@@ -100,6 +102,7 @@ class ResultCache:
         self.root = directory
         self._indexes: dict[str, dict[str, dict]] = {}
         self._dirty: set[str] = set()
+        self._dependency_stamps: dict[str, list | None] = {}
 
     def _index(self, key: str) -> dict[str, dict]:
         index = self._indexes.get(key)
@@ -128,10 +131,25 @@ class ResultCache:
                 return None
             entry["stamp"] = stamp  # same bytes, same package: refresh the fast key
             self._dirty.add(key)
+        if not self._dependencies_unchanged(entry.get("dependencies")):
+            return None
+        if not entry["diagnostics"]:
+            return FileResult(path=display)  # most files: nothing to rebuild
         diagnostics = [diagnostic_from_dict(d) for d in entry["diagnostics"]]
         for diagnostic in diagnostics:
             object.__setattr__(diagnostic, "path", display)  # the same file may be shown relative to another folder
         return FileResult(path=display, diagnostics=diagnostics)
+
+    def _dependencies_unchanged(self, dependencies: dict[str, list | None] | None) -> bool:
+        """Whether every other file a result was computed from is as it was then (each stat once a run: many
+        files read the same modules)."""
+        for path, then in (dependencies or {}).items():
+            if path not in self._dependency_stamps:
+                found = file_stamp(path)
+                self._dependency_stamps[path] = list(found) if found is not None else None
+            if self._dependency_stamps[path] != then:
+                return False
+        return True
 
     def stamp(self, path: str) -> list | None:
         """Take a file's stamp *before* it is read, so an edit during the run can never be cached as unseen."""
@@ -141,8 +159,11 @@ class ResultCache:
         if result.error is not None or stamp is None or result.source_digest is None:
             return  # unreadable or unparsable files are cheap to retry and may be fixed any moment
         key = _settings_key(settings)
-        self._index(key)[path] = {"stamp": stamp, "digest": result.source_digest,
-                                  "diagnostics": [asdict(d) for d in result.diagnostics]}
+        entry: dict[str, object] = {"stamp": stamp, "digest": result.source_digest,
+                                    "diagnostics": [asdict(d) for d in result.diagnostics]}
+        if result.dependencies:
+            entry["dependencies"] = {p: list(s) if s is not None else None for p, s in result.dependencies.items()}
+        self._index(key)[path] = entry
         self._dirty.add(key)
 
     def save(self) -> None:

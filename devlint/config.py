@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 
 from devlint.discovery import glob_regex
@@ -88,6 +87,8 @@ class ProjectConfig:
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     platform_devices: tuple[str, ...] = ()
     _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _settings: dict[tuple[Overrides, frozenset[str]], Settings] = field(
+        default_factory=dict, compare=False, hash=False, repr=False)
 
     def _relative(self, path: str) -> str | None:
         absolute = path if os.path.isabs(path) else os.path.abspath(path)
@@ -109,25 +110,33 @@ class ProjectConfig:
         return False
 
     def is_excluded(self, path: str, overrides: Overrides) -> bool:
-        return self._matches(self.exclude + overrides.extend_exclude, path)
+        # Asked for every file and folder discovery meets: most configurations exclude nothing.
+        return bool(self.exclude or overrides.extend_exclude) and self._matches(self.exclude + overrides.extend_exclude, path)
 
     def is_included(self, path: str) -> bool:
         return not self.include or self._matches(self.include, path)
 
     def settings_for(self, path: str, overrides: Overrides) -> Settings:
+        """The settings of one file. Files that get the same ones share one object (a run asks once per file,
+        and the cache keys results by it)."""
+        if overrides.per_file_ignores is not None:
+            extra = overrides.cli_ignores_for(path)
+        else:
+            extra = frozenset(c for glob, codes in self.per_file_ignores if self._matches((glob,), path) for c in codes)
+        key = (overrides, extra)
+        found = self._settings.get(key)
+        if found is None:
+            found = self._settings[key] = self._settings_with(overrides, extra)
+        return found
+
+    def _settings_with(self, overrides: Overrides, extra_ignore: frozenset[str]) -> Settings:
         # As in ruff, a command-line `--select` is a new layer: it replaces the file's select *and* ignore.
         if overrides.select is not None:
             select, ignore = overrides.select | overrides.extend_select, set(overrides.ignore)
         else:
             select = self.select | self.extend_select | overrides.extend_select
             ignore = set(self.ignore | overrides.ignore)
-        if overrides.per_file_ignores is not None:
-            ignore |= overrides.cli_ignores_for(path)
-        else:
-            for glob, codes in self.per_file_ignores:
-                if self._matches((glob,), path):
-                    ignore |= codes
-        return Settings(select=frozenset(select), ignore=frozenset(ignore),
+        return Settings(select=frozenset(select), ignore=frozenset(ignore | extra_ignore),
                         platform_devices=self.platform_devices + overrides.platform_devices,
                         prefilter=overrides.prefilter)
 
@@ -188,6 +197,8 @@ def parse_config(table: dict[str, object], path: str) -> ProjectConfig:
 
 def load_config_file(path: str, *, require_table: bool = False) -> ProjectConfig | None:
     """The `[tool.devlint]` table of a pyproject.toml (or a devlint.toml's top level), or None if absent."""
+    import tomllib  # only a run that finds a configuration file reads TOML
+
     try:
         with open(path, "rb") as handle:
             document = tomllib.load(handle)

@@ -192,7 +192,7 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
         if os.path.isdir(given):
             folder = os.path.abspath(given)
             shown = os.path.normpath(given)
-            _walk(folder, _ignores_above(folder).with_folder(folder), set(), found, seen, shown, skip)
+            _walk(folder, _ignores_above(folder), set(), found, seen, shown, skip, top=True)
         else:
             key = os.path.abspath(given)
             if key not in seen:
@@ -204,7 +204,9 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
 
 
 def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], found: Discovery,
-          seen: set[str], shown: str, skip: Callable[[str], bool]) -> None:
+          seen: set[str], shown: str, skip: Callable[[str], bool], top: bool = False) -> None:
+    """Walk `folder` with the ignore rules of the folders above it (its own `.gitignore` is read here, when
+    its listing holds one). A virtual environment below the top is skipped whole."""
     try:
         info = os.stat(folder)
         key = (info.st_dev, info.st_ino)
@@ -213,8 +215,15 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
         visiting = visiting | {key}
         entries = list(os.scandir(folder))  # unsorted: reports sort their output, and sorting costs on big trees
     except OSError as exc:
+        if not top and is_virtualenv(folder):
+            return
         found.errors.append(FileError(code="E902", path=shown, reason=f"cannot list folder: {exc.strerror}"))
         return
+    names = {entry.name for entry in entries}
+    if not top and "pyvenv.cfg" in names and is_virtualenv(folder):
+        return
+    if ".gitignore" in names:
+        ignores = ignores.with_folder(folder)
     for entry in entries:
         path = folder + os.sep + entry.name
         shown_child = entry.name if shown == os.curdir else shown + os.sep + entry.name
@@ -223,11 +232,11 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
         except OSError:
             is_dir = False
         if is_dir:
-            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or is_virtualenv(path):
+            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info"):
                 continue
             if ignores.ignored(path, True) or skip(path):
                 continue
-            _walk(path, ignores.with_folder(path), visiting, found, seen, shown_child, skip)
+            _walk(path, ignores, visiting, found, seen, shown_child, skip)
         elif entry.name.endswith(CHECKED_SUFFIXES) and not ignores.ignored(path, False) and not skip(path):
             if path not in seen:
                 seen.add(path)
@@ -235,16 +244,29 @@ def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], fou
                 found.absolute[shown_child] = path
 
 
+def file_stamp(path: str) -> tuple[int, int, int] | None:
+    """(mtime_ns, size, inode) of a file, None if it cannot be read: what must not change for what was read
+    from it to stand."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
 @functools.lru_cache(maxsize=4096)
 def package_of(directory: str) -> str | None:
     """The dotted package a folder is (folders with `__init__.py` up to the first without), for resolving
     relative imports such as `from ..platforms import current_platform`."""
-    parts: list[str] = []
-    current = os.path.abspath(directory)
-    while os.path.isfile(os.path.join(current, "__init__.py")):
-        parts.append(os.path.basename(current))
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return ".".join(reversed(parts)) or None
+    return _package_of(os.path.abspath(directory))
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_of(folder: str) -> str | None:
+    # Built on the parent's answer: one `__init__.py` test per folder, however deep the tree.
+    if not os.path.isfile(os.path.join(folder, "__init__.py")):
+        return None
+    parent = os.path.dirname(folder)
+    outer = _package_of(parent) if parent != folder else None
+    name = os.path.basename(folder)
+    return (f"{outer}.{name}" if outer else name) or None

@@ -165,6 +165,10 @@ class FileResult:
     original_source: str | None = None
     # SHA-256 of the bytes checked: the cache's key, and a writer refuses to write over a file that changed.
     source_digest: str | None = None
+    # The other files the findings were computed from (modules of the same package whose facts were read):
+    # path -> its (mtime_ns, size, inode) when read, None when it was looked for and absent. A cached
+    # result stands only while each is unchanged (devlint.cache).
+    dependencies: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
 
 
 @dataclass

@@ -25,6 +25,16 @@ def test_walks_python_files_and_skips_the_usual_folders(tmp_path: Path) -> None:
     assert files_under(tmp_path) == ["a.py", "b.pyi", "pkg/c.py"]
 
 
+def test_a_virtualenv_is_skipped_below_the_top_only(tmp_path: Path) -> None:
+    # Read from each folder's own listing: a `pyvenv.cfg` file marks one (a folder of that name does not),
+    # and a virtual environment named on the command line is checked as asked.
+    touch(tmp_path / "env" / "pyvenv.cfg", "home = /usr\n")
+    touch(tmp_path / "env" / "lib" / "i.py")
+    touch(tmp_path / "tools" / "pyvenv.cfg" / "k.py")
+    assert files_under(tmp_path) == ["tools/pyvenv.cfg/k.py"]
+    assert files_under(tmp_path / "env") == ["lib/i.py"]
+
+
 def test_gitignore_rules(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     touch(tmp_path / ".gitignore", "generated/\n*_pb2.py\n/top_only.py\n!keep_pb2.py\n")

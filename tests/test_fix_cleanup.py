@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from devlint.api import lint_source
 from devlint.types import FixMode, Settings
 
@@ -156,3 +158,136 @@ def test_lines_are_counted_as_python_counts_them() -> None:
               "    t = torch.arange(n, device=current_platform.device_type)\n    return torch.outer(t, inv_freq)\n")
     assert fixed_with(source) == source.replace("from vllm.platforms import current_platform\n", "").replace(
         "current_platform.device_type", "inv_freq.device")
+
+
+# The statements a fix edits are compared alone when that settles it (`_leaves_no_debris`); the whole file
+# is compared whenever a name may lose its last read. Both must give the same fix, and the short cut must
+# be taken where nothing goes (else it saves nothing).
+SHORT_CUT_CASES = {
+    "still read in another function": ('''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        return torch.outer(t, inv_freq)
+    def on_tpu() -> bool:
+        return current_platform.is_tpu()
+    ''', True, 1),
+    "read only in a string of another statement": ('''
+    import torch
+    from vllm.platforms import current_platform
+    __all__ = ["current_platform"]
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        return torch.outer(t, inv_freq)
+    ''', True, 1),
+    "read again in the edited function": ('''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        assert current_platform.is_cuda()
+        return torch.outer(t, inv_freq)
+    ''', True, 1),
+    "the last read in the module goes": ('''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        t = torch.arange(n, device=current_platform.device_type)
+        return torch.outer(t, inv_freq)
+    ''', False, 2),
+    "a local of the edited function goes": ('''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        dev = current_platform.device_type
+        t = torch.arange(n, device=dev)
+        return torch.outer(t, inv_freq)
+    def on_tpu() -> bool:
+        return current_platform.is_tpu()
+    ''', False, 2),
+    "still read in another method of the class": ('''
+    import torch
+    from torch import nn
+    from vllm.platforms import current_platform
+    class Rope(nn.Module):
+        def positions(self, inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+            t = torch.arange(n, device=current_platform.device_type)
+            return torch.outer(t, inv_freq)
+        def on_tpu(self) -> bool:
+            return current_platform.is_tpu()
+    ''', True, 1),
+    "still read in a decorator of the class": ('''
+    import torch
+    from vllm.platforms import current_platform
+    @current_platform.register
+    class Rope:
+        def positions(self, inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+            """Positions
+    at the left margin."""
+            t = torch.arange(n, device=current_platform.device_type)
+            return torch.outer(t, inv_freq)
+    ''', True, 1),
+    "the last read in the module goes from a method of a nested class": ('''
+    import torch
+    from vllm.platforms import current_platform
+    class Outer:
+        class Rope:
+            def positions(self, inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+                t = torch.arange(n, device=current_platform.device_type)
+                return torch.outer(t, inv_freq)
+    ''', False, 2),
+    "a local with side effects withdraws the fix": ('''
+    import torch
+    import torch.distributed as dist
+    def noise(probs: torch.Tensor) -> torch.Tensor:
+        dev = torch.device(f"cuda:{dist.get_rank()}")
+        return probs.div(torch.empty_like(probs, device=dev).exponential_())
+    ''', False, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_CUT_CASES))
+def test_the_edited_statements_alone_decide_as_the_whole_file_does(name: str, monkeypatch) -> None:
+    from devlint.fixes import cleanup
+
+    source, short_cut, edits = SHORT_CUT_CASES[name]
+    verdicts: list[bool] = []
+    leaves_no_debris = cleanup._leaves_no_debris
+
+    def recorded(*args) -> bool:
+        verdicts.append(leaves_no_debris(*args))
+        return verdicts[-1]
+
+    monkeypatch.setattr(cleanup, "_leaves_no_debris", recorded)
+    with_short_cut = findings(source)
+    monkeypatch.setattr(cleanup, "_leaves_no_debris", lambda *args: False)
+    assert findings(source) == with_short_cut
+    assert verdicts and all(verdict is short_cut for verdict in verdicts)
+    [d] = with_short_cut
+    assert (len(d.fix.edits) if d.fix else 0) == edits
+
+
+def test_a_method_is_parsed_alone_not_its_whole_class() -> None:
+    import ast
+
+    from devlint.fixes.cleanup import _edited
+    from devlint.types import Edit, Location
+
+    source = textwrap.dedent('''
+    import torch
+    class Engine:
+        def a(self, n: int) -> torch.Tensor:
+            return torch.arange(n, device="cuda")
+        def b(self) -> None: pass; pass
+    ''')
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(source)
+    engine = tree.body[1]
+    assert isinstance(engine, ast.ClassDef)
+    in_a = _edited(tree, (Edit("x.device", Location(5, 39), Location(5, 45)),), lines)
+    assert in_a is not None and in_a.statements == [engine.body[0]] and in_a.classes == [engine]
+    assert (in_a.first, in_a.last) == (4, 5) and in_a.outside == [tree.body[0], engine.body[1]]
+    # An edit of the class line itself takes the whole class.
+    whole = _edited(tree, (Edit("Engine2", Location(3, 7), Location(3, 13)),), lines)
+    assert whole is not None and whole.statements == [engine] and whole.classes == []

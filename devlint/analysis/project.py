@@ -312,13 +312,25 @@ def summarise(tree: ast.Module, package: str | None, table: PlatformDeviceTable,
 
 _CACHE: dict[tuple[str, str], ModuleSummary] = {}
 _STAT: dict[str, tuple[tuple[int, int], str]] = {}
+_READ: dict[str, tuple[int, int, int] | None] = {}
+
+
+def take_modules_read() -> dict[str, tuple[int, int, int] | None]:
+    """The module files read (path -> (mtime_ns, size, inode) before reading) or looked for and absent (None)
+    since the last call: the other files the findings of the file checked meanwhile depend on
+    (`FileResult.dependencies`)."""
+    found = dict(_READ)
+    _READ.clear()
+    return found
 
 
 def _summary_of_file(path: str, package: str | None, table: PlatformDeviceTable) -> ModuleSummary | None:
     try:
         stat = os.stat(path)
     except OSError:
+        _READ[path] = None
         return None
+    _READ[path] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)  # taken before reading: an edit meanwhile shows
     key_stat = (stat.st_mtime_ns, stat.st_size)
     known = _STAT.get(path)
     digest: str
@@ -372,9 +384,11 @@ class ProjectFacts:
         base = os.path.join(self.root, *module.split("."))
         if os.path.isfile(base + ".py"):
             return base + ".py", module.rsplit(".", 1)[0]
+        _READ.setdefault(base + ".py", None)  # absent: a module created there later changes what names mean
         init = os.path.join(base, "__init__.py")
         if os.path.isfile(init):
             return init, module
+        _READ.setdefault(init, None)
         return None
 
     def summary(self, module: str) -> ModuleSummary | None:

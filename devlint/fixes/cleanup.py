@@ -20,6 +20,7 @@ import ast
 import dataclasses
 import os
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -458,6 +459,166 @@ def _span_text(lines: list[str], edit: Edit) -> str:
     return "".join(parts)
 
 
+def _spans(body: list[ast.stmt]) -> list[tuple[int, int]]:
+    """(first line, decorators included; last line) of each statement of a body, computed once per tree."""
+    return [(min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())]), s.end_lineno or s.lineno)
+            for s in body]
+
+
+def _edited_statements(spans: list[tuple[int, int]], edits: tuple[Edit, ...]) -> tuple[int, int] | None:
+    """The first and last statement of a body holding the edits, when they hold every edited line and share
+    no line with the statements around them (so their lines can be parsed on their own); else None."""
+    rows = [row for e in edits for row in (e.start.row, e.end.row)]
+    low, high = min(rows), max(rows)
+    inside = [k for k, (first, last) in enumerate(spans) if first <= high and last >= low]
+    if not inside:
+        return None
+    i, j = inside[0], inside[-1]
+    if not spans[i][0] <= low or not high <= spans[j][1]:
+        return None
+    if (i > 0 and spans[i - 1][1] >= spans[i][0]) or (j + 1 < len(spans) and spans[j + 1][0] <= spans[j][1]):
+        return None
+    return i, j
+
+
+@dataclass
+class _Edited:
+    """The statements a fix edits, the smallest run of them that can be parsed alone (a method's, not its
+    whole class's), and what surrounds them."""
+
+    statements: list[ast.stmt]
+    first: int  # their lines, before the fix
+    last: int
+    classes: list[ast.ClassDef]  # the classes they sit in, outermost first: the wrapper that parses them
+    outside: list[ast.AST]  # every other part of the module, each read whole (statements, bases, decorators)
+
+
+def _edited(tree: ast.Module, edits: tuple[Edit, ...], lines: list[str]) -> _Edited | None:
+    return _edited_in(tree.body, [], [], edits, lines) if tree.body and edits else None
+
+
+def _edited_in(body: list[ast.stmt], classes: list[ast.ClassDef], outside: list[ast.AST], edits: tuple[Edit, ...],
+               lines: list[str]) -> _Edited | None:
+    spans = _spans(body)
+    found = _edited_statements(spans, edits)
+    if found is None:
+        return None
+    i, j = found
+    outside = [*outside, *body[:i], *body[j + 1:]]
+    statement = body[i]
+    if i == j and isinstance(statement, ast.ClassDef) and statement.body:  # a method: its lines, not the class's
+        inner = _edited_in(statement.body, [*classes, statement],
+                           [*outside, *statement.decorator_list, *statement.bases, *statement.keywords], edits, lines)
+        if inner is not None:
+            return inner
+    if not _starts_its_lines(statement, lines):
+        return None
+    return _Edited(body[i:j + 1], spans[i][0], spans[j][1], classes, outside)
+
+
+def _starts_its_lines(statement: ast.stmt, lines: list[str]) -> bool:
+    """Nothing but indentation before the statement (or its first decorator) on its first line."""
+    decorators = getattr(statement, "decorator_list", ())
+    row, column = (decorators[0].lineno, decorators[0].col_offset - 1) if decorators else (
+        statement.lineno, statement.col_offset)
+    return column >= 0 and not _line_text(lines, row).encode()[:column].strip()
+
+
+def _indentation(statement: ast.stmt, lines: list[str]) -> str:
+    decorators = getattr(statement, "decorator_list", ())
+    line = _line_text(lines, decorators[0].lineno if decorators else statement.lineno)
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
+
+
+def _parse_edited(edited: _Edited, lines: list[str], fixed_lines: list[str]) -> list[ast.stmt] | None:
+    """The edited statements as the fix leaves them: their lines parsed alone, inside classes of the same
+    indentation as theirs (so no text is changed), or None if they do not parse so."""
+    shift = len(fixed_lines) - len(lines)  # lines the edits added: all of them are in these statements
+    wrapper = "".join(f"{_indentation(c, lines)}class _:\n" for c in edited.classes)
+    tree = _parse(wrapper + "".join(fixed_lines[edited.first - 1:edited.last + shift]))
+    body: list[ast.stmt] | None = tree.body if tree is not None else None
+    for _ in edited.classes:
+        if body is None or len(body) != 1 or not isinstance(body[0], ast.ClassDef):
+            return None
+        body = body[0].body
+    return body
+
+
+def _scopes_by_level(statements: list[ast.stmt]) -> list[tuple[ast.AST, int]]:
+    """The scopes in `statements`, with their depth, in the order `ast.walk` of the whole module meets them."""
+    found: list[tuple[ast.AST, int]] = []
+    todo: deque[tuple[ast.AST, int]] = deque((statement, 1) for statement in statements)
+    while todo:
+        node, depth = todo.popleft()
+        if isinstance(node, _WALKED_SCOPES):
+            found.append((node, depth))
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return found
+
+
+def _reads_of(nodes: Iterable[ast.AST]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in nodes:
+        for name, count in _reads_before(node).items():
+            counts[name] = counts.get(name, 0) + count
+    return counts
+
+
+def _read_in(nodes: list[ast.AST], names: set[str]) -> set[str]:
+    """Which of `names` the `nodes` read (each node read once per tree, and only until all are found)."""
+    found: set[str] = set()
+    for node in nodes:
+        if found == names:
+            break
+        found |= names & _reads_before(node).keys()
+    return found
+
+
+def _leaves_no_debris(fix: Fix, before: ast.Module, lines: list[str], fixed_lines: list[str],
+                      signatures: frozenset[str]) -> bool:
+    """True when `_debris` would find nothing to remove for `fix`, decided from the statements it edits
+    (parsed alone) instead of a parse and three walks of the whole fixed file. The rest of the module is
+    the same text before and after, so it reads the same names and holds the same scopes. Whenever a name
+    may lose its last read this answers False, and the whole-file comparison decides."""
+    edited = _edited(before, fix.edits, lines)
+    after = _parse_edited(edited, lines, fixed_lines) if edited is not None else None
+    if edited is None or after is None:
+        return False
+    scopes_before, scopes_after = _scopes_by_level(edited.statements), _scopes_by_level(after)
+    if [(type(s), d) for s, d in scopes_before] != [(type(s), d) for s, d in scopes_after]:
+        return False  # the pairing of scopes differs: let the whole-file comparison say what it makes of it
+    # The module: a name read in the edited statements and no longer read there, nor anywhere else.
+    read_after: dict[str, int] = {}
+    for statement in after:
+        for name, count in _reads(statement, []).items():
+            read_after[name] = read_after.get(name, 0) + count
+    dropped = {name for name in _reads_of(edited.statements) if not read_after.get(name)}
+    if dropped - _read_in(edited.outside, dropped):
+        return False
+    # The functions holding an edit, as `_debris` reads them before its first removal.
+    rows = {e.start.row for e in fix.edits}
+    purity = _Purity(before, signatures)
+    for (scope_before, _), (scope_after, _) in zip(scopes_before, scopes_after, strict=True):
+        if not isinstance(scope_after, _SCOPES) or not isinstance(scope_before, ast.stmt) or not any(
+                scope_before.lineno <= row <= (scope_before.end_lineno or scope_before.lineno) for row in rows):
+            continue
+        after_reads = _reads(scope_after, [])
+        lost = {name for name, count in _reads_before(scope_before).items() if count and not after_reads.get(name)}
+        lost -= _globals_declared(scope_after)
+        if lost and _would_remove(scope_after, lost, purity):
+            return False
+    return True
+
+
+def _would_remove(scope: ast.AST, lost: set[str], purity: _Purity) -> bool:
+    """Whether `_removals_for` finds a binding of a lost name in `scope` (to remove, or one that cannot go).
+    Only that matters here, not where it is: positions are not read (no lines are given)."""
+    try:
+        return next(iter(_removals_for(scope, lost, [], purity, False)), None) is not None
+    except Unremovable:
+        return True
+
+
 def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozenset[str],
                      is_package_init: bool, lines: list[str] | None = None) -> Fix:
     """`fix` with the removal of the bindings it leaves unused (edits in `text`'s coordinates; `lines`, when
@@ -466,11 +627,14 @@ def fix_with_cleanup(fix: Fix, text: str, before: ast.Module, signatures: frozen
     if not _may_leave_debris(fix, lines):
         return fix  # `device="cuda"` → `device=x.device` removes no name: nothing can be left unused
     fixed = _edits_in(text, fix.edits)
+    fixed_lines = _lines(fixed)
+    if _leaves_no_debris(fix, before, lines, fixed_lines, signatures):
+        return fix
     after = _parse(fixed)
     if after is None:
         return fix
     rows = {e.start.row for e in fix.edits}
-    removals = _debris(before, after, _lines(fixed), signatures, is_package_init, rows)
+    removals = _debris(before, after, fixed_lines, signatures, is_package_init, rows)
     if not removals:
         return fix
     shifts = _row_shift(fix.edits)
