@@ -167,11 +167,16 @@ def test_cache_is_keyed_by_content_when_metadata_changes(tmp_path: Path) -> None
 def test_statement_positions_equal_whole_module_positions(monkeypatch) -> None:
     from devlint.analysis.positions import NodePositions
 
+    from devlint.analysis import positions
+
     fast = lint_paths(ALL_FIXTURES, jobs=1)
     monkeypatch.setattr(NodePositions, "_map_statements", lambda self, lines: None)
     slow = lint_paths(ALL_FIXTURES, jobs=1)
     assert findings(fast) == findings(slow)
     assert [d.cover for d in fast.diagnostics] == [d.cover for d in slow.diagnostics]
+    monkeypatch.undo()
+    monkeypatch.setattr(positions, "PER_STATEMENT", False)  # a LibCST without its generation states
+    assert findings(lint_paths(ALL_FIXTURES, jobs=1)) == findings(fast)
 
 
 # Statements placed alone must land where a whole-module generation puts them: decorators and comments before

@@ -10,8 +10,9 @@ tracking positions), counting line breaks as the position tracker does: a top-le
 starts on the line CPython gives (`devlint.prefilter.statement_lines`), the first statement of a block where
 the generation of the statement holding the block reaches it, any other where the statement before it ends.
 Without those lines, or when they do not match the tree, the whole module's positions are computed once.
-The generation states used (`CodegenState`, `PositionProvidingCodegenState`) are LibCST's own;
-`tests/test_speed_invariants.py` checks every node against a whole-module generation.
+The generation states used (`CodegenState`, `PositionProvidingCodegenState`) are LibCST's own, not its
+public API: a LibCST without them gets whole-module positions (`PER_STATEMENT` False);
+`tests/test_speed_invariants.py` checks every node against a whole-module generation, both ways.
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ from collections.abc import Container, Mapping
 from typing import Any
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
+
+try:  # LibCST's own generation states (not public API): without them, whole-module positions (slower, same)
+    from libcst._nodes.internal import CodegenState
+    from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
+except ImportError:  # pragma: no cover - a LibCST that moved them
+    CodegenState = object  # type: ignore[assignment,misc]
+    PER_STATEMENT = False
+else:
+    PER_STATEMENT = True
 
 from devlint.analysis.cst_util import top_level_statement_of
 from devlint.analysis.walk import child_nodes
@@ -126,7 +134,7 @@ class NodePositions:
     def __init__(self, module: cst.Module, statement_lines: list[int] | None = None) -> None:
         self.module = module
         self._module_positions: _Positions | None = None
-        self._first_lines = self._map_statements(statement_lines)
+        self._first_lines = self._map_statements(statement_lines) if PER_STATEMENT else None
         self._statement_positions: dict[tuple[int, bool], _Positions] = {}
         self._holder: dict[int, _Holder] = {}  # by id(node), for the first `_walked` top-level statements
         self._walked = 0
