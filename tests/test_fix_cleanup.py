@@ -151,6 +151,25 @@ def test_a_guarded_import_with_a_fallback_stays_and_the_fix_is_offered() -> None
     assert fixed(source) == textwrap.dedent(source).replace("current_platform.device_type", "inv_freq.device")
 
 
+def test_a_local_named_like_the_attribute_the_fix_writes_goes_with_the_fix() -> None:
+    # `device=device` becomes `device=inv_freq.device`: the word `device` is written back, but as an
+    # attribute, not a read of the local. The one fix (what an editor's code action applies) removes it too.
+    source = '''
+    import torch
+    from vllm.platforms import current_platform
+    def positions(inv_freq: torch.Tensor, n: int) -> torch.Tensor:
+        device = current_platform.device_type
+        t = torch.arange(n, device=device)
+        return torch.outer(t, inv_freq)
+    def on_tpu() -> bool:
+        return current_platform.is_tpu()
+    '''
+    [d] = findings(source)
+    assert d.fix.message == "Use `device=inv_freq.device`, and remove the now unused `device`"
+    assert [(e.content, e.start.row, e.start.column, e.end.row, e.end.column) for e in d.fix.edits] == [
+        ("inv_freq.device", 6, 32, 6, 38), ("", 5, 1, 6, 1)]
+
+
 def test_lines_are_counted_as_python_counts_them() -> None:
     # A form feed is no line break for CPython (nor for devlint's positions): the import on line 2 goes.
     source = ("import torch\nfrom vllm.platforms import current_platform\n\x0c\n"

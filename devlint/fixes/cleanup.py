@@ -435,6 +435,7 @@ def _overlaps(removal: _Removal, edits: tuple[Edit, ...]) -> bool:
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")  # not an attribute: `inv_freq.device` reads `inv_freq` only
 _PLAIN_STRING = re.compile(r"""(?<![\w"'])([bBrRuU]{0,2})("|')(?:\\.|(?!\2).)*\2""")  # not f-strings: they hold names
 
 
@@ -443,7 +444,7 @@ def _may_leave_debris(fix: Fix, lines: list[str]) -> bool:
     cheap text test that spares the parse for most fixes (a literal device replaced by a sibling's)."""
     for edit in fix.edits:
         removed = _PLAIN_STRING.sub("", _span_text(lines, edit))
-        if set(_IDENTIFIER.findall(removed)) - set(_IDENTIFIER.findall(edit.content)):
+        if set(_IDENTIFIER.findall(removed)) - set(_NAME.findall(edit.content)):
             return True
     return False
 
