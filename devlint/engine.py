@@ -13,8 +13,6 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence, Sized
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,7 +36,9 @@ from devlint.source import SourceError, SourceText, decode_source, read_source
 from devlint.suppress import AppliedSuppressions, apply_suppressions, may_hold_devlint_directive, read_directives
 from devlint.types import Diagnostic, FileError, FileResult, FixMode, Location, Settings
 
-if TYPE_CHECKING:  # for annotations only: importing these loads LibCST
+if TYPE_CHECKING:  # for annotations only: importing these loads LibCST (or, for the pool, multiprocessing)
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from devlint.platform_table import PlatformDeviceTable
     from devlint.rules import Rule
 
@@ -176,6 +176,7 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
                  package: str | None = None) -> FileResult:
     """Lint decoded text. With a fix mode, also compute the fixed text (to a fixed point) and report what
     is left after fixing, as ruff does."""
+    _modules_read()  # what was read for an earlier file is that file's
     result = FileResult(path=path, source_digest=source.digest)
     original: list[Diagnostic] = []
     try:
@@ -225,7 +226,15 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
             reason=(f"internal error: {type(exc).__name__}: {exc} (at {os.path.basename(where.filename)}:"
                     f"{where.lineno}); please report this with the file"),
         )
+    result.dependencies = _modules_read()  # the result cache keeps it only while those modules are unchanged
     return result
+
+
+def _modules_read() -> dict[str, tuple[int, int, int] | None]:
+    """The other modules whose facts were read since the last call (`project.take_modules_read`); asked
+    through `sys.modules` so that a file no rule applies to never loads the analysis."""
+    project = sys.modules.get("devlint.analysis.project")
+    return project.take_modules_read() if project is not None else {}
 
 
 def check_file(path: str, checker: Checker, fix_mode: FixMode = FixMode.NONE, display_path: str | None = None) -> FileResult:
@@ -294,6 +303,8 @@ def start_workers(jobs: int | None = None) -> None:
     that know many files will be checked before they know which (discovery)."""
     global _pool
     if _pool is None and _workers(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         _pool = ProcessPoolExecutor(max_workers=_workers(jobs), initializer=_warm_up)
         _pool.submit(int)  # workers are started by the first task
 
@@ -311,6 +322,9 @@ def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = 
     pool, _pool = _pool, None
     if pool is None and (_workers(jobs) == 1 or len(first) < SERIAL_THRESHOLD):
         return _check_chunk(first + list(stream), fix_mode)
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = pool or ProcessPoolExecutor(max_workers=_workers(jobs), initializer=_warm_up)
     taken = first  # every item read from `files`, in order
     futures: list[Future[list[FileResult]]] = []
@@ -344,6 +358,9 @@ def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = 
 
 
 def _check_isolated(path: str, shown: str, settings: Settings, fix_mode: FixMode) -> FileResult:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
             return pool.submit(_check_chunk, [(path, shown, settings)], fix_mode).result()[0]

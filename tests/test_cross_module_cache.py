@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from devlint import engine
 from devlint.analysis.project import take_modules_read
 from devlint.api import lint_paths
 from devlint.cache import ResultCache
@@ -69,12 +68,12 @@ def test_the_modules_read_are_recorded_with_their_stamps_before_reading(package:
         "def positions(inv_freq, n: int) -> torch.Tensor:\n"
         "    t = torch.arange(n, device=DEVICE)\n"
         "    return torch.outer(t, make_freq(inv_freq))\n")
-    messages(package / "model.py")
+    [result] = lint_paths([str(package / "model.py"), str(package / "utils.py")], jobs=1).files[:1]
     utils = str(package / "utils.py")
     missing = str(package / "layers")
-    assert take_modules_read() == {utils: file_stamp(utils), missing + ".py": None,
+    assert result.dependencies == {utils: file_stamp(utils), missing + ".py": None,
                                    os.path.join(missing, "__init__.py"): None}
-    assert take_modules_read() == {}  # taken: the next file starts afresh
+    assert take_modules_read() == {}  # taken by the file that read them: the next file starts afresh
 
 
 def test_a_cached_result_stands_only_while_the_modules_it_read_are_unchanged(package: Path, tmp_path: Path) -> None:
@@ -95,32 +94,10 @@ def test_a_cached_result_stands_only_while_the_modules_it_read_are_unchanged(pac
     assert ResultCache(folder).lookup(str(model), "model.py", settings) is None
 
 
-def _with_dependencies(*args, **kwargs) -> FileResult:
-    result = CHECK_SOURCE(*args, **kwargs)
-    result.dependencies = take_modules_read()
-    return result
-
-
-CHECK_SOURCE = engine.check_source
-
-
-def test_a_warm_run_follows_an_edit_of_an_imported_module_given_the_engine_hook(
-        package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The hook `engine.check_source` needs (`result.dependencies = take_modules_read()` once the findings
-    # are known), emulated here; the test below runs without it.
-    monkeypatch.setattr(engine, "check_source", _with_dependencies)
+def test_a_warm_run_follows_an_edit_of_an_imported_module(package: Path, tmp_path: Path) -> None:
     cache = str(tmp_path / "cache")
     assert messages(package, cache=ResultCache(cache)) == []
     assert messages(package, cache=ResultCache(cache)) == []  # warm
     edit(package / "utils.py", 'DEVICE = "cuda"\n')
     assert messages(package, cache=ResultCache(cache)) == [("DL001", 6, FINDING)]
     assert messages(package, cache=ResultCache(cache)) == [("DL001", 6, FINDING)]  # warm again
-
-
-@pytest.mark.xfail(strict=True, reason="engine.check_source does not yet hand the modules read to "
-                   "FileResult.dependencies (the hook the test above emulates)")
-def test_a_warm_run_follows_an_edit_of_an_imported_module(package: Path, tmp_path: Path) -> None:
-    cache = str(tmp_path / "cache")
-    assert messages(package, cache=ResultCache(cache)) == []
-    edit(package / "utils.py", 'DEVICE = "cuda"\n')
-    assert messages(package, cache=ResultCache(cache)) == [("DL001", 6, FINDING)]
