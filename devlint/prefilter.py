@@ -1,10 +1,11 @@
 """Cheap tests that decide how much of a file LibCST must parse.
 
-LibCST's parser is about ten times slower than CPython's, and most code cannot hold a finding. Four steps:
+LibCST's parser is about ten times slower than CPython's, and most code cannot hold a finding. Five steps:
 
 1. `might_hold_finding`: a file with none of the platform-device tokens (derived from the rule table and
    configuration) cannot hold a finding and is not parsed at all; nor can one with nothing shaped like a
-   device slot (`might_hold_slot`: no `device=`, `.to(`, `as_tensor(` or `.cuda(`-like move anywhere).
+   device slot (`might_hold_slot`: no `device=`, `device(`, `.to(`, `as_tensor(` or `.cuda(`-like move
+   anywhere, comments and strings included).
 2. `code_mentions`: where the tokens are, one regular-expression pass (C speed) over the file's strings and
    comments tells which occurrences can be code. A token in a comment, in a string that begins an
    expression statement (docstrings, and any bare string: its value is discarded), a quoted device word
@@ -16,14 +17,18 @@ LibCST's parser is about ten times slower than CPython's, and most code cannot h
    one where no value of it can become a tensor's device (a comparison, a branch test, a discarded call
    like `torch.cuda.synchronize()`, an exception's or a log line's arguments, a binding's name, a longer
    name, a string that is no device string) does not count. A file left with none is not parsed.
-4. `relevant_source`: CPython's fast parser finds the top-level statements; those that are irrelevant —
-   functions and classes that mention no token that counts (nor a module-level name bound to one, like
-   `DEVICE = "cuda"`, placed the same way), and are not a base class of one that does — are replaced by
-   blank lines. Imports,
-   module-level assignments (aliases, constants), control blocks holding imports, and every statement that
-   mentions a token are kept verbatim. Line and column numbers are unchanged, so findings and fixes refer
-   to the original file; what was dropped is nothing a rule reads (rules look at one function, its class
-   and bases, and module-level imports and constants).
+4. `reduce_source` (`relevant_source`): CPython's fast parser finds the top-level statements; those that
+   are irrelevant — functions and classes that mention no token that counts (nor a module-level name bound
+   to one, like `DEVICE = "cuda"`, placed the same way), and are not a base class of one that does, nor a
+   subclass reading what one sets — are replaced by blank lines. Imports, module-level assignments
+   (aliases, constants), control blocks holding imports, and every statement that mentions a token are kept
+   verbatim. Line and column numbers are unchanged, so findings and fixes refer to the original file; what
+   was dropped is nothing a rule reads (rules look at one function, its class and bases, and module-level
+   imports and constants).
+5. `_Candidates` (within `reduce_source`): what is kept must hold a *candidate* — a device slot (a
+   factory's `device=`, `.to()`'s device, a `.cuda()`-like move, a parameter default) that can read a
+   platform value, marked or bound from one — or no rule can report anything in it, and LibCST never parses
+   the file.
 
 Every step is checked by tests that lint every fixture with and without them, and by the benchmark on four
 whole trees (vLLM, SGLang, diffusers, DeepSpeed).
