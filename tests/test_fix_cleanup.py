@@ -10,7 +10,7 @@ import pytest
 from devlint.api import lint_source
 from devlint.types import FixMode, Settings
 
-from conftest import findings, fixed
+from conftest import FIXTURES, findings, fixed
 
 DEEPSPEED = ("deepspeed.accelerator.get_accelerator().device_name()",)
 
@@ -310,3 +310,44 @@ def test_a_method_is_parsed_alone_not_its_whole_class() -> None:
     # An edit of the class line itself takes the whole class.
     whole = _edited(tree, (Edit("Engine2", Location(3, 7), Location(3, 13)),), lines)
     assert whole is not None and whole.statements == [engine] and whole.classes == []
+
+
+SEVERAL_FIXES = '''
+import torch
+from vllm.platforms import current_platform
+
+
+def a(x: torch.Tensor) -> torch.Tensor:
+    return x + torch.zeros(3, device=current_platform.device_type)
+
+
+def b(y: torch.Tensor) -> torch.Tensor:
+    dev = current_platform.device_type
+    return y + torch.ones(3, device=dev)
+
+
+def c() -> bool:
+    return current_platform.is_cuda()
+'''
+
+
+@pytest.mark.parametrize("source", [
+    SEVERAL_FIXES,  # `current_platform` is still read by c(): nothing more goes, decided from a() and b() alone
+    SEVERAL_FIXES.split("\n\n\ndef c")[0] + "\n",  # no c(): the two fixes together leave the import unused
+    *(path.read_text() for path in sorted((FIXTURES / "models").glob("*.py")) if not path.name.endswith(".fixed.py")),
+], ids=lambda source: source.strip().splitlines()[0][:40] if source.startswith("\n") else None)
+def test_the_changed_statements_alone_decide_the_final_clean_up_as_the_whole_file_does(source: str,
+                                                                                   monkeypatch) -> None:
+    # After every fix, the final clean-up compares the fixed file with the original: from the rows the fixes
+    # changed when that settles it, else whole. Both must leave the same text.
+    from devlint.fixes import cleanup
+
+    short = fixed(source)
+    monkeypatch.setattr(cleanup, "_leaves_no_debris", lambda *args: False)
+    assert fixed(source) == short
+
+
+def test_two_fixes_that_together_leave_an_import_unused_remove_it() -> None:
+    assert fixed(SEVERAL_FIXES.split("\n\n\ndef c")[0] + "\n") == (
+        "\nimport torch\n\n\ndef a(x: torch.Tensor) -> torch.Tensor:\n    return x + torch.zeros(3, device=x.device)\n"
+        "\n\ndef b(y: torch.Tensor) -> torch.Tensor:\n    return y + torch.ones(3, device=y.device)\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 import os
 import re
 from collections import deque
@@ -678,11 +679,44 @@ def with_cleanup(diagnostics: list[Diagnostic], text: str, tree: ast.Module | No
     return out
 
 
+def _changed_rows(lines: list[str], fixed_lines: list[str]) -> list[int]:
+    """The rows of `lines` (1-based) that `fixed_lines` changes or deletes, and for lines it only adds, the
+    row they go before; empty when nothing differs."""
+    prefix = 0
+    while prefix < min(len(lines), len(fixed_lines)) and lines[prefix] == fixed_lines[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(lines), len(fixed_lines)) - prefix and lines[-1 - suffix] == fixed_lines[-1 - suffix]:
+        suffix += 1
+    if prefix == len(lines) == len(fixed_lines):
+        return []
+    middle = difflib.SequenceMatcher(None, lines[prefix:len(lines) - suffix],
+                                     fixed_lines[prefix:len(fixed_lines) - suffix], autojunk=False)
+    rows: list[int] = []
+    for tag, i1, i2, _, _ in middle.get_opcodes():
+        if tag != "equal":
+            rows.extend(range(prefix + i1 + 1, prefix + max(i2, i1 + 1) + 1))
+    return [min(row, max(len(lines), 1)) for row in rows]
+
+
 def remove_debris(original: str, fixed: str, signatures: frozenset[str], path: str) -> str:
     """After several fixes together: remove the bindings that none of them left unused alone but all of
     them did. Best effort: a binding that cannot go safely stays."""
-    before, after = _parse(original), _parse(fixed)
-    if before is None or after is None:
+    before = _parse(original)
+    if before is None:
+        return fixed
+    lines, fixed_lines = _lines(original), _lines(fixed)
+    changed = _changed_rows(lines, fixed_lines)
+    if not changed:
+        return fixed
+    # Most often the statements the fixes changed, read alone, show that no name lost its last read: then
+    # the whole fixed file need not be parsed and compared (`_leaves_no_debris`, as for one fix: each
+    # changed row stands for an edit, so every function holding one is read).
+    rows = tuple(Edit(content="", start=Location(row, 1), end=Location(row, 1)) for row in changed)
+    if _leaves_no_debris(Fix(message="", edits=rows), before, lines, fixed_lines, signatures):
+        return fixed
+    after = _parse(fixed)
+    if after is None:
         return fixed
     try:
         removals = _debris(before, after, _lines(fixed), signatures,
