@@ -881,7 +881,9 @@ def _nodes(root: ast.AST) -> list[ast.AST]:
 _DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
 _DEVICE_KEYWORD_BARE = re.compile(r"device=([A-Za-z_]\w*)[ \t]*[,)\n]")  # `device=dev,` (a keyword: no spaces; `mydevice=` too, harmlessly)
 _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)$", re.MULTILINE)
+# `from m import a, b`, `from m import (a,\n b)` (the parenthesised list over several lines), `a, \\\n b`.
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)",
+                          re.MULTILINE)
 
 
 def imported_device_names(text: str) -> tuple[str, ...]:

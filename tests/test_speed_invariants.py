@@ -696,3 +696,37 @@ def test_node_classes_compared_by_exact_type_have_no_subclasses() -> None:
     for cls in (cst.Name, cst.Attribute, cst.Call, cst.Lambda, cst.FunctionDef, cst.ClassDef, cst.Subscript,
                 cst.IndentedBlock):
         assert cls.__subclasses__() == [], cls
+
+
+# A platform device imported from a sibling module (`consts.py` below) reaches a slot with no token in the
+# checked file: each must still reach LibCST (the finding the full analysis reports, prefilter on and off).
+CONSTS = 'DEVICE = "cuda"\nGPU = "cuda"\n\n\ndef get_dev():\n    return "cuda"\n'
+IMPORTED = {
+    "parenthesised import over several lines": ('''\
+import torch
+from .consts import (
+    DEVICE,
+    GPU,
+)
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=DEVICE)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMPORTED))
+def test_a_platform_device_imported_from_the_package_reaches_libcst(name: str, tmp_path: Path) -> None:
+    source, codes = IMPORTED[name]
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "consts.py").write_text(CONSTS)
+    path = package / "model.py"
+    path.write_text(source)
+    fast = lint_paths([str(path)], jobs=1)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert [d.code for d in full.diagnostics] == codes
+    assert findings(fast) == findings(full)
