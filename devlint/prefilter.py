@@ -35,6 +35,7 @@ import ast
 import bisect
 import collections
 import functools
+import keyword
 import os
 import re
 import warnings
@@ -884,44 +885,115 @@ _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
 # `from m import a, b`, `from m import (a,\n b)` (the parenthesised list over several lines), `a, \\\n b`.
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)",
                           re.MULTILINE)
+_COMMENT = re.compile(r"#[^\r\n]*")
+# A `device=` keyword's or default's value, a `.to(`'s first argument, an `as_tensor(`'s arguments (as text,
+# to the end of the line or the first comma or bracket closing: a value's first line); the names read there.
+_DEVICE_VALUE = re.compile(r"device[ \t]*=(?!=)([^,)\r\n]*)")
+_TO_VALUE = re.compile(r"\.to\(([^,)\r\n]*)")
+_AS_TENSOR_VALUE = re.compile(r"as_tensor\(([^\r\n]*)")
+_DOTTED = re.compile(r"(?<![\w.\"'])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_WORDS = re.compile(r"\*|[A-Za-z_]\w*")
 
 
 def imported_device_names(text: str) -> tuple[str, ...]:
-    """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`, or through one local name:
-    `dev = DEVICE` then `device=dev`) that the file imports with `from ... import` (or may get from a
-    `from ... import *`): another module of the package may bind them to the platform device, which no token
-    in this file shows."""
-    # Two literal-first patterns (the regular expression engine then skips to each `device` or `.to(`): ten
-    # times faster than one alternation starting with `\b`, which tries every position of the file.
-    used: set[str] = set()
-    position = 0
-    while (match := _DEVICE_KEYWORD.search(text, position)) is not None:
-        if match.start() and _NAME_CHAR.match(text, match.start() - 1):
-            position = match.start() + 1  # `mydevice=`: not the word; look on from the next character
-            continue
-        used.add(match.group(1))
-        position = match.end()
-    used.update(name for name in _TO_NAME.findall(text) if "dev" in name.lower())  # `.to(DEVICE)`, not `.to(Float32)`
-    if not used:
+    """Names the file imports with `from ... import` (or may get from a `from ... import *`) that are read
+    where a device may come from: another module of the package may bind them to the platform device, which
+    no token in this file shows. Read in the value of a `device=` (a keyword, a default: `device=DEVICE`,
+    `device="cpu" if c else DEVICE`, `device=get_dev()`), the first argument of a `.to(` (`.to(GPU)`), the
+    arguments of an `as_tensor(` (`torch.as_tensor(v, None, DEVICE)`), and through the local names and
+    attributes read there, followed through their bindings and defaults to a fixed point (`d0 = DEVICE;
+    d1 = d0; device=d1`, `def f(dev=DEVICE)`, `self.device = DEVICE` then `device=self.device`). The
+    arguments of a call other than `device(...)` are not followed: only its callee can make its result a
+    platform device (a helper). Text, not expressions: a value spread over several lines is not read."""
+    read: set[str] = set()
+    for pattern in (_DEVICE_VALUE, _TO_VALUE, _AS_TENSOR_VALUE):
+        for match in pattern.finditer(text):
+            if pattern is _DEVICE_VALUE and match.start() and _NAME_CHAR.match(text, match.start() - 1):
+                continue  # `mydevice=`: not the word
+            read.update(_DOTTED.findall(_without_call_arguments(_value_text(text, match))))
+    if not read:
         return ()
     imported: set[str] = set()
     star = False
     for _module, names in _FROM_IMPORT.findall(text):
-        if names.strip().startswith("*"):
-            star = True
-        imported.update(re.findall(r"[A-Za-z_]\w*", names))
+        for item in _COMMENT.sub("", names).split(","):
+            words = _WORDS.findall(item)
+            if words == ["*"]:
+                star = True
+            elif words:
+                imported.add(words[-1])  # `a as b`: b
+    if not imported and not star:
+        return ()
+    # What each name or attribute read is bound to (`name = ...`, `name=...`: a keyword or a default;
+    # `x.attr = ...` for `self.attr`), to a fixed point.
+    todo = [name for name in read if name not in imported]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        target = name.rsplit(".", 1)[-1]
+        if target in seen:
+            continue
+        seen.add(target)
+        for match in _binder(target).finditer(text):
+            start = match.start()
+            if start and (_NAME_CHAR.match(text, start - 1) or text[start - 1] in "'\""):
+                continue  # a longer name, a string's text
+            if "," in text[start:match.start(1)]:  # `dev, n = ...`: a tuple target, when nothing else precedes it
+                line_start = text.rfind("\n", 0, start) + 1
+                if not _TUPLE_HEAD.fullmatch(text, line_start, start):
+                    continue  # `f(device, dtype=x)`: arguments, not a tuple target
+            for word in _DOTTED.findall(_without_call_arguments(_value_text(text, match))):
+                if word not in read:
+                    read.add(word)
+                    if word not in imported:
+                        todo.append(word)
+    # An attribute of an imported name (`tl.float32`, `cfg.device`) is a platform device only by the table's
+    # signatures (tokens already): the resolver follows imported names read bare or called (`DEVICE`, `get_dev()`).
+    heads = {name for name in read if "." not in name}
     if star:
-        return tuple(sorted(used))
-    found = used & imported
-    # One local hop: `dev = DEVICE` (or `= get_device()`), then `device=dev` (a bare name, not `x.device`).
-    local = {name for name in _DEVICE_KEYWORD_BARE.findall(text) if name not in imported}
-    if local and imported:
-        hop = re.compile("(?:" + "|".join(map(re.escape, sorted(local))) + r")[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*"
-                         r"([A-Za-z_]\w*)[ \t]*(?:\([ \t]*\))?[ \t]*(?:#|$)", re.MULTILINE)
-        for match in hop.finditer(text):
-            if match.group(1) in imported and not (match.start() and _NAME_CHAR.match(text, match.start() - 1)):
-                found.add(match.group(1))
-    return tuple(sorted(found))
+        return tuple(sorted(name for name in heads if not keyword.iskeyword(name)))
+    return tuple(sorted(heads & imported))
+
+
+@functools.lru_cache(maxsize=1024)
+def _binder(name: str) -> re.Pattern[str]:
+    """`name = value`, `name: T = value`, `name=value` (a keyword, a default): literal-first, so the search
+    skips to each occurrence of `name`."""
+    return re.compile(re.escape(name) + r"[ \t]*(?::[^=,()\r\n]*)?(?:[)\]]?[ \t]*,[^=\r\n]*)?=(?!=)([^\r\n]*)")
+
+
+# What may stand before a name in a tuple target, from the line's start: `dev, n = ...`, `(a, dev) = ...`.
+_TUPLE_HEAD = re.compile(r"[ \t]*[(\[]?[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*[(\[]?[ \t]*")
+
+
+def _value_text(text: str, match: re.Match[str]) -> str:
+    """The value `match` (its group 1: the rest of a line) starts: on to where its brackets close, when they
+    do not on that line (`device=(\n    DEVICE\n)`)."""
+    value = match.group(1)
+    depth = sum(value.count(c) for c in _OPEN) - sum(value.count(c) for c in _CLOSE)
+    end = match.end(1)
+    while depth > 0 and end < len(text):
+        line_end = text.find("\n", end + 1)
+        line_end = len(text) if line_end == -1 else line_end
+        line = text[end:line_end]
+        value += line
+        depth += sum(line.count(c) for c in _OPEN) - sum(line.count(c) for c in _CLOSE)
+        end = line_end
+    return value
+
+
+_CALL_ARGUMENTS = re.compile(r"(?<=[\w)\]])(?<!device)\([^()]*\)")
+
+
+def _without_call_arguments(value: str) -> str:
+    """`value` with the argument lists of its calls emptied (`get_dev(cfg)` reads `get_dev`), but for
+    `device(...)` (`torch.device(DEVICE)` reads `DEVICE`)."""
+    while "(" in value:
+        emptied = _CALL_ARGUMENTS.sub("()", value)
+        if emptied == value:
+            break
+        value = emptied
+    return value
 
 
 

@@ -534,8 +534,13 @@ def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> N
               "    buffer = torch.zeros(4, device=get_dev())\n"
               "    cache_device=DEVICE\n"  # `cache_device=` is not the keyword `device=`
               "    return x.to(DEVICE), x.to(Float32), buffer\n")
-    assert imported_device_names(source) == ("DEVICE", "get_dev")
+    # `Float32` shares a line with `.to(DEVICE)`: lines, not expressions, are read (a wider net)
+    assert imported_device_names(source) == ("DEVICE", "Float32", "get_dev")
     assert imported_device_names("from .m import *\nx.to( GPU_DEVICE ,non_blocking=True)\n") == ("GPU_DEVICE",)
+    assert imported_device_names("from .m import A, B, C, D, E\n\n\n"
+                                 "def f(n, dev=A):\n    return torch.zeros(n, device=dev)\n\n\n"
+                                 "def g(v):\n    d = B if v else 'cpu'\n    w = torch.as_tensor(v, None, C)\n"
+                                 "    return v.to(d), w.to(E)\n") == ("A", "B", "C", "E")
     assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
 
 
@@ -714,6 +719,53 @@ def rope(inv_freq: torch.Tensor) -> torch.Tensor:
     t = torch.arange(8, device=DEVICE)
     return torch.outer(t, inv_freq)
 ''', ["DL001"]),
+    "torch.as_tensor's positional device": ('''\
+import torch
+from .consts import DEVICE
+
+
+def scale(x: torch.Tensor, values: list) -> torch.Tensor:
+    w = torch.as_tensor(values, torch.float32, DEVICE)
+    return x * w
+''', ['DL001']),
+    "a conditional naming it": ('''\
+import torch
+from .consts import DEVICE
+
+
+def rope(inv_freq: torch.Tensor, on_cpu: bool) -> torch.Tensor:
+    dev = "cpu" if on_cpu else DEVICE
+    t = torch.arange(8, device=dev)
+    return torch.outer(t, inv_freq)
+''', ['DL001']),
+    "a parameter default of another name": ('''\
+import torch
+from .consts import DEVICE
+
+
+def make(n: int, dev=DEVICE) -> torch.Tensor:
+    return torch.zeros(n, device=dev)
+''', ['DL004']),
+    "a move to a name without 'dev' in it": ('''\
+import torch
+from .consts import GPU
+
+
+def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    z = y.to(GPU)
+    return x + z
+''', ['DL002']),
+    "two local hops": ('''\
+import torch
+from .consts import DEVICE
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    d0 = DEVICE
+    d1 = d0
+    t = torch.arange(8, device=d1)
+    return torch.outer(t, inv_freq)
+''', ['DL001']),
 }
 
 
