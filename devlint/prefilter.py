@@ -18,8 +18,8 @@ LibCST's parser is about ten times slower than CPython's, and most code cannot h
    name, a string that is no device string) does not count. A file left with none is not parsed.
 4. `relevant_source`: CPython's fast parser finds the top-level statements; those that are irrelevant —
    functions and classes that mention no token that counts (nor a module-level name bound to one, like
-   `DEVICE = "cuda"`, placed the same way), and are not a base class of one that does — are replaced by
-   blank lines. Imports,
+   `DEVICE = "cuda"` or `if ...: DEVICE = "cuda"`, placed the same way), and are not a base class of one
+   that does — are replaced by blank lines. Imports,
    module-level assignments (aliases, constants), control blocks holding imports, and every statement that
    mentions a token are kept verbatim. Line and column numbers are unchanged, so findings and fixes refer
    to the original file; what was dropped is nothing a rule reads (rules look at one function, its class
@@ -296,6 +296,45 @@ def _class_bases(node: ast.ClassDef) -> list[str]:
     return names
 
 
+def _ancestors(name: str, classes: dict[str, ast.ClassDef]) -> set[str]:
+    """The bases of class `name` and theirs, as far as this file defines them (`Leaf(Mid)`, `Mid(Base)`:
+    `Mid`, `Base`), by name."""
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        node = classes.get(todo.pop())
+        if node is None:
+            continue
+        for base in _class_bases(node):
+            if base not in found:
+                found.add(base)
+                todo.append(base)
+    return found
+
+
+_MODULE_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Match) + (
+    (ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_MODULE_BINDERS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom, ast.For, ast.AsyncFor,
+                   ast.With, ast.AsyncWith)
+
+
+def _module_binders(tree: ast.Module) -> list[ast.stmt]:
+    """The statements that bind module-level names: at the top level, and inside module-level blocks
+    (`if torch.cuda.is_available(): DEVICE = "cuda"`, `try: ... except ImportError: ...`, a `for` or
+    `with` target), not inside functions or classes."""
+    found: list[ast.stmt] = []
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _MODULE_BINDERS) and (not isinstance(node, ast.AnnAssign) or node.value is not None):
+            found.append(node)
+        if isinstance(node, _MODULE_BLOCKS):
+            for field in _BLOCK_FIELDS:
+                for item in getattr(node, field, None) or ():
+                    todo.extend(item.body if isinstance(item, (ast.ExceptHandler, ast.match_case)) else [item])
+    return found
+
+
 def _holds_imports(node: ast.stmt) -> bool:
     return any(isinstance(child, (ast.Import, ast.ImportFrom)) for child in ast.walk(node))
 
@@ -491,7 +530,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     # Likewise names imported by a line that mentions one (`from sglang.srt.utils import get_device as gd`).
     aliases: set[str] = set()
 
-    binders = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom))]
+    binders = _module_binders(tree)
     while True:  # to a fixed point: `DEVICE = "cuda"`, then `DEV = torch.device(DEVICE)`
         found: set[str] = set()
         for binder in binders:
@@ -500,7 +539,9 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             if isinstance(binder, (ast.Import, ast.ImportFrom)):
                 found.update((a.asname or a.name).split(".")[0] for a in binder.names)
             else:
-                targets = binder.targets if isinstance(binder, ast.Assign) else [binder.target]
+                targets = binder.targets if isinstance(binder, ast.Assign) else \
+                    [i.optional_vars for i in binder.items if i.optional_vars is not None] \
+                    if isinstance(binder, (ast.With, ast.AsyncWith)) else [binder.target]  # type: ignore[union-attr]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         if found <= aliases:
             break
@@ -604,7 +645,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             forward_methods |= {id(m) for _, m in methods if id(m) in more and (m.name in forward or mentions_token(m))} \
                 if places is not None else set()
         subclasses = {name for name, node in classes.items() if name not in kept_classes and name not in late
-                      and not kept_classes.isdisjoint(_class_bases(node)) and mentions_token(node)}
+                      and not kept_classes.isdisjoint(_ancestors(name, classes)) and mentions_token(node)}
         if not subclasses:
             break
         late |= subclasses

@@ -782,3 +782,52 @@ def test_a_platform_device_imported_from_the_package_reaches_libcst(name: str, t
     full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
     assert [d.code for d in full.diagnostics] == codes
     assert findings(fast) == findings(full)
+
+
+# Module-level shapes the statement reduction must follow (each lost its finding with the prefilter on).
+REDUCED = {
+    "a constant bound in a module-level if/else": ('''\
+import torch
+
+if torch.cuda.is_available():
+    DEVICE = "cuda"
+else:
+    DEVICE = "cpu"
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=DEVICE)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "an attribute inherited through a class with no token": ('''\
+import torch
+from torch import nn
+
+
+class Base(nn.Module):
+    def __init__(self, device="cuda"):
+        super().__init__()
+        self.device = device
+
+
+class Mid(Base):
+    pass
+
+
+class Leaf(Mid):
+    def forward(self, inv_freq: torch.Tensor) -> torch.Tensor:
+        t = torch.arange(8, device=self.device)
+        return torch.outer(t, inv_freq)
+''', ["DL001"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCED))
+def test_reduction_keeps_what_module_level_blocks_and_class_chains_bind(name: str, tmp_path: Path) -> None:
+    source, codes = REDUCED[name]
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    fast = lint_paths([str(path)], jobs=1)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert [d.code for d in full.diagnostics] == codes
+    assert findings(fast) == findings(full)
