@@ -531,6 +531,12 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     aliases: set[str] = set()
 
     binders = _module_binders(tree)
+    # A top-level function that mentions a token is one too where it is called (`_inv_freq(dim)` in a
+    # constructor registers what the helper pins to the platform device), and so is one that calls it or
+    # reads such a name (`def get_dev(): return _inner()`): names and helpers to one fixed point, as the
+    # module summary follows them (`DEV = get_dev()`, then `device=DEV`).
+    definitions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    helpers: set[str] = set()
     while True:  # to a fixed point: `DEVICE = "cuda"`, then `DEV = torch.device(DEVICE)`
         found: set[str] = set()
         for binder in binders:
@@ -543,17 +549,15 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
                     [i.optional_vars for i in binder.items if i.optional_vars is not None] \
                     if isinstance(binder, (ast.With, ast.AsyncWith)) else [binder.target]  # type: ignore[union-attr]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-        if found <= aliases:
+        if not found <= aliases:
+            mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
+            aliases |= found
+            continue
+        called = {node.name for node in definitions if node.name not in helpers and mentions_token(node)}
+        if not called:
             break
-        mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
-        aliases |= found
-
-    # A top-level function that mentions a token is one too where it is called (`_inv_freq(dim)` in a
-    # constructor registers what the helper pins to the platform device).
-    helpers = sorted(node.name for node in tree.body
-                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and mentions_token(node))
-    if helpers:
-        mark(re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, helpers)) + r")\s*\("))
+        mark(re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, sorted(called))) + r")\s*\("))
+        helpers |= called
 
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     keep: list[ast.stmt] = []
@@ -930,8 +934,8 @@ _COMMENT = re.compile(r"#[^\r\n]*")
 # A `device=` keyword's or default's value, a `.to(`'s first argument, an `as_tensor(`'s arguments (as text,
 # to the end of the line or the first comma or bracket closing: a value's first line); the names read there.
 _DEVICE_VALUE = re.compile(r"device[ \t]*=(?!=)([^,)\r\n]*)")
-_TO_VALUE = re.compile(r"\.to\(([^,)\r\n]*)")
-_AS_TENSOR_VALUE = re.compile(r"as_tensor\(([^\r\n]*)")
+_TO_VALUE = re.compile(r"\.to\s*\(([^,)\r\n]*)")
+_AS_TENSOR_VALUE = re.compile(r"as_tensor\s*\(([^\r\n]*)")
 _DOTTED = re.compile(r"(?<![\w.\"'])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _WORDS = re.compile(r"\*|[A-Za-z_]\w*")
 

@@ -819,6 +819,54 @@ class Leaf(Mid):
         t = torch.arange(8, device=self.device)
         return torch.outer(t, inv_freq)
 ''', ["DL001"]),
+    "a helper that returns another helper's platform device": ('''\
+import torch
+
+
+def _inner():
+    return "cuda"
+
+
+def get_dev():
+    return _inner()
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=get_dev())
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "a local bound from a helper's helper": ('''\
+import torch
+
+
+def _inner():
+    return "cuda"
+
+
+def get_dev():
+    return _inner()
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    where = get_dev()
+    t = torch.arange(8, device=where)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "a module-level name bound from a helper's call": ('''\
+import torch
+
+
+def get_dev():
+    return "cuda"
+
+
+DEV = get_dev()
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=DEV)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
 }
 
 
