@@ -19,7 +19,7 @@ LibCST's parser is about ten times slower than CPython's, and most code cannot h
    name, a string that is no device string) does not count. A file left with none is not parsed.
 4. `reduce_source` (`relevant_source`): CPython's fast parser finds the top-level statements; those that
    are irrelevant — functions and classes that mention no token that counts (nor a module-level name bound
-   to one, like `DEVICE = "cuda"`, placed the same way), and are not a base class of one that does, nor a
+   to one, like `DEVICE = "cuda"` or `if ...: DEVICE = "cuda"`, placed the same way), and are not a base class of one that does, nor a
    subclass reading what one sets — are replaced by blank lines. Imports, module-level assignments
    (aliases, constants), control blocks holding imports, and every statement that mentions a token are kept
    verbatim. Line and column numbers are unchanged, so findings and fixes refer to the original file; what
@@ -40,6 +40,7 @@ import ast
 import bisect
 import collections
 import functools
+import keyword
 import os
 import re
 import warnings
@@ -300,6 +301,45 @@ def _class_bases(node: ast.ClassDef) -> list[str]:
     return names
 
 
+def _ancestors(name: str, classes: dict[str, ast.ClassDef]) -> set[str]:
+    """The bases of class `name` and theirs, as far as this file defines them (`Leaf(Mid)`, `Mid(Base)`:
+    `Mid`, `Base`), by name."""
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        node = classes.get(todo.pop())
+        if node is None:
+            continue
+        for base in _class_bases(node):
+            if base not in found:
+                found.add(base)
+                todo.append(base)
+    return found
+
+
+_MODULE_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Match) + (
+    (ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_MODULE_BINDERS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom, ast.For, ast.AsyncFor,
+                   ast.With, ast.AsyncWith)
+
+
+def _module_binders(tree: ast.Module) -> list[ast.stmt]:
+    """The statements that bind module-level names: at the top level, and inside module-level blocks
+    (`if torch.cuda.is_available(): DEVICE = "cuda"`, `try: ... except ImportError: ...`, a `for` or
+    `with` target), not inside functions or classes."""
+    found: list[ast.stmt] = []
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _MODULE_BINDERS) and (not isinstance(node, ast.AnnAssign) or node.value is not None):
+            found.append(node)
+        if isinstance(node, _MODULE_BLOCKS):
+            for field in _BLOCK_FIELDS:
+                for item in getattr(node, field, None) or ():
+                    todo.extend(item.body if isinstance(item, (ast.ExceptHandler, ast.match_case)) else [item])
+    return found
+
+
 def _holds_imports(node: ast.stmt) -> bool:
     return any(isinstance(child, (ast.Import, ast.ImportFrom)) for child in ast.walk(node))
 
@@ -495,7 +535,13 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     # Likewise names imported by a line that mentions one (`from sglang.srt.utils import get_device as gd`).
     aliases: set[str] = set()
 
-    binders = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom))]
+    binders = _module_binders(tree)
+    # A top-level function that mentions a token is one too where it is called (`_inv_freq(dim)` in a
+    # constructor registers what the helper pins to the platform device), and so is one that calls it or
+    # reads such a name (`def get_dev(): return _inner()`): names and helpers to one fixed point, as the
+    # module summary follows them (`DEV = get_dev()`, then `device=DEV`).
+    definitions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    helpers: set[str] = set()
     while True:  # to a fixed point: `DEVICE = "cuda"`, then `DEV = torch.device(DEVICE)`
         found: set[str] = set()
         for binder in binders:
@@ -504,19 +550,19 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             if isinstance(binder, (ast.Import, ast.ImportFrom)):
                 found.update((a.asname or a.name).split(".")[0] for a in binder.names)
             else:
-                targets = binder.targets if isinstance(binder, ast.Assign) else [binder.target]
+                targets = binder.targets if isinstance(binder, ast.Assign) else \
+                    [i.optional_vars for i in binder.items if i.optional_vars is not None] \
+                    if isinstance(binder, (ast.With, ast.AsyncWith)) else [binder.target]  # type: ignore[union-attr]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-        if found <= aliases:
+        if not found <= aliases:
+            mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
+            aliases |= found
+            continue
+        called = {node.name for node in definitions if node.name not in helpers and mentions_token(node)}
+        if not called:
             break
-        mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
-        aliases |= found
-
-    # A top-level function that mentions a token is one too where it is called (`_inv_freq(dim)` in a
-    # constructor registers what the helper pins to the platform device).
-    helpers = sorted(node.name for node in tree.body
-                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and mentions_token(node))
-    if helpers:
-        mark(re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, helpers)) + r")\s*\("))
+        mark(re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, sorted(called))) + r")\s*\("))
+        helpers |= called
 
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     keep: list[ast.stmt] = []
@@ -608,7 +654,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             forward_methods |= {id(m) for _, m in methods if id(m) in more and (m.name in forward or mentions_token(m))} \
                 if places is not None else set()
         subclasses = {name for name, node in classes.items() if name not in kept_classes and name not in late
-                      and not kept_classes.isdisjoint(_class_bases(node)) and mentions_token(node)}
+                      and not kept_classes.isdisjoint(_ancestors(name, classes)) and mentions_token(node)}
         if not subclasses:
             break
         late |= subclasses
@@ -886,45 +932,118 @@ def _nodes(root: ast.AST) -> list[ast.AST]:
 _DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
 _DEVICE_KEYWORD_BARE = re.compile(r"device=([A-Za-z_]\w*)[ \t]*[,)\n]")  # `device=dev,` (a keyword: no spaces; `mydevice=` too, harmlessly)
 _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(.*)$", re.MULTILINE)
+# `from m import a, b`, `from m import (a,\n b)` (the parenthesised list over several lines), `a, \\\n b`.
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)",
+                          re.MULTILINE)
+_COMMENT = re.compile(r"#[^\r\n]*")
+# A `device=` keyword's or default's value, a `.to(`'s first argument, an `as_tensor(`'s arguments (as text,
+# to the end of the line or the first comma or bracket closing: a value's first line); the names read there.
+_DEVICE_VALUE = re.compile(r"device[ \t]*=(?!=)([^,)\r\n]*)")
+_TO_VALUE = re.compile(r"\.to\s*\(([^,)\r\n]*)")
+_AS_TENSOR_VALUE = re.compile(r"as_tensor\s*\(([^\r\n]*)")
+_DOTTED = re.compile(r"(?<![\w.\"'])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_WORDS = re.compile(r"\*|[A-Za-z_]\w*")
 
 
 def imported_device_names(text: str) -> tuple[str, ...]:
-    """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`, or through one local name:
-    `dev = DEVICE` then `device=dev`) that the file imports with `from ... import` (or may get from a
-    `from ... import *`): another module of the package may bind them to the platform device, which no token
-    in this file shows."""
-    # Two literal-first patterns (the regular expression engine then skips to each `device` or `.to(`): ten
-    # times faster than one alternation starting with `\b`, which tries every position of the file.
-    used: set[str] = set()
-    position = 0
-    while (match := _DEVICE_KEYWORD.search(text, position)) is not None:
-        if match.start() and _NAME_CHAR.match(text, match.start() - 1):
-            position = match.start() + 1  # `mydevice=`: not the word; look on from the next character
-            continue
-        used.add(match.group(1))
-        position = match.end()
-    used.update(name for name in _TO_NAME.findall(text) if "dev" in name.lower())  # `.to(DEVICE)`, not `.to(Float32)`
-    if not used:
+    """Names the file imports with `from ... import` (or may get from a `from ... import *`) that are read
+    where a device may come from: another module of the package may bind them to the platform device, which
+    no token in this file shows. Read in the value of a `device=` (a keyword, a default: `device=DEVICE`,
+    `device="cpu" if c else DEVICE`, `device=get_dev()`), the first argument of a `.to(` (`.to(GPU)`), the
+    arguments of an `as_tensor(` (`torch.as_tensor(v, None, DEVICE)`), and through the local names and
+    attributes read there, followed through their bindings and defaults to a fixed point (`d0 = DEVICE;
+    d1 = d0; device=d1`, `def f(dev=DEVICE)`, `self.device = DEVICE` then `device=self.device`). The
+    arguments of a call other than `device(...)` are not followed: only its callee can make its result a
+    platform device (a helper). Text, not expressions: a value spread over several lines is not read."""
+    read: set[str] = set()
+    for pattern in (_DEVICE_VALUE, _TO_VALUE, _AS_TENSOR_VALUE):
+        for match in pattern.finditer(text):
+            if pattern is _DEVICE_VALUE and match.start() and _NAME_CHAR.match(text, match.start() - 1):
+                continue  # `mydevice=`: not the word
+            read.update(_DOTTED.findall(_without_call_arguments(_value_text(text, match))))
+    if not read:
         return ()
     imported: set[str] = set()
     star = False
     for _module, names in _FROM_IMPORT.findall(text):
-        if names.strip().startswith("*"):
-            star = True
-        imported.update(re.findall(r"[A-Za-z_]\w*", names))
+        for item in _COMMENT.sub("", names).split(","):
+            words = _WORDS.findall(item)
+            if words == ["*"]:
+                star = True
+            elif words:
+                imported.add(words[-1])  # `a as b`: b
+    if not imported and not star:
+        return ()
+    # What each name or attribute read is bound to (`name = ...`, `name=...`: a keyword or a default;
+    # `x.attr = ...` for `self.attr`), to a fixed point.
+    todo = [name for name in read if name not in imported]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        target = name.rsplit(".", 1)[-1]
+        if target in seen:
+            continue
+        seen.add(target)
+        for match in _binder(target).finditer(text):
+            start = match.start()
+            if start and (_NAME_CHAR.match(text, start - 1) or text[start - 1] in "'\""):
+                continue  # a longer name, a string's text
+            if "," in text[start:match.start(1)]:  # `dev, n = ...`: a tuple target, when nothing else precedes it
+                line_start = text.rfind("\n", 0, start) + 1
+                if not _TUPLE_HEAD.fullmatch(text, line_start, start):
+                    continue  # `f(device, dtype=x)`: arguments, not a tuple target
+            for word in _DOTTED.findall(_without_call_arguments(_value_text(text, match))):
+                if word not in read:
+                    read.add(word)
+                    if word not in imported:
+                        todo.append(word)
+    # An attribute of an imported name (`tl.float32`, `cfg.device`) is a platform device only by the table's
+    # signatures (tokens already): the resolver follows imported names read bare or called (`DEVICE`, `get_dev()`).
+    heads = {name for name in read if "." not in name}
     if star:
-        return tuple(sorted(used))
-    found = used & imported
-    # One local hop: `dev = DEVICE` (or `= get_device()`), then `device=dev` (a bare name, not `x.device`).
-    local = {name for name in _DEVICE_KEYWORD_BARE.findall(text) if name not in imported}
-    if local and imported:
-        hop = re.compile("(?:" + "|".join(map(re.escape, sorted(local))) + r")[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*"
-                         r"([A-Za-z_]\w*)[ \t]*(?:\([ \t]*\))?[ \t]*(?:#|$)", re.MULTILINE)
-        for match in hop.finditer(text):
-            if match.group(1) in imported and not (match.start() and _NAME_CHAR.match(text, match.start() - 1)):
-                found.add(match.group(1))
-    return tuple(sorted(found))
+        return tuple(sorted(name for name in heads if not keyword.iskeyword(name)))
+    return tuple(sorted(heads & imported))
+
+
+@functools.lru_cache(maxsize=1024)
+def _binder(name: str) -> re.Pattern[str]:
+    """`name = value`, `name: T = value`, `name=value` (a keyword, a default): literal-first, so the search
+    skips to each occurrence of `name`."""
+    return re.compile(re.escape(name) + r"[ \t]*(?::[^=,()\r\n]*)?(?:[)\]]?[ \t]*,[^=\r\n]*)?=(?!=)([^\r\n]*)")
+
+
+# What may stand before a name in a tuple target, from the line's start: `dev, n = ...`, `(a, dev) = ...`.
+_TUPLE_HEAD = re.compile(r"[ \t]*[(\[]?[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*[(\[]?[ \t]*")
+
+
+def _value_text(text: str, match: re.Match[str]) -> str:
+    """The value `match` (its group 1: the rest of a line) starts: on to where its brackets close, when they
+    do not on that line (`device=(\n    DEVICE\n)`)."""
+    value = match.group(1)
+    depth = sum(value.count(c) for c in _OPEN) - sum(value.count(c) for c in _CLOSE)
+    end = match.end(1)
+    while depth > 0 and end < len(text):
+        line_end = text.find("\n", end + 1)
+        line_end = len(text) if line_end == -1 else line_end
+        line = text[end:line_end]
+        value += line
+        depth += sum(line.count(c) for c in _OPEN) - sum(line.count(c) for c in _CLOSE)
+        end = line_end
+    return value
+
+
+_CALL_ARGUMENTS = re.compile(r"(?<=[\w)\]])(?<!device)\([^()]*\)")
+
+
+def _without_call_arguments(value: str) -> str:
+    """`value` with the argument lists of its calls emptied (`get_dev(cfg)` reads `get_dev`), but for
+    `device(...)` (`torch.device(DEVICE)` reads `DEVICE`)."""
+    while "(" in value:
+        emptied = _CALL_ARGUMENTS.sub("()", value)
+        if emptied == value:
+            break
+        value = emptied
+    return value
 
 
 

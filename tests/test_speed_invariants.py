@@ -533,8 +533,13 @@ def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> N
               "    buffer = torch.zeros(4, device=get_dev())\n"
               "    cache_device=DEVICE\n"  # `cache_device=` is not the keyword `device=`
               "    return x.to(DEVICE), x.to(Float32), buffer\n")
-    assert imported_device_names(source) == ("DEVICE", "get_dev")
+    # `Float32` shares a line with `.to(DEVICE)`: lines, not expressions, are read (a wider net)
+    assert imported_device_names(source) == ("DEVICE", "Float32", "get_dev")
     assert imported_device_names("from .m import *\nx.to( GPU_DEVICE ,non_blocking=True)\n") == ("GPU_DEVICE",)
+    assert imported_device_names("from .m import A, B, C, D, E\n\n\n"
+                                 "def f(n, dev=A):\n    return torch.zeros(n, device=dev)\n\n\n"
+                                 "def g(v):\n    d = B if v else 'cpu'\n    w = torch.as_tensor(v, None, C)\n"
+                                 "    return v.to(d), w.to(E)\n") == ("A", "B", "C", "E")
     assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
 
 
@@ -695,3 +700,181 @@ def test_node_classes_compared_by_exact_type_have_no_subclasses() -> None:
     for cls in (cst.Name, cst.Attribute, cst.Call, cst.Lambda, cst.FunctionDef, cst.ClassDef, cst.Subscript,
                 cst.IndentedBlock):
         assert cls.__subclasses__() == [], cls
+
+
+# A platform device imported from a sibling module (`consts.py` below) reaches a slot with no token in the
+# checked file: each must still reach LibCST (the finding the full analysis reports, prefilter on and off).
+CONSTS = 'DEVICE = "cuda"\nGPU = "cuda"\n\n\ndef get_dev():\n    return "cuda"\n'
+IMPORTED = {
+    "parenthesised import over several lines": ('''\
+import torch
+from .consts import (
+    DEVICE,
+    GPU,
+)
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=DEVICE)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "torch.as_tensor's positional device": ('''\
+import torch
+from .consts import DEVICE
+
+
+def scale(x: torch.Tensor, values: list) -> torch.Tensor:
+    w = torch.as_tensor(values, torch.float32, DEVICE)
+    return x * w
+''', ['DL001']),
+    "a conditional naming it": ('''\
+import torch
+from .consts import DEVICE
+
+
+def rope(inv_freq: torch.Tensor, on_cpu: bool) -> torch.Tensor:
+    dev = "cpu" if on_cpu else DEVICE
+    t = torch.arange(8, device=dev)
+    return torch.outer(t, inv_freq)
+''', ['DL001']),
+    "a parameter default of another name": ('''\
+import torch
+from .consts import DEVICE
+
+
+def make(n: int, dev=DEVICE) -> torch.Tensor:
+    return torch.zeros(n, device=dev)
+''', ['DL004']),
+    "a move to a name without 'dev' in it": ('''\
+import torch
+from .consts import GPU
+
+
+def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    z = y.to(GPU)
+    return x + z
+''', ['DL002']),
+    "two local hops": ('''\
+import torch
+from .consts import DEVICE
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    d0 = DEVICE
+    d1 = d0
+    t = torch.arange(8, device=d1)
+    return torch.outer(t, inv_freq)
+''', ['DL001']),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMPORTED))
+def test_a_platform_device_imported_from_the_package_reaches_libcst(name: str, tmp_path: Path) -> None:
+    source, codes = IMPORTED[name]
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "consts.py").write_text(CONSTS)
+    path = package / "model.py"
+    path.write_text(source)
+    fast = lint_paths([str(path)], jobs=1)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert [d.code for d in full.diagnostics] == codes
+    assert findings(fast) == findings(full)
+
+
+# Module-level shapes the statement reduction must follow (each lost its finding with the prefilter on).
+REDUCED = {
+    "a constant bound in a module-level if/else": ('''\
+import torch
+
+if torch.cuda.is_available():
+    DEVICE = "cuda"
+else:
+    DEVICE = "cpu"
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=DEVICE)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "an attribute inherited through a class with no token": ('''\
+import torch
+from torch import nn
+
+
+class Base(nn.Module):
+    def __init__(self, device="cuda"):
+        super().__init__()
+        self.device = device
+
+
+class Mid(Base):
+    pass
+
+
+class Leaf(Mid):
+    def forward(self, inv_freq: torch.Tensor) -> torch.Tensor:
+        t = torch.arange(8, device=self.device)
+        return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "a helper that returns another helper's platform device": ('''\
+import torch
+
+
+def _inner():
+    return "cuda"
+
+
+def get_dev():
+    return _inner()
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=get_dev())
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "a local bound from a helper's helper": ('''\
+import torch
+
+
+def _inner():
+    return "cuda"
+
+
+def get_dev():
+    return _inner()
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    where = get_dev()
+    t = torch.arange(8, device=where)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+    "a module-level name bound from a helper's call": ('''\
+import torch
+
+
+def get_dev():
+    return "cuda"
+
+
+DEV = get_dev()
+
+
+def rope(inv_freq: torch.Tensor) -> torch.Tensor:
+    t = torch.arange(8, device=DEV)
+    return torch.outer(t, inv_freq)
+''', ["DL001"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCED))
+def test_reduction_keeps_what_module_level_blocks_and_class_chains_bind(name: str, tmp_path: Path) -> None:
+    source, codes = REDUCED[name]
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    fast = lint_paths([str(path)], jobs=1)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert [d.code for d in full.diagnostics] == codes
+    assert findings(fast) == findings(full)
