@@ -75,8 +75,9 @@ def instrument(spent: collections.Counter, calls: collections.Counter) -> None:
         owner = importlib.import_module(module)
         *path, name = attribute.split(".")
         for part in path:
-            owner = getattr(owner, part)
-        wrap(owner, name, label)
+            owner = getattr(owner, part, None)  # a class absent from the devlint under test: no time
+        if owner is not None:
+            wrap(owner, name, label)
 
 
 def profile_once(root: str) -> tuple[float, float, dict, dict, int, int]:
