@@ -931,16 +931,16 @@ _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)",
                           re.MULTILINE)
 _COMMENT = re.compile(r"#[^\r\n]*")
-# A `device=` keyword's or default's value, a `.to(`'s first argument, an `as_tensor(`'s arguments (as text,
-# to the end of the line or the first comma or bracket closing: a value's first line); the names read there.
-_DEVICE_VALUE = re.compile(r"device[ \t]*=(?!=)([^,)\r\n]*)")
-_TO_VALUE = re.compile(r"\.to\s*\(([^,)\r\n]*)")
-_AS_TENSOR_VALUE = re.compile(r"as_tensor\s*\(([^\r\n]*)")
+# Where a `device=` keyword's or default's value, a `.to(`'s first argument, an `as_tensor(`'s arguments start
+# (read by `_value_text`), and the names read there.
+_DEVICE_VALUE = re.compile(r"device[ \t]*=(?!=)")
+_TO_VALUE = re.compile(r"\.to\s*\(")
+_AS_TENSOR_VALUE = re.compile(r"as_tensor\s*\(")
 _DOTTED = re.compile(r"(?<![\w.\"'])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _WORDS = re.compile(r"\*|[A-Za-z_]\w*")
 
 
-def imported_device_names(text: str) -> tuple[str, ...]:
+def imported_device_names(text: str, package: str | None = None) -> tuple[str, ...]:
     """Names the file imports with `from ... import` (or may get from a `from ... import *`) that are read
     where a device may come from: another module of the package may bind them to the platform device, which
     no token in this file shows. Read in the value of a `device=` (a keyword, a default: `device=DEVICE`,
@@ -949,18 +949,24 @@ def imported_device_names(text: str) -> tuple[str, ...]:
     attributes read there, followed through their bindings and defaults to a fixed point (`d0 = DEVICE;
     d1 = d0; device=d1`, `def f(dev=DEVICE)`, `self.device = DEVICE` then `device=self.device`). The
     arguments of a call other than `device(...)` are not followed: only its callee can make its result a
-    platform device (a helper). Text, not expressions: a value spread over several lines is not read."""
+    platform device (a helper). Text, not expressions: a wider net. Given the file's `package`, only
+    imports of its own project count (relative, or of `package`'s top-level package): the resolver looks up
+    no other module's names (`from cutlass import Float32` then `.to(Float32)` is no platform device)."""
     read: set[str] = set()
     for pattern in (_DEVICE_VALUE, _TO_VALUE, _AS_TENSOR_VALUE):
         for match in pattern.finditer(text):
             if pattern is _DEVICE_VALUE and match.start() and _NAME_CHAR.match(text, match.start() - 1):
                 continue  # `mydevice=`: not the word
-            read.update(_DOTTED.findall(_without_call_arguments(_value_text(text, match))))
+            read.update(_DOTTED.findall(_without_call_arguments(
+                _value_text(text, match.end(), commas=pattern is not _AS_TENSOR_VALUE))))
     if not read:
         return ()
     imported: set[str] = set()
     star = False
-    for _module, names in _FROM_IMPORT.findall(text):
+    top = package.split(".", 1)[0] if package else None
+    for module, names in _FROM_IMPORT.findall(text):
+        if top is not None and not module.startswith(".") and module.split(".", 1)[0] != top:
+            continue
         for item in _COMMENT.sub("", names).split(","):
             words = _WORDS.findall(item)
             if words == ["*"]:
@@ -983,11 +989,12 @@ def imported_device_names(text: str) -> tuple[str, ...]:
             start = match.start()
             if start and (_NAME_CHAR.match(text, start - 1) or text[start - 1] in "'\""):
                 continue  # a longer name, a string's text
-            if "," in text[start:match.start(1)]:  # `dev, n = ...`: a tuple target, when nothing else precedes it
-                line_start = text.rfind("\n", 0, start) + 1
-                if not _TUPLE_HEAD.fullmatch(text, line_start, start):
-                    continue  # `f(device, dtype=x)`: arguments, not a tuple target
-            for word in _DOTTED.findall(_without_call_arguments(_value_text(text, match))):
+            line_start = text.rfind("\n", 0, start) + 1
+            statement = _TUPLE_HEAD.fullmatch(text, line_start, start) is not None  # not a keyword or default
+            if "," in text[start:match.end()] and not statement:
+                continue  # `f(device, dtype=x)`: arguments, not a tuple target (`dev, n = ...`)
+            value = _value_text(text, match.end(), commas=not statement)  # `dev, n = DEVICE, 8`: all of it
+            for word in _DOTTED.findall(_without_call_arguments(value)):
                 if word not in read:
                     read.add(word)
                     if word not in imported:
@@ -1004,27 +1011,31 @@ def imported_device_names(text: str) -> tuple[str, ...]:
 def _binder(name: str) -> re.Pattern[str]:
     """`name = value`, `name: T = value`, `name=value` (a keyword, a default): literal-first, so the search
     skips to each occurrence of `name`."""
-    return re.compile(re.escape(name) + r"[ \t]*(?::[^=,()\r\n]*)?(?:[)\]]?[ \t]*,[^=\r\n]*)?=(?!=)([^\r\n]*)")
+    return re.compile(re.escape(name) + r"[ \t]*(?::[^=,()\r\n]*)?(?:[)\]]?[ \t]*,[^=\r\n]*)?=(?!=)")
 
 
 # What may stand before a name in a tuple target, from the line's start: `dev, n = ...`, `(a, dev) = ...`.
 _TUPLE_HEAD = re.compile(r"[ \t]*[(\[]?[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*[(\[]?[ \t]*")
 
 
-def _value_text(text: str, match: re.Match[str]) -> str:
-    """The value `match` (its group 1: the rest of a line) starts: on to where its brackets close, when they
-    do not on that line (`device=(\n    DEVICE\n)`)."""
-    value = match.group(1)
-    depth = sum(value.count(c) for c in _OPEN) - sum(value.count(c) for c in _CLOSE)
-    end = match.end(1)
-    while depth > 0 and end < len(text):
-        line_end = text.find("\n", end + 1)
-        line_end = len(text) if line_end == -1 else line_end
-        line = text[end:line_end]
-        value += line
-        depth += sum(line.count(c) for c in _OPEN) - sum(line.count(c) for c in _CLOSE)
-        end = line_end
-    return value
+def _value_text(text: str, start: int, commas: bool = True) -> str:
+    """The value that starts at `start`: to a comma (`commas`) or closing bracket at its own depth, or the end
+    of a line with its brackets closed (`device=torch.device(\n    DEVICE)` reads both lines)."""
+    depth = 0
+    end = start
+    size = len(text)
+    while end < size:
+        char = text[end]
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (char == "\n" or char == "\r" or (commas and char == ",")):
+            break
+        end += 1
+    return text[start:end]
 
 
 _CALL_ARGUMENTS = re.compile(r"(?<=[\w)\]])(?<!device)\([^()]*\)")
