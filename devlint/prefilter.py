@@ -1022,8 +1022,10 @@ def _value_text(text: str, start: int, commas: bool = True) -> str:
     """The value that starts at `start`: to a comma (`commas`) or closing bracket at its own depth, or the end
     of a line with its brackets closed (`device=torch.device(\n    DEVICE)` reads both lines)."""
     depth = 0
-    end = start
     size = len(text)
+    while start < size and text[start] in " \t\r\n\\":  # `.to(\n    GPU)`: the value on the next line
+        start += 1
+    end = start
     while end < size:
         char = text[end]
         if char in _OPEN:
