@@ -545,9 +545,13 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             if isinstance(binder, (ast.Import, ast.ImportFrom)):
                 found.update((a.asname or a.name).split(".")[0] for a in binder.names)
             else:
-                targets = binder.targets if isinstance(binder, ast.Assign) else \
-                    [i.optional_vars for i in binder.items if i.optional_vars is not None] \
-                    if isinstance(binder, (ast.With, ast.AsyncWith)) else [binder.target]  # type: ignore[union-attr]
+                targets: list[ast.expr]
+                if isinstance(binder, ast.Assign):
+                    targets = binder.targets
+                elif isinstance(binder, (ast.With, ast.AsyncWith)):
+                    targets = [i.optional_vars for i in binder.items if i.optional_vars is not None]
+                else:
+                    targets = [binder.target]  # type: ignore[attr-defined]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         if not found <= aliases:
             mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
@@ -714,7 +718,14 @@ class _Candidates:
     from one anywhere in the file, a function returning one, or a name imported from the file's own project
     (whose module may bind one). So a slot can hold the platform device only when it is on a marked line or
     reads such a word; attributes and functions are matched by name alone, whatever their class, which only
-    errs on the side of a candidate. A file without a candidate holds no finding: LibCST never parses it."""
+    errs on the side of a candidate. A file without a candidate holds no finding: LibCST never parses it.
+
+    The resolver's other platform answers need nothing here. A name whose platform value the module summary
+    finds through the whole file (a helper returning another helper's result, `DEV = get_dev()`, a
+    constant bound in a module-level `if`) is marked by `reduce_source` before this runs; a name imported
+    from the project is marked by `imported_device_names`. A legacy typed constructor
+    (`torch.cuda.LongTensor(n)`) makes a *tensor* on the platform device, never a device: it reaches no
+    slot (`platform_device_of` answers None for a tensor, and `.to(t)` to one is no platform move)."""
 
     def __init__(self, marked_in: Callable[[ast.AST], bool], device_types: frozenset[str],
                  package: str | None) -> None:

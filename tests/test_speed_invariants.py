@@ -165,9 +165,8 @@ def test_cache_is_keyed_by_content_when_metadata_changes(tmp_path: Path) -> None
 
 
 def test_statement_positions_equal_whole_module_positions(monkeypatch) -> None:
-    from devlint.analysis.positions import NodePositions
-
     from devlint.analysis import positions
+    from devlint.analysis.positions import NodePositions
 
     fast = lint_paths(ALL_FIXTURES, jobs=1)
     monkeypatch.setattr(NodePositions, "_map_statements", lambda self, lines: None)
