@@ -990,8 +990,11 @@ def imported_device_names(text: str, package: str | None = None) -> tuple[str, .
     # `x.attr = ...` for `self.attr`), to a fixed point.
     todo = [name for name in read if name not in imported]
     seen: set[str] = set()
+    headers: list[tuple[int, int]] | None = None  # where the `def` parameter lists are: defaults bind
     while todo:
         name = todo.pop()
+        if name.count(".") > 1:
+            continue  # `self.proj.weight.device`: the resolver follows only `self.<attr>` to its bindings
         target = name.rsplit(".", 1)[-1]
         if target in seen:
             continue
@@ -1004,6 +1007,12 @@ def imported_device_names(text: str, package: str | None = None) -> tuple[str, .
             statement = _TUPLE_HEAD.fullmatch(text, line_start, start) is not None  # not a keyword or default
             if "," in text[start:match.end()] and not statement:
                 continue  # `f(device, dtype=x)`: arguments, not a tuple target (`dev, n = ...`)
+            if not statement:
+                if headers is None:
+                    headers = _signature_spans(text)
+                index = bisect.bisect_right(headers, (start, len(text))) - 1
+                if index < 0 or not headers[index][0] <= start < headers[index][1]:
+                    continue  # `f(out_dtype=x)`: an argument of the callee, no binding of this file's name
             value = _value_text(text, match.end(), commas=not statement)  # `dev, n = DEVICE, 8`: all of it
             for word in _DOTTED.findall(_without_call_arguments(value)):
                 if word not in read:
@@ -1016,6 +1025,17 @@ def imported_device_names(text: str, package: str | None = None) -> tuple[str, .
     if star:
         return tuple(sorted(name for name in heads if not keyword.iskeyword(name)))
     return tuple(sorted(heads & imported))
+
+
+# A `def`'s parameter list: to the first `)` that a return annotation or the colon follows (C speed; a
+# default or annotation holds no `)` followed by `:`).
+_DEF = re.compile(r"def[ \t]+\w+[ \t]*\((.*?)\)[ \t]*(?:->[^:\r\n]*)?:", re.DOTALL)  # literal-first
+
+
+def _signature_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each `def`'s parameter list, in order: where `name=value` is a default."""
+    return [match.span(1) for match in _DEF.finditer(text)
+            if not (match.start() and _NAME_CHAR.match(text, match.start() - 1))]
 
 
 @functools.lru_cache(maxsize=1024)
