@@ -1005,6 +1005,13 @@ def imported_device_names(text: str, package: str | None = None) -> tuple[str, .
                 continue  # a longer name, a string's text
             line_start = text.rfind("\n", 0, start) + 1
             statement = _TUPLE_HEAD.fullmatch(text, line_start, start) is not None  # not a keyword or default
+            if statement and "," not in text[start:match.end()]:
+                # `    pin_memory=PIN_MEMORY,` on a line of its own: a keyword (or a default), when a comma or
+                # a closing bracket follows its value
+                end = _value_span(text, match.end())[1]
+                while end < len(text) and text[end] in " \t":
+                    end += 1
+                statement = text[end:end + 1] not in (",", ")", "]", "}")
             if "," in text[start:match.end()] and not statement:
                 continue  # `f(device, dtype=x)`: arguments, not a tuple target (`dev, n = ...`)
             if not statement:
@@ -1049,7 +1056,7 @@ def _binder(name: str) -> re.Pattern[str]:
 _TUPLE_HEAD = re.compile(r"[ \t]*[(\[]?[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*[(\[]?[ \t]*")
 
 
-def _value_text(text: str, start: int, commas: bool = True) -> str:
+def _value_span(text: str, start: int, commas: bool = True) -> tuple[int, int]:
     """The value that starts at `start`: to a comma (`commas`) or closing bracket at its own depth, or the end
     of a line with its brackets closed (`device=torch.device(\n    DEVICE)` reads both lines)."""
     depth = 0
@@ -1068,7 +1075,13 @@ def _value_text(text: str, start: int, commas: bool = True) -> str:
         elif depth == 0 and (char == "\n" or char == "\r" or (commas and char == ",")):
             break
         end += 1
-    return text[start:end]
+    return start, end
+
+
+def _value_text(text: str, start: int, commas: bool = True) -> str:
+    """The text of `_value_span`."""
+    begin, end = _value_span(text, start, commas)
+    return text[begin:end]
 
 
 _CALL_ARGUMENTS = re.compile(r"(?<=[\w)\]])(?<!device)\([^()]*\)")
