@@ -550,9 +550,13 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             if isinstance(binder, (ast.Import, ast.ImportFrom)):
                 found.update((a.asname or a.name).split(".")[0] for a in binder.names)
             else:
-                targets = binder.targets if isinstance(binder, ast.Assign) else \
-                    [i.optional_vars for i in binder.items if i.optional_vars is not None] \
-                    if isinstance(binder, (ast.With, ast.AsyncWith)) else [binder.target]  # type: ignore[union-attr]
+                targets: list[ast.expr]
+                if isinstance(binder, ast.Assign):
+                    targets = binder.targets
+                elif isinstance(binder, (ast.With, ast.AsyncWith)):
+                    targets = [i.optional_vars for i in binder.items if i.optional_vars is not None]
+                else:
+                    targets = [binder.target]  # type: ignore[attr-defined]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         if not found <= aliases:
             mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
@@ -719,7 +723,14 @@ class _Candidates:
     from one anywhere in the file, a function returning one, or a name imported from the file's own project
     (whose module may bind one). So a slot can hold the platform device only when it is on a marked line or
     reads such a word; attributes and functions are matched by name alone, whatever their class, which only
-    errs on the side of a candidate. A file without a candidate holds no finding: LibCST never parses it."""
+    errs on the side of a candidate. A file without a candidate holds no finding: LibCST never parses it.
+
+    The resolver's other platform answers need nothing here. A name whose platform value the module summary
+    finds through the whole file (a helper returning another helper's result, `DEV = get_dev()`, a
+    constant bound in a module-level `if`) is marked by `reduce_source` before this runs; a name imported
+    from the project is marked by `imported_device_names`. A legacy typed constructor
+    (`torch.cuda.LongTensor(n)`) makes a *tensor* on the platform device, never a device: it reaches no
+    slot (`platform_device_of` answers None for a tensor, and `.to(t)` to one is no platform move)."""
 
     def __init__(self, marked_in: Callable[[ast.AST], bool], device_types: frozenset[str],
                  package: str | None) -> None:
@@ -936,16 +947,16 @@ _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)",
                           re.MULTILINE)
 _COMMENT = re.compile(r"#[^\r\n]*")
-# A `device=` keyword's or default's value, a `.to(`'s first argument, an `as_tensor(`'s arguments (as text,
-# to the end of the line or the first comma or bracket closing: a value's first line); the names read there.
-_DEVICE_VALUE = re.compile(r"device[ \t]*=(?!=)([^,)\r\n]*)")
-_TO_VALUE = re.compile(r"\.to\s*\(([^,)\r\n]*)")
-_AS_TENSOR_VALUE = re.compile(r"as_tensor\s*\(([^\r\n]*)")
+# Where a `device=` keyword's or default's value, a `.to(`'s first argument, an `as_tensor(`'s arguments start
+# (read by `_value_text`), and the names read there.
+_DEVICE_VALUE = re.compile(r"device[ \t]*=(?!=)")
+_TO_VALUE = re.compile(r"\.to\s*\(")
+_AS_TENSOR_VALUE = re.compile(r"as_tensor\s*\(")
 _DOTTED = re.compile(r"(?<![\w.\"'])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _WORDS = re.compile(r"\*|[A-Za-z_]\w*")
 
 
-def imported_device_names(text: str) -> tuple[str, ...]:
+def imported_device_names(text: str, package: str | None = None) -> tuple[str, ...]:
     """Names the file imports with `from ... import` (or may get from a `from ... import *`) that are read
     where a device may come from: another module of the package may bind them to the platform device, which
     no token in this file shows. Read in the value of a `device=` (a keyword, a default: `device=DEVICE`,
@@ -954,18 +965,24 @@ def imported_device_names(text: str) -> tuple[str, ...]:
     attributes read there, followed through their bindings and defaults to a fixed point (`d0 = DEVICE;
     d1 = d0; device=d1`, `def f(dev=DEVICE)`, `self.device = DEVICE` then `device=self.device`). The
     arguments of a call other than `device(...)` are not followed: only its callee can make its result a
-    platform device (a helper). Text, not expressions: a value spread over several lines is not read."""
+    platform device (a helper). Text, not expressions: a wider net. Given the file's `package`, only
+    imports of its own project count (relative, or of `package`'s top-level package): the resolver looks up
+    no other module's names (`from cutlass import Float32` then `.to(Float32)` is no platform device)."""
     read: set[str] = set()
     for pattern in (_DEVICE_VALUE, _TO_VALUE, _AS_TENSOR_VALUE):
         for match in pattern.finditer(text):
             if pattern is _DEVICE_VALUE and match.start() and _NAME_CHAR.match(text, match.start() - 1):
                 continue  # `mydevice=`: not the word
-            read.update(_DOTTED.findall(_without_call_arguments(_value_text(text, match))))
+            read.update(_DOTTED.findall(_without_call_arguments(
+                _value_text(text, match.end(), commas=pattern is not _AS_TENSOR_VALUE))))
     if not read:
         return ()
     imported: set[str] = set()
     star = False
-    for _module, names in _FROM_IMPORT.findall(text):
+    top = package.split(".", 1)[0] if package else None
+    for module, names in _FROM_IMPORT.findall(text):
+        if top is not None and not module.startswith(".") and module.split(".", 1)[0] != top:
+            continue
         for item in _COMMENT.sub("", names).split(","):
             words = _WORDS.findall(item)
             if words == ["*"]:
@@ -978,8 +995,11 @@ def imported_device_names(text: str) -> tuple[str, ...]:
     # `x.attr = ...` for `self.attr`), to a fixed point.
     todo = [name for name in read if name not in imported]
     seen: set[str] = set()
+    headers: list[tuple[int, int]] | None = None  # where the `def` parameter lists are: defaults bind
     while todo:
         name = todo.pop()
+        if name.count(".") > 1:
+            continue  # `self.proj.weight.device`: the resolver follows only `self.<attr>` to its bindings
         target = name.rsplit(".", 1)[-1]
         if target in seen:
             continue
@@ -988,11 +1008,25 @@ def imported_device_names(text: str) -> tuple[str, ...]:
             start = match.start()
             if start and (_NAME_CHAR.match(text, start - 1) or text[start - 1] in "'\""):
                 continue  # a longer name, a string's text
-            if "," in text[start:match.start(1)]:  # `dev, n = ...`: a tuple target, when nothing else precedes it
-                line_start = text.rfind("\n", 0, start) + 1
-                if not _TUPLE_HEAD.fullmatch(text, line_start, start):
-                    continue  # `f(device, dtype=x)`: arguments, not a tuple target
-            for word in _DOTTED.findall(_without_call_arguments(_value_text(text, match))):
+            line_start = text.rfind("\n", 0, start) + 1
+            statement = _TUPLE_HEAD.fullmatch(text, line_start, start) is not None  # not a keyword or default
+            if statement and "," not in text[start:match.end()]:
+                # `    pin_memory=PIN_MEMORY,` on a line of its own: a keyword (or a default), when a comma or
+                # a closing bracket follows its value
+                end = _value_span(text, match.end())[1]
+                while end < len(text) and text[end] in " \t":
+                    end += 1
+                statement = text[end:end + 1] not in (",", ")", "]", "}")
+            if "," in text[start:match.end()] and not statement:
+                continue  # `f(device, dtype=x)`: arguments, not a tuple target (`dev, n = ...`)
+            if not statement:
+                if headers is None:
+                    headers = _signature_spans(text)
+                index = bisect.bisect_right(headers, (start, len(text))) - 1
+                if index < 0 or not headers[index][0] <= start < headers[index][1]:
+                    continue  # `f(out_dtype=x)`: an argument of the callee, no binding of this file's name
+            value = _value_text(text, match.end(), commas=not statement)  # `dev, n = DEVICE, 8`: all of it
+            for word in _DOTTED.findall(_without_call_arguments(value)):
                 if word not in read:
                     read.add(word)
                     if word not in imported:
@@ -1005,31 +1039,54 @@ def imported_device_names(text: str) -> tuple[str, ...]:
     return tuple(sorted(heads & imported))
 
 
+# A `def`'s parameter list: to the first `)` that a return annotation or the colon follows (C speed; a
+# default or annotation holds no `)` followed by `:`).
+_DEF = re.compile(r"def[ \t]+\w+[ \t]*\((.*?)\)[ \t]*(?:->[^:\r\n]*)?:", re.DOTALL)  # literal-first
+
+
+def _signature_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each `def`'s parameter list, in order: where `name=value` is a default."""
+    return [match.span(1) for match in _DEF.finditer(text)
+            if not (match.start() and _NAME_CHAR.match(text, match.start() - 1))]
+
+
 @functools.lru_cache(maxsize=1024)
 def _binder(name: str) -> re.Pattern[str]:
     """`name = value`, `name: T = value`, `name=value` (a keyword, a default): literal-first, so the search
     skips to each occurrence of `name`."""
-    return re.compile(re.escape(name) + r"[ \t]*(?::[^=,()\r\n]*)?(?:[)\]]?[ \t]*,[^=\r\n]*)?=(?!=)([^\r\n]*)")
+    return re.compile(re.escape(name) + r"[ \t]*(?::[^=,()\r\n]*)?(?:[)\]]?[ \t]*,[^=\r\n]*)?=(?!=)")
 
 
 # What may stand before a name in a tuple target, from the line's start: `dev, n = ...`, `(a, dev) = ...`.
 _TUPLE_HEAD = re.compile(r"[ \t]*[(\[]?[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*[(\[]?[ \t]*")
 
 
-def _value_text(text: str, match: re.Match[str]) -> str:
-    """The value `match` (its group 1: the rest of a line) starts: on to where its brackets close, when they
-    do not on that line (`device=(\n    DEVICE\n)`)."""
-    value = match.group(1)
-    depth = sum(value.count(c) for c in _OPEN) - sum(value.count(c) for c in _CLOSE)
-    end = match.end(1)
-    while depth > 0 and end < len(text):
-        line_end = text.find("\n", end + 1)
-        line_end = len(text) if line_end == -1 else line_end
-        line = text[end:line_end]
-        value += line
-        depth += sum(line.count(c) for c in _OPEN) - sum(line.count(c) for c in _CLOSE)
-        end = line_end
-    return value
+def _value_span(text: str, start: int, commas: bool = True) -> tuple[int, int]:
+    """The value that starts at `start`: to a comma (`commas`) or closing bracket at its own depth, or the end
+    of a line with its brackets closed (`device=torch.device(\n    DEVICE)` reads both lines)."""
+    depth = 0
+    size = len(text)
+    while start < size and text[start] in " \t\r\n\\":  # `.to(\n    GPU)`: the value on the next line
+        start += 1
+    end = start
+    while end < size:
+        char = text[end]
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (char == "\n" or char == "\r" or (commas and char == ",")):
+            break
+        end += 1
+    return start, end
+
+
+def _value_text(text: str, start: int, commas: bool = True) -> str:
+    """The text of `_value_span`."""
+    begin, end = _value_span(text, start, commas)
+    return text[begin:end]
 
 
 _CALL_ARGUMENTS = re.compile(r"(?<=[\w)\]])(?<!device)\([^()]*\)")

@@ -541,6 +541,14 @@ def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> N
                                  "def g(v):\n    d = B if v else 'cpu'\n    w = torch.as_tensor(v, None, C)\n"
                                  "    return v.to(d), w.to(E)\n") == ("A", "B", "C", "E")
     assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
+    # Given the package, only its own modules' names: the resolver looks up no other module's.
+    moves = "from cutlass import Float32\nfrom .consts import GPU\nfrom pkg.utils import pin\n\n" \
+            "a = x.to(Float32)\nb = y.to(\n    GPU, non_blocking=pin\n)\n"
+    assert imported_device_names(moves) == ("Float32", "GPU")
+    assert imported_device_names(moves, "pkg.layers") == ("GPU",)
+    # A call's keyword binds the callee's parameter, not this file's name; a `def`'s default binds it.
+    keywords = "from .m import A, B\n\n\ndef f(x, dt=B):\n    y = g(x, dt=A)\n    return x.to(dt)\n"
+    assert imported_device_names(keywords) == ("B",)
 
 
 def test_a_log_line_is_no_device_but_a_method_named_like_one_may_take_one() -> None:
