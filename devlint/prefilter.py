@@ -19,12 +19,12 @@ LibCST's parser is about ten times slower than CPython's, and most code cannot h
    name, a string that is no device string) does not count. A file left with none is not parsed.
 4. `reduce_source` (`relevant_source`): CPython's fast parser finds the top-level statements; those that
    are irrelevant — functions and classes that mention no token that counts (nor a module-level name bound
-   to one, like `DEVICE = "cuda"` or `if ...: DEVICE = "cuda"`, placed the same way), and are not a base class of one that does, nor a
-   subclass reading what one sets — are replaced by blank lines. Imports, module-level assignments
-   (aliases, constants), control blocks holding imports, and every statement that mentions a token are kept
-   verbatim. Line and column numbers are unchanged, so findings and fixes refer to the original file; what
-   was dropped is nothing a rule reads (rules look at one function, its class and bases, and module-level
-   imports and constants).
+   to one, like `DEVICE = "cuda"` or `if ...: DEVICE = "cuda"`, placed the same way), and are not a base
+   class of one that does, nor a subclass reading what one sets — are replaced by blank lines. Imports,
+   module-level assignments (aliases, constants), control blocks holding imports, and every statement that
+   mentions a token are kept verbatim. Line and column numbers are unchanged, so findings and fixes refer to
+   the original file; what was dropped is nothing a rule reads (rules look at one function, its class and
+   bases, and module-level imports and constants).
 5. `_Candidates` (within `reduce_source`): what is kept must hold a *candidate* — a device slot (a
    factory's `device=`, `.to()`'s device, a `.cuda()`-like move, a parameter default) that can read a
    platform value, marked or bound from one — or no rule can report anything in it, and LibCST never parses
