@@ -533,22 +533,9 @@ def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> N
               "    buffer = torch.zeros(4, device=get_dev())\n"
               "    cache_device=DEVICE\n"  # `cache_device=` is not the keyword `device=`
               "    return x.to(DEVICE), x.to(Float32), buffer\n")
-    # `Float32` shares a line with `.to(DEVICE)`: lines, not expressions, are read (a wider net)
-    assert imported_device_names(source) == ("DEVICE", "Float32", "get_dev")
+    assert imported_device_names(source) == ("DEVICE", "get_dev")
     assert imported_device_names("from .m import *\nx.to( GPU_DEVICE ,non_blocking=True)\n") == ("GPU_DEVICE",)
-    assert imported_device_names("from .m import A, B, C, D, E\n\n\n"
-                                 "def f(n, dev=A):\n    return torch.zeros(n, device=dev)\n\n\n"
-                                 "def g(v):\n    d = B if v else 'cpu'\n    w = torch.as_tensor(v, None, C)\n"
-                                 "    return v.to(d), w.to(E)\n") == ("A", "B", "C", "E")
     assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
-    # Given the package, only its own modules' names: the resolver looks up no other module's.
-    moves = "from cutlass import Float32\nfrom .consts import GPU\nfrom pkg.utils import pin\n\n" \
-            "a = x.to(Float32)\nb = y.to(\n    GPU, non_blocking=pin\n)\n"
-    assert imported_device_names(moves) == ("Float32", "GPU")
-    assert imported_device_names(moves, "pkg.layers") == ("GPU",)
-    # A call's keyword binds the callee's parameter, not this file's name; a `def`'s default binds it.
-    keywords = "from .m import A, B\n\n\ndef f(x, dt=B):\n    y = g(x, dt=A)\n    return x.to(dt)\n"
-    assert imported_device_names(keywords) == ("B",)
 
 
 def test_a_log_line_is_no_device_but_a_method_named_like_one_may_take_one() -> None:
@@ -776,7 +763,21 @@ def rope(inv_freq: torch.Tensor) -> torch.Tensor:
 }
 
 
-@pytest.mark.parametrize("name", sorted(IMPORTED))
+# What `imported_device_names` reads is text: a name imported from the package reaches LibCST when it is the
+# value of a `device=` keyword or of a `.to(...)` whose name holds "dev", directly or through one local name.
+# Following every other place the resolver reads one (through bindings, defaults, `as_tensor`'s positional
+# device) was written and measured: sound, but it sent three times diffusers' files to LibCST (and cost vLLM
+# a quarter of its CPU), for none of these shapes in ten real corpora. They stay known misses of the
+# prefilter (`--no-prefilter` finds them), strict so that fixing one shows.
+KNOWN_IMPORT_MISSES = frozenset({
+    "a conditional naming it", "a move to a name without 'dev' in it", "a parameter default of another name",
+    "torch.as_tensor's positional device", "two local hops",
+})
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="a known miss of the text-level import scan"))
+    if name in KNOWN_IMPORT_MISSES else name for name in sorted(IMPORTED)])
 def test_a_platform_device_imported_from_the_package_reaches_libcst(name: str, tmp_path: Path) -> None:
     source, codes = IMPORTED[name]
     package = tmp_path / "pkg"
