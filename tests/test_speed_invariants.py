@@ -792,6 +792,19 @@ def test_a_platform_device_imported_from_the_package_reaches_libcst(name: str, t
     assert findings(fast) == findings(full)
 
 
+HELPERS_HELPER = '''\
+import torch
+
+
+def _inner():
+    return "cuda"
+
+
+def get_dev():
+    return _inner()
+
+
+'''  # `get_dev()` returns what `_inner()` returns
 # Module-level shapes the statement reduction must follow (each lost its finding with the prefilter on).
 REDUCED = {
     "a constant bound in a module-level if/else": ('''\
@@ -827,34 +840,12 @@ class Leaf(Mid):
         t = torch.arange(8, device=self.device)
         return torch.outer(t, inv_freq)
 ''', ["DL001"]),
-    "a helper that returns another helper's platform device": ('''\
-import torch
-
-
-def _inner():
-    return "cuda"
-
-
-def get_dev():
-    return _inner()
-
-
+    "a helper that returns another helper's platform device": (HELPERS_HELPER + '''\
 def rope(inv_freq: torch.Tensor) -> torch.Tensor:
     t = torch.arange(8, device=get_dev())
     return torch.outer(t, inv_freq)
 ''', ["DL001"]),
-    "a local bound from a helper's helper": ('''\
-import torch
-
-
-def _inner():
-    return "cuda"
-
-
-def get_dev():
-    return _inner()
-
-
+    "a local bound from a helper's helper": (HELPERS_HELPER + '''\
 def rope(inv_freq: torch.Tensor) -> torch.Tensor:
     where = get_dev()
     t = torch.arange(8, device=where)
