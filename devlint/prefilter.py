@@ -727,7 +727,8 @@ class _Candidates:
     The resolver's other platform answers need nothing here. A name whose platform value the module summary
     finds through the whole file (a helper returning another helper's result, `DEV = get_dev()`, a
     constant bound in a module-level `if`) is marked by `reduce_source` before this runs; a name imported
-    from the project is marked by `imported_device_names`. A legacy typed constructor
+    from the project counts here wherever a slot reads it, and reaches this test when `imported_device_names`
+    made it a token (its docstring says which shapes it reads). A legacy typed constructor
     (`torch.cuda.LongTensor(n)`) makes a *tensor* on the platform device, never a device: it reaches no
     slot (`platform_device_of` answers None for a tensor, and `.to(t)` to one is no platform move)."""
 
