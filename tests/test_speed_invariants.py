@@ -28,6 +28,29 @@ def findings(run) -> list[tuple]:
     return [(d.path, d.start, d.end, d.code, d.message, d.fix) for d in run.diagnostics]
 
 
+def lint_recording_parses(path: Path, monkeypatch) -> tuple[object, list[str]]:
+    """Lint `path` with the prefilter on, recording every text LibCST parses; assert that the prefilter off
+    (every file parsed whole) finds the same. Returns the run and the texts parsed with the prefilter on."""
+    import libcst
+
+    parsed: list[str] = []
+    real_parse = libcst.parse_module
+    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
+    fast = lint_paths([str(path)], jobs=1)
+    parsed_fast = list(parsed)
+    prefilter_on_and_off(path, fast)
+    return fast, parsed_fast
+
+
+def prefilter_on_and_off(path: Path, fast=None):
+    """The run over `path` with the prefilter on (or `fast`, already made), asserted to find exactly what
+    the run with it off (every file parsed whole) finds."""
+    fast = fast if fast is not None else lint_paths([str(path)], jobs=1)
+    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
+    assert findings(fast) == findings(full)
+    return full
+
+
 def test_prefilter_changes_nothing_on_every_fixture() -> None:
     fast = lint_paths(ALL_FIXTURES, jobs=1)
     full = lint_paths(ALL_FIXTURES, jobs=1, overrides=Overrides(prefilter=False))
@@ -374,20 +397,13 @@ PREFILTER_CASES = {
 
 @pytest.mark.parametrize("name", sorted(PREFILTER_CASES))
 def test_prefilter_reads_strings_and_comments(name: str, tmp_path: Path, monkeypatch) -> None:
-    import libcst
-
     source, candidate = PREFILTER_CASES[name]
     path = tmp_path / f"{name}.py"
     path.write_text(source)
     checker = Checker.for_settings(Settings())
     assert bool(checker.code_mentions(source)) is candidate
-    parsed: list[str] = []
-    real_parse = libcst.parse_module
-    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
-    fast = lint_paths([str(path)], jobs=1)
+    fast, parsed = lint_recording_parses(path, monkeypatch)
     assert bool(parsed) is candidate  # a file with no device token in code never reaches LibCST
-    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
-    assert findings(fast) == findings(full)
     if candidate and name != "nested_fstring_quotes":
         assert [d.code for d in fast.diagnostics] == ["DL001"] * (2 if "continuation" in name else 1)
 
@@ -454,18 +470,9 @@ CANDIDATE_INSIDE_A_COMPARISON = TOKENS_NEVER_A_DEVICE + '''\
 ])
 def test_tokens_that_never_become_a_device_keep_nothing_for_libcst(
         source: str, parsed_functions: list[str] | None, tmp_path: Path, monkeypatch) -> None:
-    import libcst
-
     path = tmp_path / "worker.py"
     path.write_text(source)
-    parsed: list[str] = []
-    real_parse = libcst.parse_module
-    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
-    fast = lint_paths([str(path)], jobs=1)
-    parsed_fast = list(parsed)
-    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
-    assert findings(fast) == findings(full)
-    parsed = parsed_fast
+    fast, parsed = lint_recording_parses(path, monkeypatch)
     if parsed_functions is None:
         assert parsed == [] and fast.diagnostics == []
     else:
@@ -628,21 +635,13 @@ def rope_cache(inv_freq: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("extra", [None, *CANDIDATES])
 def test_a_file_without_a_candidate_never_reaches_libcst(extra: str | None, tmp_path: Path, monkeypatch) -> None:
-    import libcst
-
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "consts.py").write_text('DEVICE = "cuda"\n')
     path = package / "comm.py"
     path.write_text(NO_CANDIDATE + (CANDIDATES[extra] if extra else ""))
-    parsed: list[str] = []
-    real_parse = libcst.parse_module
-    monkeypatch.setattr(libcst, "parse_module", lambda text: parsed.append(text) or real_parse(text))
-    fast = lint_paths([str(path)], jobs=1)
-    parsed_fast = list(parsed)
-    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
-    assert findings(fast) == findings(full)
+    fast, parsed_fast = lint_recording_parses(path, monkeypatch)
     if extra is None:
         assert parsed_fast == [] and fast.diagnostics == []
     else:
@@ -786,10 +785,7 @@ def test_a_platform_device_imported_from_the_package_reaches_libcst(name: str, t
     (package / "consts.py").write_text(CONSTS)
     path = package / "model.py"
     path.write_text(source)
-    fast = lint_paths([str(path)], jobs=1)
-    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
-    assert [d.code for d in full.diagnostics] == codes
-    assert findings(fast) == findings(full)
+    assert [d.code for d in prefilter_on_and_off(path).diagnostics] == codes
 
 
 HELPERS_HELPER = '''\
@@ -874,7 +870,4 @@ def test_reduction_keeps_what_module_level_blocks_and_class_chains_bind(name: st
     source, codes = REDUCED[name]
     path = tmp_path / "model.py"
     path.write_text(source)
-    fast = lint_paths([str(path)], jobs=1)
-    full = lint_paths([str(path)], jobs=1, overrides=Overrides(prefilter=False))
-    assert [d.code for d in full.diagnostics] == codes
-    assert findings(fast) == findings(full)
+    assert [d.code for d in prefilter_on_and_off(path).diagnostics] == codes
