@@ -365,9 +365,15 @@ def test_offline_run_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert results["release_problems"] == ["gone-pkg-1.1: not in the cache and --offline was given"]
     [missed] = [s for s in results["sites"]["default"] if s["role"] == "case" and not s["findings"]]
     assert (missed["id"], missed["root_cause"]) == ("toy-002", "device from a framework helper not in the table")
-    # a second run uses the extracted folders as they are
+    # a second run uses the extracted folders as they are, and a relative command path still names the file
+    # from where the scorer was started (devlint runs inside each release's folder)
+    wrapper = tmp_path / "bin" / "fake-devlint"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{tmp_path / "fake_devlint.py"}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
     assert score.main(["--cases", str(rows), "--cache", str(cache), "--offline", "--only", "toy-001",
-                       "--devlint", f"{sys.executable} {tmp_path / 'fake_devlint.py'}"]) == 0
+                       "--devlint", "bin/fake-devlint"]) == 0
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -375,6 +381,8 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert score.main(["--cases", str(rows), "--project", "nope", "--devlint", "true"]) == 2
     assert "unknown project 'nope' (known: toy)" in capsys.readouterr().err
     assert score.main(["--cases", str(tmp_path / "missing.jsonl")]) == 2
+    assert score.main(["--cases", str(rows), "--devlint", str(tmp_path / "no-such-devlint")]) == 2
+    assert "is not an executable command" in capsys.readouterr().err
     assert score.main(["--cases", str(rows), "--validate"]) == 0
 
 

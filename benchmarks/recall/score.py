@@ -1128,6 +1128,10 @@ def run(args: argparse.Namespace) -> int:
     only = {i.strip() for i in args.only.split(",") if i.strip()} if args.only else None
     rows = select_rows(all_rows, only=only, project=args.project, quick=args.quick)
     command = shlex.split(args.devlint) if args.devlint else default_devlint()
+    if os.sep in command[0] and not os.path.isabs(command[0]):
+        command[0] = os.path.abspath(command[0])  # devlint runs inside each release's folder
+    if shutil.which(command[0]) is None:
+        raise UsageError(f"--devlint: {command[0]!r} is not an executable command")
     version = devlint_version(command)
     print(f"{version} ({shlex.join(command)}); {len(rows.cases)} cases, {len(rows.oks)} ok sites, "
           f"{len(rows.projects)} projects", file=sys.stderr)
