@@ -38,22 +38,58 @@ from __future__ import annotations
 
 import ast
 import bisect
-import collections
 import functools
+import itertools
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights"})
-_SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
+# A method that sets state: `self.<attr> = ...` (at a word start: see `_at_word_start`), or a call that
+# registers a buffer or a parameter (anywhere: `register_buffer`, `unregister_buffer` alike).
+_SETS_SELF = re.compile(r"self\.\w+\s*(?::[^=\n]*)?=(?!=)")
+_REGISTERS = re.compile(r"register_(?:buffer|parameter)")
 # `self.device = ...`, and `obj.device = ...` on an instance a classmethod builds: the attribute is read as
 # `self.device` in the other methods.
 _ATTR_SET = re.compile(r"\b\w+\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
-_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
-_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
+_SELF_CALL = re.compile(r"self\.(\w+)\s*\(")  # at a word start
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]+")
+_WORD_BOUNDARY = re.compile(r"\b")
+_NAME_OR_DOT = re.compile(r"[.\w]")
+
+
+def _at_word_start(pattern: re.Pattern[str], text: str, after_dot: bool = False) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` as if `pattern` began with `\\b` (or, `after_dot`, with `(?<![.\\w])`: not
+    after a name character nor a dot), the same matches, several times faster. The regular-expression
+    engine skips ahead to a pattern's leading literal (`self.`) or set of literals (`DEVICE|get_dev`) but
+    tries every position of the text for one that begins with an assertion; so the assertion is tested
+    here, at each match. A match refused is retried one character on, as the engine would."""
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        start = match.start()
+        if start and (_NAME_OR_DOT.match(text, start - 1) if after_dot else not _WORD_BOUNDARY.match(text, start)):
+            position = start + 1
+            continue
+        yield match
+        position = match.end()
+
+
+_line_offsets_cache: tuple[str, list[int]] = ("", [0])
+
+
+def _line_offsets(text: str) -> list[int]:
+    """Where each line of `text` starts, and its end last (lines as `_LINE` splits them: `\\r\\n`, `\\r`,
+    `\\n`): one list per file, shared by the steps that ask (the last file's answer is kept). Not to be
+    changed by callers."""
+    global _line_offsets_cache
+    cached_text, offsets = _line_offsets_cache
+    if cached_text is not text:
+        offsets = list(itertools.accumulate(map(len, _LINE.findall(text)), initial=0))
+        _line_offsets_cache = (text, offsets)
+    return offsets
 
 
 def quiet_parse(text: str) -> ast.Module:
@@ -196,14 +232,24 @@ def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
     return counted
 
 
-_BARE_SELF_CALL = re.compile(r"^[ \t]*self\.(\w+)\s*\(", re.MULTILINE)
+def _sets_self(chunk: str) -> bool:
+    """Whether `chunk` (a method) sets `self.<attr>` or registers a buffer or a parameter."""
+    return _REGISTERS.search(chunk) is not None or next(_at_word_start(_SETS_SELF, chunk), None) is not None
 
 
-def _used_self_calls(chunk: str) -> set[str]:
-    """Methods called as `self.<name>(` where the result is used: not only as a statement of its own."""
-    counts = collections.Counter(_SELF_CALL.findall(chunk))
-    counts.subtract(_BARE_SELF_CALL.findall(chunk))
-    return {name for name, count in counts.items() if count > 0}
+def _self_calls(chunk: str) -> tuple[set[str], set[str]]:
+    """Methods called as `self.<name>(` in `chunk`: all of them, and those whose result is used somewhere
+    (a call that is not a statement of its own: not only spaces or tabs before it since the last `\\n`)."""
+    called: set[str] = set()
+    used: set[str] = set()
+    for match in _at_word_start(_SELF_CALL, chunk):
+        name = match.group(1)
+        called.add(name)
+        if name not in used:
+            start = match.start()
+            if chunk[chunk.rfind("\n", 0, start) + 1:start].strip(" \t"):
+                used.add(name)
+    return called, used
 
 
 @dataclass(frozen=True)
@@ -483,10 +529,8 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     file's own project, whose names may be platform devices)."""
     if mentions is None:
         mentions = code_mentions(text, tokens)
-    lines = _LINE.findall(text)
-    line_offsets = [0]
-    for line in lines:
-        line_offsets.append(line_offsets[-1] + len(line))
+    line_offsets = _line_offsets(text)
+    line_count = len(line_offsets) - 1
 
     def span(node: ast.stmt) -> tuple[int, int]:
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
@@ -499,7 +543,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         chunk = chunks.get(id(node))
         if chunk is None:
             first, last = span(node)
-            chunk = chunks[id(node)] = "".join(lines[first - 1:last])
+            chunk = chunks[id(node)] = text[line_offsets[first - 1]:line_offsets[min(last, line_count)]]
         return chunk
 
     marks = list(mentions)  # offsets of everything that counts as a token: the mentions, then aliases
@@ -508,7 +552,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         found = has_token.get(id(node))
         if found is None:
             first, last = span(node)
-            start, end = line_offsets[first - 1], line_offsets[min(last, len(lines))]
+            start, end = line_offsets[first - 1], line_offsets[min(last, line_count)]
             position = bisect.bisect_left(marks, start)
             found = has_token[id(node)] = position < len(marks) and marks[position] < end
         return found
@@ -516,13 +560,14 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     def marked_in(node: ast.AST) -> bool:
         """Whether a mark lies on the lines of `node` (lines, not columns: a wider net is the safe side)."""
         start = line_offsets[node.lineno - 1]  # type: ignore[attr-defined]
-        end = line_offsets[min(node.end_lineno or node.lineno, len(lines))]  # type: ignore[attr-defined]
+        end = line_offsets[min(node.end_lineno or node.lineno, line_count)]  # type: ignore[attr-defined]
         position = bisect.bisect_left(marks, start)
         return position < len(marks) and marks[position] < end
 
-    def mark(pattern: re.Pattern[str]) -> None:
-        """Add the occurrences of `pattern` (its group 1: a name) that count (`MentionPlaces.counts`)."""
-        for match in pattern.finditer(text):
+    def mark(pattern: re.Pattern[str], after_dot: bool = False) -> None:
+        """Add the occurrences of `pattern` at a word start (`_at_word_start`; its group 1: a name) that
+        count (`MentionPlaces.counts`)."""
+        for match in _at_word_start(pattern, text, after_dot):
             offset = match.start(1)
             if places is None or places.counts(offset, match.end(1) - offset, True):
                 marks.append(offset)
@@ -558,13 +603,13 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
                     targets = [binder.target]  # type: ignore[attr-defined]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         if not found <= aliases:
-            mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
+            mark(re.compile(r"(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
             aliases |= found
             continue
         called = {node.name for node in definitions if node.name not in helpers and mentions_token(node)}
         if not called:
             break
-        mark(re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, sorted(called))) + r")\s*\("))
+        mark(re.compile(r"(" + "|".join(map(re.escape, sorted(called))) + r")\s*\("), after_dot=True)
         helpers |= called
 
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
@@ -582,20 +627,17 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             continue
         else:
             keep.append(node)  # imports, assignments, module-level code: small, and read by the analysis
-    calls_of: dict[int, set[str]] = {}
-    used_calls_of: dict[int, set[str]] = {}
+    calls_of: dict[int, tuple[set[str], set[str]]] = {}
 
     def self_calls(method: ast.stmt) -> set[str]:
         found = calls_of.get(id(method))
         if found is None:
-            found = calls_of[id(method)] = set(_SELF_CALL.findall(chunk_of(method)))
-        return found
+            found = calls_of[id(method)] = _self_calls(chunk_of(method))
+        return found[0]
 
     def used_self_calls(method: ast.stmt) -> set[str]:
-        found = used_calls_of.get(id(method))
-        if found is None:
-            found = used_calls_of[id(method)] = _used_self_calls(chunk_of(method))
-        return found
+        self_calls(method)
+        return calls_of[id(method)][1]
 
     attr_aliases: set[str] = set()
 
@@ -624,7 +666,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         methods = [(cls, m) for cls in kept_class_nodes for m in cls.body
                    if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
         kept_methods = {id(m) for _, m in methods if m.name in _CONSTRUCTION_HOOKS or mentions_token(m)
-                        or _SETS_SELF.search(chunk_of(m))}
+                        or _sets_self(chunk_of(m))}
         forward_methods = {id(m) for _, m in methods if mentions_token(m)}
         # `self.device = current_platform.device_type` in one method makes `self.device` a token for the others.
         while True:
@@ -634,7 +676,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
                            for name in (_ATTR_SET.findall(chunk_of(m)) if places is None
                                         else _platform_attrs(m, marked_in, marked_methods))}
             if not found_attrs <= attr_aliases:
-                mark(re.compile(r"\b(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
+                mark(re.compile(r"(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
                 attr_aliases |= found_attrs
                 continue
             called = {name for _, m in methods if id(m) in kept_methods for name in self_calls(m)}
@@ -667,17 +709,19 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     kept_ids = {id(node) for node in keep}
     callers = [node for node in keep if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     callers += [m for _, m in methods if id(m) in kept_methods]
-    while callers and functions:
-        called_names = {name for node in callers for name in _CALL.findall(chunk_of(node))}
-        callers = [functions[name] for name in called_names if name in functions and id(functions[name]) not in kept_ids]
+    # (a name called, not an attribute: `helper(`, not `x.helper(`)
+    function_call = re.compile("(" + "|".join(map(re.escape, sorted(functions))) + r")\s*\(") if functions else None
+    while callers and function_call is not None:
+        called_names = {match.group(1) for node in callers
+                        for match in _at_word_start(function_call, chunk_of(node), after_dot=True)}
+        callers = [functions[name] for name in called_names if id(functions[name]) not in kept_ids]
         for node in callers:
             kept_ids.add(id(node))
             keep.append(node)
-    kept_lines = [False] * (len(lines) + 1)
+    kept_rows = bytearray(line_count + 1)  # 1 for each row (from 1) of a statement kept
     for node in keep:
         first, last = span(node)
-        for row in range(first, last + 1):
-            kept_lines[row] = True
+        kept_rows[first:last + 1] = b"\x01" * (last + 1 - first)
     kept_statements: list[ast.AST] = [node for node in keep if not isinstance(node, ast.ClassDef)]
     for cls in kept_class_nodes:
         body = [n for n in cls.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -689,12 +733,31 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         kept_statements.extend(body)
         for method in (n for n in cls.body if n not in body):
             first, last = span(method)
-            for row in range(first, last + 1):
-                kept_lines[row] = False
+            kept_rows[first:last + 1] = bytes(last + 1 - first)
     candidate = _Candidates(marked_in, device_types, package).any_in(kept_statements)
-    reduced = text if all(kept_lines[1:]) else "".join(
-        line if kept_lines[row] else line[len(line.rstrip("\r\n")):] for row, line in enumerate(lines, start=1))
-    return Reduction(reduced, statement_lines(tree, keep), candidate)
+    return Reduction(_blanked(text, line_offsets, kept_rows), statement_lines(tree, keep), candidate)
+
+
+def _blanked(text: str, line_offsets: list[int], kept_rows: bytearray) -> str:
+    """`text` with each row not kept (a 0 in `kept_rows`, from row 1) reduced to its line break: the text kept
+    verbatim, run by run."""
+    if kept_rows.find(0, 1) == -1:
+        return text
+    parts = []
+    row = 1
+    end = len(kept_rows)
+    while row < end:
+        dropped = kept_rows.find(0, row)
+        if dropped == -1:
+            dropped = end
+        parts.append(text[line_offsets[row - 1]:line_offsets[dropped - 1]])  # rows row .. dropped - 1: kept
+        if dropped == end:
+            break
+        row = kept_rows.find(1, dropped)
+        if row == -1:
+            row = end
+        parts.append(_NOT_LINE_BREAK.sub("", text[line_offsets[dropped - 1]:line_offsets[row - 1]]))
+    return "".join(parts)
 
 
 # What the resolver calls a factory (`analysis.tensors`, LibCST-free here): `torch.<name>` for the first two,
