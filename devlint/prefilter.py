@@ -150,18 +150,30 @@ def _token_tests(tokens: tuple[str, ...]) -> list[tuple[str, re.Pattern[str] | t
     return tests
 
 
-# A comment, or a string literal with its prefix (a `#` or quote in code always starts one of them). Exact for
-# any code CPython 3.11 parses; `code_mentions` notices when it loses its way (newer syntax) and then keeps all.
+# A comment, or a string literal from its opening quote (a `#` or quote in code always starts one of them);
+# `_string_start` finds its prefix. Exact for any code CPython 3.11 parses; `code_mentions` notices when it
+# loses its way (newer syntax) and then keeps all. Each alternative begins with a literal character, which lets
+# the regular-expression engine skip from one `#` or quote to the next (an optional prefix in front made it
+# try every position of the file).
 _STRING_OR_COMMENT = re.compile(r"""
     \#[^\r\n]*
-  | (?:(?<!\w)(?P<prefix>[rRbBuUfF]{1,2}))?
-    (?: '''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
-      | \"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
-      | '[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'
-      | "[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*" )
+  | '''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
+  | \"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
+  | '[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'
+  | "[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*"
 """, re.VERBOSE | re.DOTALL)
+_PREFIX_LETTERS = frozenset("rRbBuUfF")
+
+
+def _string_start(text: str, quote: int, floor: int) -> int:
+    """Where the string literal whose opening quote is at `quote` begins: at its prefix (`rb`, `f`: one or two
+    prefix letters, not after a name character, none before `floor`), else at the quote."""
+    for start in (quote - 2, quote - 1):
+        if start >= floor and _PREFIX_LETTERS.issuperset(text[start:quote]) \
+                and not (start and _NAME_CHAR.match(text, start - 1)):
+            return start
+    return quote
 _WHITESPACE = re.compile(r"\s")
-_OPEN, _CLOSE = "([{", ")]}"
 
 
 def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
@@ -185,10 +197,13 @@ def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
         if index == total:
             break
         start, end = match.start(), match.end()
+        if text[start] != "#":
+            start = _string_start(text, start, previous_end)
         code = text[previous_end:start]
         if "'" in code or '"' in code:
             return everything  # a quote the scan could not pair: syntax it does not know
-        depth += sum(code.count(c) for c in _OPEN) - sum(code.count(c) for c in _CLOSE)
+        depth += code.count("(") + code.count("[") + code.count("{") \
+            - code.count(")") - code.count("]") - code.count("}")
         first_line = previous_end == 0
         previous_end = end
         while index < total and found[index][0] < start:
@@ -200,7 +215,7 @@ def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
             while index < total and found[index][0] < end:
                 index += 1
             continue
-        prefix = match.group("prefix") or ""
+        prefix = text[start:match.start()]
         quote = 3 if text.startswith(('"""', "'''"), start + len(prefix)) else 1
         body_start, body_end = start + len(prefix) + quote, end - quote
         formatted = "f" in prefix or "F" in prefix
@@ -424,9 +439,7 @@ def _depth_and_place(tree: ast.Module, text: str) -> tuple[int, int, int]:
     """The deepest expression nesting in the file (statement nesting is capped by CPython at 100 levels).
     Only statements whose own text is long enough to hold a deep expression are walked, which keeps this
     to a small fraction of the parse."""
-    offsets = [0]
-    for line in _LINE.findall(text):
-        offsets.append(offsets[-1] + len(line))
+    offsets = _line_offsets(text)
     deepest = (0, 1, 1)
     stack: list[ast.stmt] = list(tree.body)
     while stack:
@@ -1085,9 +1098,7 @@ class MentionPlaces:
     def __init__(self, text: str, tree: ast.Module, device_string: re.Pattern[str]) -> None:
         self.text, self.tree, self.device_string = text, tree, device_string
         self.starts = [node.lineno for node in tree.body]
-        self.line_starts = [0]
-        for line in _LINE.findall(text):
-            self.line_starts.append(self.line_starts[-1] + len(line))
+        self.line_starts = _line_offsets(text)
 
     def _position(self, offset: int) -> tuple[int, int]:
         row = bisect.bisect_right(self.line_starts, offset)
