@@ -1019,9 +1019,23 @@ def _nodes(root: ast.AST) -> list[ast.AST]:
 _DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
 _DEVICE_KEYWORD_BARE = re.compile(r"device=([A-Za-z_]\w*)[ \t]*[,)\n]")  # `device=dev,` (a keyword: no spaces; `mydevice=` too, harmlessly)
 _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
-# `from m import a, b`, `from m import (a,\n b)` (the parenthesised list over several lines), `a, \\\n b`.
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)",
-                          re.MULTILINE)
+# `from m import a, b`, `from m import (a,\n b)` (the parenthesised list over several lines), `a, \\\n b`; only
+# spaces or tabs before it on its line (`_from_imports`).
+_FROM_IMPORT = re.compile(r"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)")
+
+
+def _from_imports(text: str) -> Iterator[str]:
+    """The names part of each `from ... import ...` statement that begins a line (`_FROM_IMPORT`'s group 2):
+    the matches of that pattern led by `^[ \\t]*` in multi-line mode, found without trying every position of
+    the text — a match is kept when only spaces or tabs lie between the last `\\n` before it and it."""
+    position = 0
+    while (match := _FROM_IMPORT.search(text, position)) is not None:
+        start = match.start()
+        if text[text.rfind("\n", 0, start) + 1:start].strip(" \t"):
+            position = start + 1
+            continue
+        yield match.group(2)
+        position = match.end()
 
 
 def imported_device_names(text: str) -> tuple[str, ...]:
@@ -1044,7 +1058,7 @@ def imported_device_names(text: str) -> tuple[str, ...]:
         return ()
     imported: set[str] = set()
     star = False
-    for _module, names in _FROM_IMPORT.findall(text):
+    for names in _from_imports(text):
         if names.strip().startswith("*"):
             star = True
         imported.update(re.findall(r"[A-Za-z_]\w*", names))
