@@ -55,6 +55,9 @@ _REGISTERS = re.compile(r"register_(?:buffer|parameter)")
 # `self.device` in the other methods.
 _ATTR_SET = re.compile(r"\b\w+\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 _SELF_CALL = re.compile(r"self\.(\w+)\s*\(")  # at a word start
+# A call of a name (`helper(`, not `x.helper(`): a pattern of the module's function names would skip ahead
+# faster, but compiling it costs more than this scan of the few chunks it reads.
+_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _NOT_LINE_BREAK = re.compile(r"[^\r\n]+")
 _WORD_BOUNDARY = re.compile(r"\b")
@@ -722,12 +725,9 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     kept_ids = {id(node) for node in keep}
     callers = [node for node in keep if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     callers += [m for _, m in methods if id(m) in kept_methods]
-    # (a name called, not an attribute: `helper(`, not `x.helper(`)
-    function_call = re.compile("(" + "|".join(map(re.escape, sorted(functions))) + r")\s*\(") if functions else None
-    while callers and function_call is not None:
-        called_names = {match.group(1) for node in callers
-                        for match in _at_word_start(function_call, chunk_of(node), after_dot=True)}
-        callers = [functions[name] for name in called_names if id(functions[name]) not in kept_ids]
+    while callers and functions:
+        called_names = {name for node in callers for name in _CALL.findall(chunk_of(node))}
+        callers = [functions[name] for name in called_names if name in functions and id(functions[name]) not in kept_ids]
         for node in callers:
             kept_ids.add(id(node))
             keep.append(node)
@@ -821,12 +821,16 @@ class _Candidates:
         self.found = False  # a candidate no binding can change (`x.cuda()`, a star import of the project)
 
     def any_in(self, statements: list[ast.AST]) -> bool:
+        checked = 0  # slots before this one are not marked
         for statement in statements:
             self._collect(statement, (0,))
             if self.found:
                 return True
-        if any(self.marked_in(slot) for slot, _ in self.slots):
-            return True  # `device="cuda"`: no binding needed
+            # `device="cuda"`: no binding needed, and slots are only ever added: the answer is known now,
+            # whatever the statements left would add.
+            if any(self.marked_in(slot) for slot, _ in self.slots[checked:]):
+                return True
+            checked = len(self.slots)
         scoped: set[tuple[int, str]] = set()  # (scope, name) bound from a platform value
         attrs: set[str] = set()  # attributes, class-level names and functions that hold or return one
         reads: dict[int, tuple[set[str], set[str], bool]] = {}
