@@ -1109,6 +1109,53 @@ def _sink(call: ast.Call) -> bool:
     return name.endswith(("Error", "Exception", "Warning"))
 
 
+def _children(node: ast.AST) -> Iterator[tuple[ast.AST, str, tuple[int, int], tuple[int, int]]]:
+    """The children of `node` that have a position, each with its field and its span ((row, column) from and
+    to), in the order `MentionPlaces` tries them: the last field first, a list in order, and the children
+    of a child without a position (`ast.arguments`, `comprehension`, `withitem`, `match_case`) right after
+    the list that holds it, as its parent's own (under their own field names)."""
+    pending: list[tuple[str, object]] = list(ast.iter_fields(node))
+    while pending:
+        name, value = pending.pop()
+        for child in value if isinstance(value, list) else (value,):
+            if not isinstance(child, ast.AST):
+                continue
+            if isinstance(child, _NO_POSITION):
+                pending.extend(ast.iter_fields(child))
+                continue
+            end_row = getattr(child, "end_lineno", None)
+            if end_row is None:
+                continue
+            yield child, name, (child.lineno, child.col_offset), (end_row, child.end_col_offset)  # type: ignore[attr-defined]
+
+
+class _ChildIndex:
+    """A node's `_children`, to find the one whose span holds a position: by bisection when no two spans
+    overlap (then at most one holds it, whatever the order), else the first in order that does."""
+
+    def __init__(self, children: list[tuple[ast.AST, str, tuple[int, int], tuple[int, int]]]) -> None:
+        self.children = children
+        ordered = sorted(children, key=lambda child: (child[2], child[3]))
+        if all(ordered[i][3] <= ordered[i + 1][2] for i in range(len(ordered) - 1)):
+            self.sorted: list[tuple[ast.AST, str, tuple[int, int], tuple[int, int]]] | None = ordered
+            self.starts = [child[2] for child in ordered]
+        else:
+            self.sorted = None
+
+    def at(self, position: tuple[int, int]) -> tuple[ast.AST | None, str]:
+        if self.sorted is not None:
+            index = bisect.bisect_right(self.starts, position) - 1
+            if index >= 0:
+                child, field, _, end = self.sorted[index]
+                if position < end:
+                    return child, field
+            return None, ""
+        for child, field, start, end in self.children:
+            if start <= position < end:
+                return child, field
+        return None, ""
+
+
 class MentionPlaces:
     """Places token occurrences (offsets into the text) in CPython's tree of it, to tell the occurrences
     that may end up as a tensor's device from those that cannot (see `counts`)."""
@@ -1117,6 +1164,25 @@ class MentionPlaces:
         self.text, self.tree, self.device_string = text, tree, device_string
         self.starts = [node.lineno for node in tree.body]
         self.line_starts = _line_offsets(text)
+        self.seen: set[int] = set()  # ids of the nodes `_child_at` was asked about once
+        self.indexes: dict[int, _ChildIndex] = {}  # and of those asked about again
+
+    def _child_at(self, node: ast.AST, position: tuple[int, int]) -> tuple[ast.AST | None, str]:
+        """The child of `node` whose span holds `position` (row, byte column), and the field holding it; the
+        children of a node without a position (`ast.arguments`, `comprehension`, ...) count as its own.
+        The first in `_children` order when spans overlap. A node asked about a second time is indexed
+        (`_ChildIndex`): the many occurrences in one class or function descend through the same nodes."""
+        key = id(node)
+        index = self.indexes.get(key)
+        if index is None:
+            if key not in self.seen:
+                self.seen.add(key)
+                for child, field, start, end in _children(node):
+                    if start <= position < end:
+                        return child, field
+                return None, ""
+            index = self.indexes[key] = _ChildIndex(list(_children(node)))
+        return index.at(position)
 
     def _position(self, offset: int) -> tuple[int, int]:
         row = bisect.bisect_right(self.line_starts, offset)
@@ -1159,23 +1225,7 @@ class MentionPlaces:
                 return True
             if isinstance(node, ast.Name):
                 return not ignored and not isinstance(node.ctx, ast.Store)
-            found: ast.AST | None = None
-            field_of = ""
-            pending: list[tuple[str, object]] = list(ast.iter_fields(node))
-            while pending and found is None:
-                name, value = pending.pop()
-                for child in value if isinstance(value, list) else (value,):
-                    if not isinstance(child, ast.AST):
-                        continue
-                    if isinstance(child, _NO_POSITION):
-                        pending.extend(ast.iter_fields(child))
-                        continue
-                    end_row = getattr(child, "end_lineno", None)
-                    if end_row is None:
-                        continue
-                    if (child.lineno, child.col_offset) <= position < (end_row, child.end_col_offset):  # type: ignore[attr-defined]
-                        found, field_of = child, name
-                        break
+            found, field_of = self._child_at(node, position)
             if found is None:
                 return not ignored and not isinstance(node, _NOT_A_VALUE)
             if isinstance(found, ast.Compare):
@@ -1195,10 +1245,21 @@ def device_mentions(places: MentionPlaces, mentions: list[int], tokens: tuple[st
     """The `mentions` (offsets from `code_mentions`) that may end up as a tensor's device
     (`MentionPlaces.counts`)."""
     text = places.text
+    by_first = _tokens_by_first_character(tokens)
     kept = []
     for offset in mentions:
-        token = max((t for t in tokens if text.startswith(t, offset)), key=len, default="")
+        # the longest token there
+        token = next((t for t in by_first.get(text[offset:offset + 1], ()) if text.startswith(t, offset)), "")
         name = token.rstrip("(")
         if places.counts(offset, len(name), bool(name) and name[0] not in "'\".\""):
             kept.append(offset)
     return kept
+
+
+@functools.lru_cache(maxsize=16)
+def _tokens_by_first_character(tokens: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`tokens` by their first character, the longest first."""
+    found: dict[str, list[str]] = {}
+    for token in sorted(tokens, key=len, reverse=True):
+        found.setdefault(token[0], []).append(token)
+    return {first: tuple(group) for first, group in found.items()}
