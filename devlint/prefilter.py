@@ -833,23 +833,33 @@ class _Candidates:
             checked = len(self.slots)
         scoped: set[tuple[int, str]] = set()  # (scope, name) bound from a platform value
         attrs: set[str] = set()  # attributes, class-level names and functions that hold or return one
-        reads: dict[int, tuple[set[str], set[str], bool]] = {}
+        marks: dict[int, bool] = {}  # by expression: has a mark
+        reads: dict[int, tuple[set[str], set[str]]] = {}  # by expression: `_reads_of`, asked only when needed
 
         def platform(expr: ast.expr, scope: _Scope) -> bool:
-            found = reads.get(id(expr))
+            key = id(expr)
+            marked = marks.get(key)
+            if marked is None:
+                marked = marks[key] = self.marked_in(expr)
+            if marked:
+                return True
+            if not (attrs or scoped or self.everywhere):
+                return False  # no name is known to hold a platform value (yet): what it reads cannot tell
+            found = reads.get(key)
             if found is None:
-                found = reads[id(expr)] = (*_reads_of(expr), self.marked_in(expr))
-            names, attributes, marked = found
-            return marked or not attributes.isdisjoint(attrs) or any(
+                found = reads[key] = _reads_of(expr)
+            names, attributes = found
+            return not attributes.isdisjoint(attrs) or any(
                 name in self.everywhere or name in attrs or any((level, name) in scoped for level in scope)
                 for name in names)
 
         pending = self.bindings
         while pending:  # to a fixed point: `device = "cuda"`, then `self.device = device`
-            grown = [binding for binding in pending if platform(binding[3], binding[4])]
+            verdicts = [platform(binding[3], binding[4]) for binding in pending]  # all against one state
+            grown = [binding for binding, verdict in zip(pending, verdicts, strict=True) if verdict]
             if not grown:
                 break
-            pending = [binding for binding in pending if not platform(binding[3], binding[4])]
+            pending = [binding for binding, verdict in zip(pending, verdicts, strict=True) if not verdict]
             for level, names, words, _, _ in grown:
                 scoped.update((level, name) for name in names)
                 attrs |= words
