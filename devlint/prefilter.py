@@ -168,6 +168,18 @@ _STRING_OR_COMMENT = re.compile(r"""
 _PREFIX_LETTERS = frozenset("rRbBuUfF")
 
 
+@functools.lru_cache(maxsize=64)
+def _token_groups(tokens: tuple[str, ...]) -> list[tuple[re.Pattern[str] | None, tuple[str, ...]]]:
+    """`tokens` by first character (repeats kept), each group with a pattern that matches wherever one of
+    them starts (their common prefix first, which the engine skips to), or None for a group of one token:
+    one search of the text per group, not per token."""
+    groups: dict[str, list[str]] = {}
+    for token in tokens:
+        groups.setdefault(token[:1], []).append(token)
+    return [(None if len(set(group)) == 1 else re.compile("|".join(map(re.escape, sorted(set(group))))), tuple(group))
+            for group in groups.values()]
+
+
 def _string_start(text: str, quote: int, floor: int) -> int:
     """Where the string literal whose opening quote is at `quote` begins: at its prefix (`rb`, `f`: one or two
     prefix letters, not after a name character, none before `floor`), else at the quote."""
@@ -182,13 +194,20 @@ _WHITESPACE = re.compile(r"\s")
 def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
     """Offsets (sorted) of the token occurrences in `text` that can be code; see the module docstring for
     which are not. Conservative: an occurrence this cannot place is kept."""
-    found: list[tuple[int, bool]] = []  # (offset, token starts with a quote)
-    for token in tokens:
-        quoted = token[0] in "'\""
-        start = text.find(token)
-        while start != -1:
-            found.append((start, quoted))
-            start = text.find(token, start + 1)
+    found: list[tuple[int, bool]] = []  # (offset, token starts with a quote), once for each token there
+    for pattern, group in _token_groups(tokens):
+        quoted = group[0][:1] in ("'", '"')
+        if pattern is None:  # one token (or the same one repeated): `str.find` is the faster search
+            start = text.find(group[0])
+            while start != -1:
+                found.extend([(start, quoted)] * len(group))
+                start = text.find(group[0], start + 1)
+            continue
+        start = 0
+        while (match := pattern.search(text, start)) is not None:
+            start = match.start()
+            found.extend((start, quoted) for token in group if text.startswith(token, start))
+            start += 1
     if not found:
         return []
     found.sort()
