@@ -11,7 +11,7 @@ import ast
 import collections
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from devlint import prefilter
 
@@ -75,6 +75,9 @@ PLAIN_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(
 
 @settings(max_examples=400, deadline=None)
 @given(CODE)
+@example("\r from m import x\n")  # `^` follows `\n` only
+@example("\x0c from m import x\n")  # nor is a form feed indentation
+@example("x = 1; from a import (b,\nfrom c import d)\n")  # a match refused may hold one that begins a line
 def test_from_imports_found_from_the_keyword_are_those_at_a_line_start(text: str) -> None:
     assert list(prefilter._from_imports(text)) == [names for _, names in PLAIN_FROM_IMPORT.findall(text)]
 
