@@ -607,13 +607,21 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         position = bisect.bisect_left(marks, start)
         return position < len(marks) and marks[position] < end
 
+    # Marks are only ever asked about by line (`mentions_token`, `marked_in`): one on a line already marked
+    # changes no answer, and is not placed.
+    marked_rows = {bisect.bisect_right(line_offsets, offset) for offset in marks}
+
     def mark(pattern: re.Pattern[str], after_dot: bool = False) -> None:
         """Add the occurrences of `pattern` at a word start (`_at_word_start`; its group 1: a name) that
-        count (`MentionPlaces.counts`)."""
+        count (`MentionPlaces.counts`), on lines with no mark yet."""
         for match in _at_word_start(pattern, text, after_dot):
             offset = match.start(1)
+            row = bisect.bisect_right(line_offsets, offset)
+            if row in marked_rows:
+                continue
             if places is None or places.counts(offset, match.end(1) - offset, True):
                 marks.append(offset)
+                marked_rows.add(row)
         marks.sort()
         has_token.clear()
 
