@@ -314,6 +314,8 @@ def _bindings(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[_Binding]:
         return cached
     pairs: list[tuple[list[ast.expr], ast.AST]] = []
     for node in _nodes(method):
+        if type(node) not in _BINDING_NODES:
+            continue  # most nodes (CPython's parser makes nodes of these exact classes, no subclasses)
         if isinstance(node, ast.Assign):
             pairs.append((node.targets, node.value))
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
@@ -965,10 +967,11 @@ class _Candidates:
             elif kind in _DEFINITIONS:
                 self._definition(node, scope, function, stack)  # type: ignore[arg-type]
                 continue
-            for field in _fields(kind):
+            names = _CODE_FIELDS.get(kind)
+            for field in _fields(kind) if names is None else names:
                 value = getattr(node, field)
                 if type(value) is list:
-                    stack.extend((item, inner, returns, class_body) for item in value if isinstance(item, ast.AST))
+                    stack.extend([(item, inner, returns, class_body) for item in value if isinstance(item, ast.AST)])
                 elif isinstance(value, ast.AST):
                     stack.append((value, inner, returns, class_body))
         for call, scope in calls:
@@ -1026,6 +1029,8 @@ class _Candidates:
 _BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
                       ast.comprehension, ast.withitem})
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+_BINDING_NODES = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
+                            ast.comprehension, ast.With, ast.AsyncWith})  # what `_bindings` reads
 _NO_CODE_FIELDS = frozenset({"ctx", "op", "ops", "type_comment"})
 
 
@@ -1052,14 +1057,14 @@ def _nodes(root: ast.AST) -> list[ast.AST]:
     """`root` and every node below it that can hold code (`ast.walk` without contexts and operators, and
     several times faster: one list, no generators)."""
     found = [root]
-    index = 0
-    while index < len(found):
-        node = found[index]
-        index += 1
-        for name in _fields(type(node)):
+    fields_of = _CODE_FIELDS
+    for node in found:  # grows as it is read
+        kind = type(node)
+        names = fields_of.get(kind)
+        for name in _fields(kind) if names is None else names:
             value = getattr(node, name)
             if type(value) is list:
-                found.extend(item for item in value if isinstance(item, ast.AST))
+                found.extend([item for item in value if isinstance(item, ast.AST)])
             elif isinstance(value, ast.AST):
                 found.append(value)
     return found
