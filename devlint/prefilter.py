@@ -65,7 +65,7 @@ _NAME_OR_DOT = re.compile(r"[.\w]")
 
 
 def _at_word_start(pattern: re.Pattern[str], text: str, after_dot: bool = False) -> Iterator[re.Match[str]]:
-    """`pattern.finditer(text)` as if `pattern` began with `\\b` (or, `after_dot`, with `(?<![.\\w])`: not
+    r"""`pattern.finditer(text)` as if `pattern` began with `\b` (or, `after_dot`, with `(?<![.\w])`: not
     after a name character nor a dot), the same matches, several times faster. The regular-expression
     engine skips ahead to a pattern's leading literal (`self.`) or set of literals (`DEVICE|get_dev`) but
     tries every position of the text for one that begins with an assertion; so the assertion is tested
@@ -84,8 +84,8 @@ _line_offsets_cache: tuple[str, list[int]] = ("", [0])
 
 
 def _line_offsets(text: str) -> list[int]:
-    """Where each line of `text` starts, and its end last (lines as `_LINE` splits them: `\\r\\n`, `\\r`,
-    `\\n`): one list per file, shared by the steps that ask (the last file's answer is kept). Not to be
+    r"""Where each line of `text` starts, and its end last (lines as `_LINE` splits them: `\r\n`, `\r`,
+    `\n`): one list per file, shared by the steps that ask (the last file's answer is kept). Not to be
     changed by callers."""
     global _line_offsets_cache
     cached_text, offsets = _line_offsets_cache
@@ -166,6 +166,7 @@ _STRING_OR_COMMENT = re.compile(r"""
   | "[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*"
 """, re.VERBOSE | re.DOTALL)
 _PREFIX_LETTERS = frozenset("rRbBuUfF")
+_WHITESPACE = re.compile(r"\s")
 
 
 @functools.lru_cache(maxsize=64)
@@ -188,7 +189,6 @@ def _string_start(text: str, quote: int, floor: int) -> int:
                 and not (start and _NAME_CHAR.match(text, start - 1)):
             return start
     return quote
-_WHITESPACE = re.compile(r"\s")
 
 
 def _token_offsets(text: str, tokens: tuple[str, ...]) -> list[tuple[int, bool]]:
@@ -283,8 +283,8 @@ def _sets_self(chunk: str) -> bool:
 
 
 def _self_calls(chunk: str) -> tuple[set[str], set[str]]:
-    """Methods called as `self.<name>(` in `chunk`: all of them, and those whose result is used somewhere
-    (a call that is not a statement of its own: not only spaces or tabs before it since the last `\\n`)."""
+    r"""Methods called as `self.<name>(` in `chunk`: all of them, and those whose result is used somewhere
+    (a call that is not a statement of its own: not only spaces or tabs before it since the last `\n`)."""
     called: set[str] = set()
     used: set[str] = set()
     for match in _at_word_start(_SELF_CALL, chunk):
@@ -1079,9 +1079,9 @@ _FROM_IMPORT = re.compile(r"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?
 
 
 def _from_imports(text: str) -> Iterator[str]:
-    """The names part of each `from ... import ...` statement that begins a line (`_FROM_IMPORT`'s group 2):
-    the matches of that pattern led by `^[ \\t]*` in multi-line mode, found without trying every position of
-    the text — a match is kept when only spaces or tabs lie between the last `\\n` before it and it."""
+    r"""The names part of each `from ... import ...` statement that begins a line (`_FROM_IMPORT`'s group 2):
+    the matches of that pattern led by `^[ \t]*` in multi-line mode, found without trying every position of
+    the text — a match is kept when only spaces or tabs lie between the last `\n` before it and it."""
     position = 0
     while (match := _FROM_IMPORT.search(text, position)) is not None:
         start = match.start()
