@@ -38,22 +38,61 @@ from __future__ import annotations
 
 import ast
 import bisect
-import collections
 import functools
+import itertools
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 _CONSTRUCTION_HOOKS = frozenset({"__init__", "reset_parameters", "_reset_parameters", "_init_weights", "init_weights"})
-_SETS_SELF = re.compile(r"\bself\.\w+\s*(?::[^=\n]*)?=(?!=)|register_(?:buffer|parameter)")
+# A method that sets state: `self.<attr> = ...` (at a word start: see `_at_word_start`), or a call that
+# registers a buffer or a parameter (anywhere: `register_buffer`, `unregister_buffer` alike).
+_SETS_SELF = re.compile(r"self\.\w+\s*(?::[^=\n]*)?=(?!=)")
+_REGISTERS = re.compile(r"register_(?:buffer|parameter)")
 # `self.device = ...`, and `obj.device = ...` on an instance a classmethod builds: the attribute is read as
 # `self.device` in the other methods.
 _ATTR_SET = re.compile(r"\b\w+\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
-_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+_SELF_CALL = re.compile(r"self\.(\w+)\s*\(")  # at a word start
+# A call of a name (`helper(`, not `x.helper(`): a pattern of the module's function names would skip ahead
+# faster, but compiling it costs more than this scan of the few chunks it reads.
 _CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]+")
+_WORD_BOUNDARY = re.compile(r"\b")
+_NAME_OR_DOT = re.compile(r"[.\w]")
+
+
+def _at_word_start(pattern: re.Pattern[str], text: str, after_dot: bool = False) -> Iterator[re.Match[str]]:
+    r"""`pattern.finditer(text)` as if `pattern` began with `\b` (or, `after_dot`, with `(?<![.\w])`: not
+    after a name character nor a dot), the same matches, several times faster. The regular-expression
+    engine skips ahead to a pattern's leading literal (`self.`) or set of literals (`DEVICE|get_dev`) but
+    tries every position of the text for one that begins with an assertion; so the assertion is tested
+    here, at each match. A match refused is retried one character on, as the engine would."""
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        start = match.start()
+        if start and (_NAME_OR_DOT.match(text, start - 1) if after_dot else not _WORD_BOUNDARY.match(text, start)):
+            position = start + 1
+            continue
+        yield match
+        position = match.end()
+
+
+_line_offsets_cache: tuple[str, list[int]] = ("", [0])
+
+
+def _line_offsets(text: str) -> list[int]:
+    r"""Where each line of `text` starts, and its end last (lines as `_LINE` splits them: `\r\n`, `\r`,
+    `\n`): one list per file, shared by the steps that ask (the last file's answer is kept). Not to be
+    changed by callers."""
+    global _line_offsets_cache
+    cached_text, offsets = _line_offsets_cache
+    if cached_text is not text:
+        offsets = list(itertools.accumulate(map(len, _LINE.findall(text)), initial=0))
+        _line_offsets_cache = (text, offsets)
+    return offsets
 
 
 def quiet_parse(text: str) -> ast.Module:
@@ -114,33 +153,72 @@ def _token_tests(tokens: tuple[str, ...]) -> list[tuple[str, re.Pattern[str] | t
     return tests
 
 
-# A comment, or a string literal with its prefix (a `#` or quote in code always starts one of them). Exact for
-# any code CPython 3.11 parses; `code_mentions` notices when it loses its way (newer syntax) and then keeps all.
+# A comment, or a string literal from its opening quote (a `#` or quote in code always starts one of them);
+# `_string_start` finds its prefix. Exact for any code CPython 3.11 parses; `code_mentions` notices when it
+# loses its way (newer syntax) and then keeps all. Each alternative begins with a literal character, which lets
+# the regular-expression engine skip from one `#` or quote to the next (an optional prefix in front made it
+# try every position of the file).
 _STRING_OR_COMMENT = re.compile(r"""
     \#[^\r\n]*
-  | (?:(?<!\w)(?P<prefix>[rRbBuUfF]{1,2}))?
-    (?: '''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
-      | \"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
-      | '[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'
-      | "[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*" )
+  | '''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
+  | \"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
+  | '[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'
+  | "[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*"
 """, re.VERBOSE | re.DOTALL)
+_PREFIX_LETTERS = frozenset("rRbBuUfF")
 _WHITESPACE = re.compile(r"\s")
-_OPEN, _CLOSE = "([{", ")]}"
+
+
+@functools.lru_cache(maxsize=64)
+def _token_groups(tokens: tuple[str, ...]) -> list[tuple[re.Pattern[str] | None, tuple[str, ...]]]:
+    """`tokens` by first character (repeats kept), each group with a pattern that matches wherever one of
+    them starts (their common prefix first, which the engine skips to), or None for a group of one token:
+    one search of the text per group, not per token."""
+    groups: dict[str, list[str]] = {}
+    for token in tokens:
+        groups.setdefault(token[:1], []).append(token)
+    return [(None if len(set(group)) == 1 else re.compile("|".join(map(re.escape, sorted(set(group))))), tuple(group))
+            for group in groups.values()]
+
+
+def _string_start(text: str, quote: int, floor: int) -> int:
+    """Where the string literal whose opening quote is at `quote` begins: at its prefix (`rb`, `f`: one or two
+    prefix letters, not after a name character, none before `floor`), else at the quote."""
+    for start in (quote - 2, quote - 1):
+        if start >= floor and _PREFIX_LETTERS.issuperset(text[start:quote]) \
+                and not (start and _NAME_CHAR.match(text, start - 1)):
+            return start
+    return quote
+
+
+def _token_offsets(text: str, tokens: tuple[str, ...]) -> list[tuple[int, bool]]:
+    """(offset, whether the token starts with a quote) for every occurrence of every token, overlapping ones
+    and those of a token listed twice included, sorted: what `str.find` token by token gives, found with one
+    search per group of `_token_groups`."""
+    found: list[tuple[int, bool]] = []
+    for pattern, group in _token_groups(tokens):
+        quoted = group[0][:1] in ("'", '"')
+        if pattern is None:  # one token (or the same one repeated): `str.find` is the faster search
+            start = text.find(group[0])
+            while start != -1:
+                found.extend([(start, quoted)] * len(group))
+                start = text.find(group[0], start + 1)
+            continue
+        start = 0
+        while (match := pattern.search(text, start)) is not None:
+            start = match.start()
+            found.extend((start, quoted) for token in group if text.startswith(token, start))
+            start += 1
+    found.sort()
+    return found
 
 
 def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
     """Offsets (sorted) of the token occurrences in `text` that can be code; see the module docstring for
     which are not. Conservative: an occurrence this cannot place is kept."""
-    found: list[tuple[int, bool]] = []  # (offset, token starts with a quote)
-    for token in tokens:
-        quoted = token[0] in "'\""
-        start = text.find(token)
-        while start != -1:
-            found.append((start, quoted))
-            start = text.find(token, start + 1)
+    found = _token_offsets(text, tokens)
     if not found:
         return []
-    found.sort()
     everything = [offset for offset, _ in found]
     counted: list[int] = []
     index, total = 0, len(found)
@@ -149,10 +227,13 @@ def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
         if index == total:
             break
         start, end = match.start(), match.end()
+        if text[start] != "#":
+            start = _string_start(text, start, previous_end)
         code = text[previous_end:start]
         if "'" in code or '"' in code:
             return everything  # a quote the scan could not pair: syntax it does not know
-        depth += sum(code.count(c) for c in _OPEN) - sum(code.count(c) for c in _CLOSE)
+        depth += code.count("(") + code.count("[") + code.count("{") \
+            - code.count(")") - code.count("]") - code.count("}")
         first_line = previous_end == 0
         previous_end = end
         while index < total and found[index][0] < start:
@@ -164,7 +245,7 @@ def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
             while index < total and found[index][0] < end:
                 index += 1
             continue
-        prefix = match.group("prefix") or ""
+        prefix = text[start:match.start()]
         quote = 3 if text.startswith(('"""', "'''"), start + len(prefix)) else 1
         body_start, body_end = start + len(prefix) + quote, end - quote
         formatted = "f" in prefix or "F" in prefix
@@ -196,14 +277,24 @@ def code_mentions(text: str, tokens: tuple[str, ...]) -> list[int]:
     return counted
 
 
-_BARE_SELF_CALL = re.compile(r"^[ \t]*self\.(\w+)\s*\(", re.MULTILINE)
+def _sets_self(chunk: str) -> bool:
+    """Whether `chunk` (a method) sets `self.<attr>` or registers a buffer or a parameter."""
+    return _REGISTERS.search(chunk) is not None or next(_at_word_start(_SETS_SELF, chunk), None) is not None
 
 
-def _used_self_calls(chunk: str) -> set[str]:
-    """Methods called as `self.<name>(` where the result is used: not only as a statement of its own."""
-    counts = collections.Counter(_SELF_CALL.findall(chunk))
-    counts.subtract(_BARE_SELF_CALL.findall(chunk))
-    return {name for name, count in counts.items() if count > 0}
+def _self_calls(chunk: str) -> tuple[set[str], set[str]]:
+    r"""Methods called as `self.<name>(` in `chunk`: all of them, and those whose result is used somewhere
+    (a call that is not a statement of its own: not only spaces or tabs before it since the last `\n`)."""
+    called: set[str] = set()
+    used: set[str] = set()
+    for match in _at_word_start(_SELF_CALL, chunk):
+        name = match.group(1)
+        called.add(name)
+        if name not in used:
+            start = match.start()
+            if chunk[chunk.rfind("\n", 0, start) + 1:start].strip(" \t"):
+                used.add(name)
+    return called, used
 
 
 @dataclass(frozen=True)
@@ -223,6 +314,8 @@ def _bindings(method: ast.FunctionDef | ast.AsyncFunctionDef) -> list[_Binding]:
         return cached
     pairs: list[tuple[list[ast.expr], ast.AST]] = []
     for node in _nodes(method):
+        if type(node) not in _BINDING_NODES:
+            continue  # most nodes (CPython's parser makes nodes of these exact classes, no subclasses)
         if isinstance(node, ast.Assign):
             pairs.append((node.targets, node.value))
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
@@ -378,9 +471,7 @@ def _depth_and_place(tree: ast.Module, text: str) -> tuple[int, int, int]:
     """The deepest expression nesting in the file (statement nesting is capped by CPython at 100 levels).
     Only statements whose own text is long enough to hold a deep expression are walked, which keeps this
     to a small fraction of the parse."""
-    offsets = [0]
-    for line in _LINE.findall(text):
-        offsets.append(offsets[-1] + len(line))
+    offsets = _line_offsets(text)
     deepest = (0, 1, 1)
     stack: list[ast.stmt] = list(tree.body)
     while stack:
@@ -483,10 +574,8 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     file's own project, whose names may be platform devices)."""
     if mentions is None:
         mentions = code_mentions(text, tokens)
-    lines = _LINE.findall(text)
-    line_offsets = [0]
-    for line in lines:
-        line_offsets.append(line_offsets[-1] + len(line))
+    line_offsets = _line_offsets(text)
+    line_count = len(line_offsets) - 1
 
     def span(node: ast.stmt) -> tuple[int, int]:
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
@@ -499,7 +588,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         chunk = chunks.get(id(node))
         if chunk is None:
             first, last = span(node)
-            chunk = chunks[id(node)] = "".join(lines[first - 1:last])
+            chunk = chunks[id(node)] = text[line_offsets[first - 1]:line_offsets[min(last, line_count)]]
         return chunk
 
     marks = list(mentions)  # offsets of everything that counts as a token: the mentions, then aliases
@@ -508,7 +597,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         found = has_token.get(id(node))
         if found is None:
             first, last = span(node)
-            start, end = line_offsets[first - 1], line_offsets[min(last, len(lines))]
+            start, end = line_offsets[first - 1], line_offsets[min(last, line_count)]
             position = bisect.bisect_left(marks, start)
             found = has_token[id(node)] = position < len(marks) and marks[position] < end
         return found
@@ -516,16 +605,25 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     def marked_in(node: ast.AST) -> bool:
         """Whether a mark lies on the lines of `node` (lines, not columns: a wider net is the safe side)."""
         start = line_offsets[node.lineno - 1]  # type: ignore[attr-defined]
-        end = line_offsets[min(node.end_lineno or node.lineno, len(lines))]  # type: ignore[attr-defined]
+        end = line_offsets[min(node.end_lineno or node.lineno, line_count)]  # type: ignore[attr-defined]
         position = bisect.bisect_left(marks, start)
         return position < len(marks) and marks[position] < end
 
-    def mark(pattern: re.Pattern[str]) -> None:
-        """Add the occurrences of `pattern` (its group 1: a name) that count (`MentionPlaces.counts`)."""
-        for match in pattern.finditer(text):
+    # Marks are only ever asked about by line (`mentions_token`, `marked_in`): one on a line already marked
+    # changes no answer, and is not placed.
+    marked_rows = {bisect.bisect_right(line_offsets, offset) for offset in marks}
+
+    def mark(pattern: re.Pattern[str], after_dot: bool = False) -> None:
+        """Add the occurrences of `pattern` at a word start (`_at_word_start`; its group 1: a name) that
+        count (`MentionPlaces.counts`), on lines with no mark yet."""
+        for match in _at_word_start(pattern, text, after_dot):
             offset = match.start(1)
+            row = bisect.bisect_right(line_offsets, offset)
+            if row in marked_rows:
+                continue
             if places is None or places.counts(offset, match.end(1) - offset, True):
                 marks.append(offset)
+                marked_rows.add(row)
         marks.sort()
         has_token.clear()
 
@@ -558,13 +656,13 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
                     targets = [binder.target]  # type: ignore[attr-defined]
                 found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         if not found <= aliases:
-            mark(re.compile(r"\b(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
+            mark(re.compile(r"(" + "|".join(map(re.escape, sorted(found - aliases))) + r")\b"))
             aliases |= found
             continue
         called = {node.name for node in definitions if node.name not in helpers and mentions_token(node)}
         if not called:
             break
-        mark(re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, sorted(called))) + r")\s*\("))
+        mark(re.compile(r"(" + "|".join(map(re.escape, sorted(called))) + r")\s*\("), after_dot=True)
         helpers |= called
 
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
@@ -582,20 +680,17 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
             continue
         else:
             keep.append(node)  # imports, assignments, module-level code: small, and read by the analysis
-    calls_of: dict[int, set[str]] = {}
-    used_calls_of: dict[int, set[str]] = {}
+    calls_of: dict[int, tuple[set[str], set[str]]] = {}
 
     def self_calls(method: ast.stmt) -> set[str]:
         found = calls_of.get(id(method))
         if found is None:
-            found = calls_of[id(method)] = set(_SELF_CALL.findall(chunk_of(method)))
-        return found
+            found = calls_of[id(method)] = _self_calls(chunk_of(method))
+        return found[0]
 
     def used_self_calls(method: ast.stmt) -> set[str]:
-        found = used_calls_of.get(id(method))
-        if found is None:
-            found = used_calls_of[id(method)] = _used_self_calls(chunk_of(method))
-        return found
+        self_calls(method)
+        return calls_of[id(method)][1]
 
     attr_aliases: set[str] = set()
 
@@ -624,7 +719,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         methods = [(cls, m) for cls in kept_class_nodes for m in cls.body
                    if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
         kept_methods = {id(m) for _, m in methods if m.name in _CONSTRUCTION_HOOKS or mentions_token(m)
-                        or _SETS_SELF.search(chunk_of(m))}
+                        or _sets_self(chunk_of(m))}
         forward_methods = {id(m) for _, m in methods if mentions_token(m)}
         # `self.device = current_platform.device_type` in one method makes `self.device` a token for the others.
         while True:
@@ -634,7 +729,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
                            for name in (_ATTR_SET.findall(chunk_of(m)) if places is None
                                         else _platform_attrs(m, marked_in, marked_methods))}
             if not found_attrs <= attr_aliases:
-                mark(re.compile(r"\b(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
+                mark(re.compile(r"(self\.(?:" + "|".join(map(re.escape, sorted(found_attrs - attr_aliases))) + r"))\b"))
                 attr_aliases |= found_attrs
                 continue
             called = {name for _, m in methods if id(m) in kept_methods for name in self_calls(m)}
@@ -673,11 +768,10 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         for node in callers:
             kept_ids.add(id(node))
             keep.append(node)
-    kept_lines = [False] * (len(lines) + 1)
+    kept_rows = bytearray(line_count + 1)  # 1 for each row (from 1) of a statement kept
     for node in keep:
         first, last = span(node)
-        for row in range(first, last + 1):
-            kept_lines[row] = True
+        kept_rows[first:last + 1] = b"\x01" * (last + 1 - first)
     kept_statements: list[ast.AST] = [node for node in keep if not isinstance(node, ast.ClassDef)]
     for cls in kept_class_nodes:
         body = [n for n in cls.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -689,12 +783,31 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         kept_statements.extend(body)
         for method in (n for n in cls.body if n not in body):
             first, last = span(method)
-            for row in range(first, last + 1):
-                kept_lines[row] = False
+            kept_rows[first:last + 1] = bytes(last + 1 - first)
     candidate = _Candidates(marked_in, device_types, package).any_in(kept_statements)
-    reduced = text if all(kept_lines[1:]) else "".join(
-        line if kept_lines[row] else line[len(line.rstrip("\r\n")):] for row, line in enumerate(lines, start=1))
-    return Reduction(reduced, statement_lines(tree, keep), candidate)
+    return Reduction(_blanked(text, line_offsets, kept_rows), statement_lines(tree, keep), candidate)
+
+
+def _blanked(text: str, line_offsets: list[int], kept_rows: bytearray) -> str:
+    """`text` with each row not kept (a 0 in `kept_rows`, from row 1) reduced to its line break: the text kept
+    verbatim, run by run."""
+    if kept_rows.find(0, 1) == -1:
+        return text
+    parts = []
+    row = 1
+    end = len(kept_rows)
+    while row < end:
+        dropped = kept_rows.find(0, row)
+        if dropped == -1:
+            dropped = end
+        parts.append(text[line_offsets[row - 1]:line_offsets[dropped - 1]])  # rows row .. dropped - 1: kept
+        if dropped == end:
+            break
+        row = kept_rows.find(1, dropped)
+        if row == -1:
+            row = end
+        parts.append(_NOT_LINE_BREAK.sub("", text[line_offsets[dropped - 1]:line_offsets[row - 1]]))
+    return "".join(parts)
 
 
 # What the resolver calls a factory (`analysis.tensors`, LibCST-free here): `torch.<name>` for the first two,
@@ -745,31 +858,45 @@ class _Candidates:
         self.found = False  # a candidate no binding can change (`x.cuda()`, a star import of the project)
 
     def any_in(self, statements: list[ast.AST]) -> bool:
+        checked = 0  # slots before this one are not marked
         for statement in statements:
             self._collect(statement, (0,))
             if self.found:
                 return True
-        if any(self.marked_in(slot) for slot, _ in self.slots):
-            return True  # `device="cuda"`: no binding needed
+            # `device="cuda"`: no binding needed, and slots are only ever added: the answer is known now,
+            # whatever the statements left would add.
+            if any(self.marked_in(slot) for slot, _ in self.slots[checked:]):
+                return True
+            checked = len(self.slots)
         scoped: set[tuple[int, str]] = set()  # (scope, name) bound from a platform value
         attrs: set[str] = set()  # attributes, class-level names and functions that hold or return one
-        reads: dict[int, tuple[set[str], set[str], bool]] = {}
+        marks: dict[int, bool] = {}  # by expression: has a mark
+        reads: dict[int, tuple[set[str], set[str]]] = {}  # by expression: `_reads_of`, asked only when needed
 
         def platform(expr: ast.expr, scope: _Scope) -> bool:
-            found = reads.get(id(expr))
+            key = id(expr)
+            marked = marks.get(key)
+            if marked is None:
+                marked = marks[key] = self.marked_in(expr)
+            if marked:
+                return True
+            if not (attrs or scoped or self.everywhere):
+                return False  # no name is known to hold a platform value (yet): what it reads cannot tell
+            found = reads.get(key)
             if found is None:
-                found = reads[id(expr)] = (*_reads_of(expr), self.marked_in(expr))
-            names, attributes, marked = found
-            return marked or not attributes.isdisjoint(attrs) or any(
+                found = reads[key] = _reads_of(expr)
+            names, attributes = found
+            return not attributes.isdisjoint(attrs) or any(
                 name in self.everywhere or name in attrs or any((level, name) in scoped for level in scope)
                 for name in names)
 
         pending = self.bindings
         while pending:  # to a fixed point: `device = "cuda"`, then `self.device = device`
-            grown = [binding for binding in pending if platform(binding[3], binding[4])]
+            verdicts = [platform(binding[3], binding[4]) for binding in pending]  # all against one state
+            grown = [binding for binding, verdict in zip(pending, verdicts, strict=True) if verdict]
             if not grown:
                 break
-            pending = [binding for binding in pending if not platform(binding[3], binding[4])]
+            pending = [binding for binding, verdict in zip(pending, verdicts, strict=True) if not verdict]
             for level, names, words, _, _ in grown:
                 scoped.update((level, name) for name in names)
                 attrs |= words
@@ -840,10 +967,11 @@ class _Candidates:
             elif kind in _DEFINITIONS:
                 self._definition(node, scope, function, stack)  # type: ignore[arg-type]
                 continue
-            for field in _fields(kind):
+            names = _CODE_FIELDS.get(kind)
+            for field in _fields(kind) if names is None else names:
                 value = getattr(node, field)
                 if type(value) is list:
-                    stack.extend((item, inner, returns, class_body) for item in value if isinstance(item, ast.AST))
+                    stack.extend([(item, inner, returns, class_body) for item in value if isinstance(item, ast.AST)])
                 elif isinstance(value, ast.AST):
                     stack.append((value, inner, returns, class_body))
         for call, scope in calls:
@@ -901,6 +1029,8 @@ class _Candidates:
 _BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
                       ast.comprehension, ast.withitem})
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+_BINDING_NODES = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
+                            ast.comprehension, ast.With, ast.AsyncWith})  # what `_bindings` reads
 _NO_CODE_FIELDS = frozenset({"ctx", "op", "ops", "type_comment"})
 
 
@@ -927,14 +1057,14 @@ def _nodes(root: ast.AST) -> list[ast.AST]:
     """`root` and every node below it that can hold code (`ast.walk` without contexts and operators, and
     several times faster: one list, no generators)."""
     found = [root]
-    index = 0
-    while index < len(found):
-        node = found[index]
-        index += 1
-        for name in _fields(type(node)):
+    fields_of = _CODE_FIELDS
+    for node in found:  # grows as it is read
+        kind = type(node)
+        names = fields_of.get(kind)
+        for name in _fields(kind) if names is None else names:
             value = getattr(node, name)
             if type(value) is list:
-                found.extend(item for item in value if isinstance(item, ast.AST))
+                found.extend([item for item in value if isinstance(item, ast.AST)])
             elif isinstance(value, ast.AST):
                 found.append(value)
     return found
@@ -943,9 +1073,23 @@ def _nodes(root: ast.AST) -> list[ast.AST]:
 _DEVICE_KEYWORD = re.compile(r"device\s*=\s*([A-Za-z_]\w*)")
 _DEVICE_KEYWORD_BARE = re.compile(r"device=([A-Za-z_]\w*)[ \t]*[,)\n]")  # `device=dev,` (a keyword: no spaces; `mydevice=` too, harmlessly)
 _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
-# `from m import a, b`, `from m import (a,\n b)` (the parenthesised list over several lines), `a, \\\n b`.
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)",
-                          re.MULTILINE)
+# `from m import a, b`, `from m import (a,\n b)` (the parenthesised list over several lines), `a, \\\n b`; only
+# spaces or tabs before it on its line (`_from_imports`).
+_FROM_IMPORT = re.compile(r"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)")
+
+
+def _from_imports(text: str) -> Iterator[str]:
+    r"""The names part of each `from ... import ...` statement that begins a line (`_FROM_IMPORT`'s group 2):
+    the matches of that pattern led by `^[ \t]*` in multi-line mode, found without trying every position of
+    the text — a match is kept when only spaces or tabs lie between the last `\n` before it and it."""
+    position = 0
+    while (match := _FROM_IMPORT.search(text, position)) is not None:
+        start = match.start()
+        if text[text.rfind("\n", 0, start) + 1:start].strip(" \t"):
+            position = start + 1
+            continue
+        yield match.group(2)
+        position = match.end()
 
 
 def imported_device_names(text: str) -> tuple[str, ...]:
@@ -968,7 +1112,7 @@ def imported_device_names(text: str) -> tuple[str, ...]:
         return ()
     imported: set[str] = set()
     star = False
-    for _module, names in _FROM_IMPORT.findall(text):
+    for names in _from_imports(text):
         if names.strip().startswith("*"):
             star = True
         imported.update(re.findall(r"[A-Za-z_]\w*", names))
@@ -1015,6 +1159,53 @@ def _sink(call: ast.Call) -> bool:
     return name.endswith(("Error", "Exception", "Warning"))
 
 
+def _children(node: ast.AST) -> Iterator[tuple[ast.AST, str, tuple[int, int], tuple[int, int]]]:
+    """The children of `node` that have a position, each with its field and its span ((row, column) from and
+    to), in the order `MentionPlaces` tries them: the last field first, a list in order, and the children
+    of a child without a position (`ast.arguments`, `comprehension`, `withitem`, `match_case`) right after
+    the list that holds it, as its parent's own (under their own field names)."""
+    pending: list[tuple[str, object]] = list(ast.iter_fields(node))
+    while pending:
+        name, value = pending.pop()
+        for child in value if isinstance(value, list) else (value,):
+            if not isinstance(child, ast.AST):
+                continue
+            if isinstance(child, _NO_POSITION):
+                pending.extend(ast.iter_fields(child))
+                continue
+            end_row = getattr(child, "end_lineno", None)
+            if end_row is None:
+                continue
+            yield child, name, (child.lineno, child.col_offset), (end_row, child.end_col_offset)  # type: ignore[attr-defined]
+
+
+class _ChildIndex:
+    """A node's `_children`, to find the one whose span holds a position: by bisection when no two spans
+    overlap (then at most one holds it, whatever the order), else the first in order that does."""
+
+    def __init__(self, children: list[tuple[ast.AST, str, tuple[int, int], tuple[int, int]]]) -> None:
+        self.children = children
+        ordered = sorted(children, key=lambda child: (child[2], child[3]))
+        if all(ordered[i][3] <= ordered[i + 1][2] for i in range(len(ordered) - 1)):
+            self.sorted: list[tuple[ast.AST, str, tuple[int, int], tuple[int, int]]] | None = ordered
+            self.starts = [child[2] for child in ordered]
+        else:
+            self.sorted = None
+
+    def at(self, position: tuple[int, int]) -> tuple[ast.AST | None, str]:
+        if self.sorted is not None:
+            index = bisect.bisect_right(self.starts, position) - 1
+            if index >= 0:
+                child, field, _, end = self.sorted[index]
+                if position < end:
+                    return child, field
+            return None, ""
+        for child, field, start, end in self.children:
+            if start <= position < end:
+                return child, field
+        return None, ""
+
+
 class MentionPlaces:
     """Places token occurrences (offsets into the text) in CPython's tree of it, to tell the occurrences
     that may end up as a tensor's device from those that cannot (see `counts`)."""
@@ -1022,9 +1213,26 @@ class MentionPlaces:
     def __init__(self, text: str, tree: ast.Module, device_string: re.Pattern[str]) -> None:
         self.text, self.tree, self.device_string = text, tree, device_string
         self.starts = [node.lineno for node in tree.body]
-        self.line_starts = [0]
-        for line in _LINE.findall(text):
-            self.line_starts.append(self.line_starts[-1] + len(line))
+        self.line_starts = _line_offsets(text)
+        self.seen: set[int] = set()  # ids of the nodes `_child_at` was asked about once
+        self.indexes: dict[int, _ChildIndex] = {}  # and of those asked about again
+
+    def _child_at(self, node: ast.AST, position: tuple[int, int]) -> tuple[ast.AST | None, str]:
+        """The child of `node` whose span holds `position` (row, byte column), and the field holding it; the
+        children of a node without a position (`ast.arguments`, `comprehension`, ...) count as its own.
+        The first in `_children` order when spans overlap. A node asked about a second time is indexed
+        (`_ChildIndex`): the many occurrences in one class or function descend through the same nodes."""
+        key = id(node)
+        index = self.indexes.get(key)
+        if index is None:
+            if key not in self.seen:
+                self.seen.add(key)
+                for child, field, start, end in _children(node):
+                    if start <= position < end:
+                        return child, field
+                return None, ""
+            index = self.indexes[key] = _ChildIndex(list(_children(node)))
+        return index.at(position)
 
     def _position(self, offset: int) -> tuple[int, int]:
         row = bisect.bisect_right(self.line_starts, offset)
@@ -1067,23 +1275,7 @@ class MentionPlaces:
                 return True
             if isinstance(node, ast.Name):
                 return not ignored and not isinstance(node.ctx, ast.Store)
-            found: ast.AST | None = None
-            field_of = ""
-            pending: list[tuple[str, object]] = list(ast.iter_fields(node))
-            while pending and found is None:
-                name, value = pending.pop()
-                for child in value if isinstance(value, list) else (value,):
-                    if not isinstance(child, ast.AST):
-                        continue
-                    if isinstance(child, _NO_POSITION):
-                        pending.extend(ast.iter_fields(child))
-                        continue
-                    end_row = getattr(child, "end_lineno", None)
-                    if end_row is None:
-                        continue
-                    if (child.lineno, child.col_offset) <= position < (end_row, child.end_col_offset):  # type: ignore[attr-defined]
-                        found, field_of = child, name
-                        break
+            found, field_of = self._child_at(node, position)
             if found is None:
                 return not ignored and not isinstance(node, _NOT_A_VALUE)
             if isinstance(found, ast.Compare):
@@ -1103,10 +1295,21 @@ def device_mentions(places: MentionPlaces, mentions: list[int], tokens: tuple[st
     """The `mentions` (offsets from `code_mentions`) that may end up as a tensor's device
     (`MentionPlaces.counts`)."""
     text = places.text
+    by_first = _tokens_by_first_character(tokens)
     kept = []
     for offset in mentions:
-        token = max((t for t in tokens if text.startswith(t, offset)), key=len, default="")
+        # the longest token there
+        token = next((t for t in by_first.get(text[offset:offset + 1], ()) if text.startswith(t, offset)), "")
         name = token.rstrip("(")
         if places.counts(offset, len(name), bool(name) and name[0] not in "'\".\""):
             kept.append(offset)
     return kept
+
+
+@functools.lru_cache(maxsize=16)
+def _tokens_by_first_character(tokens: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`tokens` by their first character, the longest first."""
+    found: dict[str, list[str]] = {}
+    for token in sorted(tokens, key=len, reverse=True):
+        found.setdefault(token[0], []).append(token)
+    return {first: tuple(group) for first, group in found.items()}
