@@ -764,7 +764,10 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
     callers += [m for _, m in methods if id(m) in kept_methods]
     while callers and functions:
         called_names = {name for node in callers for name in _CALL.findall(chunk_of(node))}
-        callers = [functions[name] for name in called_names if name in functions and id(functions[name]) not in kept_ids]
+        # In file order, not the set's (which varies with the process's hash seed): the candidate test reads the
+        # kept statements in order and learns factory aliases (`z = torch.zeros`) as it goes.
+        callers = sorted((functions[name] for name in called_names
+                          if name in functions and id(functions[name]) not in kept_ids), key=lambda node: node.lineno)
         for node in callers:
             kept_ids.add(id(node))
             keep.append(node)

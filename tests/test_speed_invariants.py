@@ -82,6 +82,50 @@ def test_reduction_follows_aliases() -> None:
     assert "def unrelated" not in reduced and "def other" not in reduced
 
 
+HELPERS_IN_SET_ORDER = """\
+import torch
+
+
+class M:
+    def __init__(self):
+        self.dev = "cuda"
+        self.t = build(self, 4)
+
+
+def build(o, n):
+    alias()
+    return make(o, n)
+
+
+def make(o, n):
+    return z(n, device=o.dev)
+
+
+def alias():
+    global z
+    z = torch.zeros
+"""
+REDUCE_ONE = """\
+import ast, sys
+from devlint.prefilter import reduce_source
+text = sys.stdin.read()
+reduction = reduce_source(text, ('"cuda',), ast.parse(text))
+print(reduction.candidate, reduction.statement_lines)
+"""
+
+
+def test_reduction_does_not_depend_on_the_hash_seed() -> None:
+    # `build` calls two helpers, kept in the order of a set of names; the candidate test reads the kept
+    # statements in order and learns `z = torch.zeros` from `alias` as it goes, so that order must not vary
+    # from one process to the next.
+    answers = set()
+    for seed in range(8):
+        done = subprocess.run([sys.executable, "-c", REDUCE_ONE], input=HELPERS_IN_SET_ORDER, text=True,
+                              capture_output=True, check=True, env={**os.environ, "PYTHONHASHSEED": str(seed)})
+        answers.add(done.stdout)
+    assert len(answers) == 1, answers
+
+
 def test_parallel_and_serial_runs_agree(tmp_path: Path) -> None:
     models = [f for f in (FIXTURES / "models").glob("*.py") if not f.name.endswith(".fixed.py")]
     copies = SERIAL_THRESHOLD // len(models) + 2  # past the threshold: the pool runs, over several chunks
