@@ -103,8 +103,7 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
         from devlint.engine import start_workers
 
         start_workers(jobs)  # a cold run over folders: the workers load LibCST while discovery runs
-    items, errors = _check_items(paths, settings, ConfigResolver(config_file), overrides or Overrides(),
-                                 force_exclude)
+    items, errors, packages = _check_items(paths, settings, config_file, overrides or Overrides(), force_exclude)
 
     def check(batch: list[tuple[str, str, Settings]]) -> list[FileResult]:
         if not batch:
@@ -117,7 +116,7 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
     if cache is None or fix_mode is not FixMode.NONE:
         results = check(items)
     else:
-        cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
+        cached = [_cached(cache, packages, item) for item in items]
         missing = [item for item, hit in zip(items, cached, strict=True) if hit is None]
         stamps = [cache.stamp(path) for path, _, _ in missing]  # before reading: edits mid-run stay visible
         fresh = iter(zip(check(missing), stamps, strict=True))
@@ -145,14 +144,25 @@ def _load_evidence(path: str | None) -> RuntimeEvidence | None:
     return load_evidence(path)
 
 
-def _check_items(paths: list[str], settings: Settings | None, resolver: ConfigResolver, overrides: Overrides,
-                 force_exclude: bool) -> tuple[list[tuple[str, str, Settings]], list[FileError]]:
-    """(absolute path, display path, settings) of every file to check, and the paths that cannot be."""
+def _cached(cache: ResultCache, packages: dict[str, str | None], item: tuple[str, str, Settings]) -> FileResult | None:
+    path, shown, file_settings = item
+    folder = path.rpartition(os.sep)[0]
+    if folder in packages:
+        return cache.lookup_in_package(path, shown, file_settings, packages[folder])
+    return cache.lookup(path, shown, file_settings)
+
+
+def _check_items(paths: list[str], settings: Settings | None, config_file: str | None, overrides: Overrides,
+                 force_exclude: bool) -> tuple[list[tuple[str, str, Settings]], list[FileError], dict[str, str | None]]:
+    """(absolute path, display path, settings) of every file to check, the paths that cannot be, and each
+    walked folder's package. Configuration files are looked for in the listings discovery made."""
+    listed: dict[str, frozenset[str]] = {}
+    resolver = ConfigResolver(config_file, listed)
 
     def excluded(path: str) -> bool:
         return resolver.config_for(path).is_excluded(path, overrides)
 
-    found = discover(paths, excluded, force_exclude)
+    found = discover(paths, excluded, force_exclude, listed)
     items = []
     for shown in found.files:
         path = found.absolute[shown]
@@ -161,7 +171,7 @@ def _check_items(paths: list[str], settings: Settings | None, resolver: ConfigRe
             continue
         display = display_path(shown) if os.path.isabs(shown) or shown.startswith(os.pardir) else shown
         items.append((path, display, settings or config.settings_for(path, overrides)))
-    return items, list(found.errors)
+    return items, list(found.errors), found.packages
 
 
 def effective_settings(path: str, *, overrides: Overrides | None = None,
@@ -464,8 +474,8 @@ def statistics(run: RunResult, fix_mode: FixMode = FixMode.NONE) -> list[RuleSta
 def files_to_check(paths: list[str], *, overrides: Overrides | None = None, config_file: str | None = None,
                    force_exclude: bool = False) -> list[str]:
     """The files `check` would read, as absolute paths, sorted (`devlint check --show-files`)."""
-    return sorted(path for path, _, _ in _check_items(paths, None, ConfigResolver(config_file),
-                                                      overrides or Overrides(), force_exclude)[0])
+    return sorted(path for path, _, _ in _check_items(paths, None, config_file, overrides or Overrides(),
+                                                      force_exclude)[0])
 
 
 def _ensure_parent(path: str) -> None:

@@ -1,12 +1,14 @@
 """A result cache in `.devlint_cache/`, so a second run over an unchanged tree costs a `stat` per file.
 
-One index file per (devlint version and code, effective settings) maps each file's absolute path to the
-SHA-256 of its bytes, its (mtime, size, inode, package) stamp, and its findings, with the stamps of the other
-files those were computed from (modules of its package whose facts were read: `FileResult.dependencies`;
-any of them changed, the file is checked again). The stamp is checked first;
-only when it changed are the bytes read and hashed. Index files are replaced atomically, so two runs sharing the cache can only
-lose each other's new entries (recomputed next time), never corrupt them. Nothing in it is executable
-(JSON, not pickle): a linter must not run what it finds on disk.
+One index file per (devlint version and code, effective settings) maps each file's absolute path to its
+(mtime, size, inode) stamp, the package it sits in, the SHA-256 of its bytes and its findings, with the
+stamps of the other files those were computed from (modules of its package whose facts were read:
+`FileResult.dependencies`; any of them changed, the file is checked again). The stamp is checked first;
+only when it changed are the bytes read and hashed. An entry is a JSON list, not an object (`_Entry`): a
+warm run's first cost is reading the index, and keys repeated per file were most of its bytes. Index files
+are replaced atomically, so two runs sharing the cache can only lose each other's new entries (recomputed
+next time), never corrupt them. Nothing in it is executable (JSON, not pickle): a linter must not run what
+it finds on disk.
 """
 
 from __future__ import annotations
@@ -58,22 +60,32 @@ def _cell(data: dict | None) -> NotebookCell | None:
                         file_end=_location(data["file_end"]), file_rows=tuple(data["file_rows"]))
 
 
+FORMAT = 2
+"""The layout of an index entry (`_Entry`); part of the index's key, so another layout is never misread."""
+
+
 @functools.lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
     """devlint's own code, by file sizes and times: an editable install or a local change must not be
     answered with results an older devlint computed under the same version number."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    stamps = []
-    for folder, _, names in sorted(os.walk(package)):
-        for name in sorted(n for n in names if n.endswith(".py")):
-            info = os.stat(os.path.join(folder, name))
-            stamps.append(f"{os.path.relpath(os.path.join(folder, name), package)}:{info.st_size}:{info.st_mtime_ns}")
-    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()[:16]
+    stamps: list[str] = []
+
+    def add(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    info = entry.stat()
+                    stamps.append(f"{prefix}{entry.name}:{info.st_size}:{info.st_mtime_ns}")
+                elif entry.is_dir() and entry.name != "__pycache__":
+                    add(entry.path, f"{prefix}{entry.name}/")
+
+    add(os.path.dirname(os.path.abspath(__file__)), "")
+    return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=256)
 def _settings_key(settings: Settings) -> str:
-    text = json.dumps([__version__, _code_fingerprint(), sorted(settings.select), sorted(settings.ignore),
+    text = json.dumps([__version__, FORMAT, _code_fingerprint(), sorted(settings.select), sorted(settings.ignore),
                        list(settings.platform_devices), settings.prefilter])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -96,20 +108,27 @@ def _stamp(path: str) -> list | None:
     return [info.st_mtime_ns, info.st_size, info.st_ino, package_of(os.path.dirname(path))]
 
 
+# An index entry, a JSON list: [mtime_ns, size, inode, package, digest, findings] and, when the findings were
+# computed from other files, their stamps ({path: [mtime_ns, size, inode] or None}) as a seventh item.
+_MTIME, _SIZE, _INODE, _PACKAGE, _DIGEST, _FINDINGS, _DEPENDENCIES = range(7)
+
+
 class ResultCache:
     def __init__(self, directory: str = DEFAULT_DIRECTORY) -> None:
         self.directory = os.path.join(directory, __version__)
         self.root = directory
-        self._indexes: dict[str, dict[str, dict]] = {}
+        self._indexes: dict[str, dict[str, list]] = {}
         self._dirty: set[str] = set()
         self._dependency_stamps: dict[str, list | None] = {}
+        # The index of the settings asked last: nearly every file of a run shares one Settings object.
+        self._last: tuple[Settings, str, dict[str, list]] | None = None
 
-    def _index(self, key: str) -> dict[str, dict]:
+    def _index(self, key: str) -> dict[str, list]:
         index = self._indexes.get(key)
         if index is None:
             try:
-                with open(os.path.join(self.directory, key + ".json"), encoding="utf-8") as handle:
-                    index = json.load(handle)
+                with open(os.path.join(self.directory, key + ".json"), "rb") as handle:
+                    index = json.loads(handle.read())
                 if not isinstance(index, dict):
                     index = {}
             except (OSError, ValueError):
@@ -117,33 +136,56 @@ class ResultCache:
             self._indexes[key] = index
         return index
 
+    def _index_of(self, settings: Settings) -> tuple[str, dict[str, list]]:
+        last = self._last
+        if last is not None and last[0] is settings:
+            return last[1], last[2]
+        key = _settings_key(settings)
+        index = self._index(key)
+        self._last = (settings, key, index)
+        return key, index
+
     def lookup(self, path: str, display: str, settings: Settings) -> FileResult | None:
         """The cached result for `path` (absolute, as discovery gives it), or None. The file's metadata is
         the fast key; when it changed (a checkout, a touch), the content hash decides, so a file that only
         looks different is not linted again."""
-        key = _settings_key(settings)
-        entry = self._index(key).get(path)
+        return self.lookup_in_package(path, display, settings, package_of(os.path.dirname(path)))
+
+    def lookup_in_package(self, path: str, display: str, settings: Settings, package: str | None) -> FileResult | None:
+        """`lookup` for a caller that knows the package of the file's folder (discovery does, from the
+        listing of each folder it walked): the same answer, without a `stat` of `__init__.py` per folder."""
+        key, index = self._index_of(settings)
+        entry = index.get(path)
         if entry is None:
             return None
-        stamp = _stamp(path)
-        if entry.get("stamp") != stamp:
-            if stamp is None or stamp[3] != entry.get("stamp", [None] * 4)[3] or _digest(path) != entry.get("digest"):
-                return None
-            entry["stamp"] = stamp  # same bytes, same package: refresh the fast key
-            self._dirty.add(key)
-        if not self._dependencies_unchanged(entry.get("dependencies")):
+        try:
+            info = os.stat(path)
+        except OSError:
             return None
-        if not entry["diagnostics"]:
-            return FileResult(path=display)  # most files: nothing to rebuild
-        diagnostics = [diagnostic_from_dict(d) for d in entry["diagnostics"]]
+        try:
+            if entry[_PACKAGE] != package:
+                return None
+            if entry[_MTIME] != info.st_mtime_ns or entry[_SIZE] != info.st_size or entry[_INODE] != info.st_ino:
+                if _digest(path) != entry[_DIGEST]:
+                    return None
+                entry[_MTIME:_PACKAGE] = [info.st_mtime_ns, info.st_size, info.st_ino]  # same bytes: refresh
+                self._dirty.add(key)
+            if len(entry) > _DEPENDENCIES and not self._dependencies_unchanged(entry[_DEPENDENCIES]):
+                return None
+            found = entry[_FINDINGS]
+            if not found:
+                return FileResult(path=display)  # most files: nothing to rebuild
+            diagnostics = [diagnostic_from_dict(d) for d in found]
+        except (TypeError, IndexError, KeyError, ValueError, AttributeError):
+            return None  # an entry damaged by hand: check the file again
         for diagnostic in diagnostics:
             object.__setattr__(diagnostic, "path", display)  # the same file may be shown relative to another folder
         return FileResult(path=display, diagnostics=diagnostics)
 
-    def _dependencies_unchanged(self, dependencies: dict[str, list | None] | None) -> bool:
+    def _dependencies_unchanged(self, dependencies: dict[str, list | None]) -> bool:
         """Whether every other file a result was computed from is as it was then (each stat once a run: many
         files read the same modules)."""
-        for path, then in (dependencies or {}).items():
+        for path, then in dependencies.items():
             if path not in self._dependency_stamps:
                 found = file_stamp(path)
                 self._dependency_stamps[path] = list(found) if found is not None else None
@@ -158,12 +200,11 @@ class ResultCache:
     def store(self, path: str, settings: Settings, result: FileResult, stamp: list | None) -> None:
         if result.error is not None or stamp is None or result.source_digest is None:
             return  # unreadable or unparsable files are cheap to retry and may be fixed any moment
-        key = _settings_key(settings)
-        entry: dict[str, object] = {"stamp": stamp, "digest": result.source_digest,
-                                    "diagnostics": [asdict(d) for d in result.diagnostics]}
+        key, index = self._index_of(settings)
+        entry: list = [*stamp, result.source_digest, [asdict(d) for d in result.diagnostics]]
         if result.dependencies:
-            entry["dependencies"] = {p: list(s) if s is not None else None for p, s in result.dependencies.items()}
-        self._index(key)[path] = entry
+            entry.append({p: list(s) if s is not None else None for p, s in result.dependencies.items()})
+        index[path] = entry
         self._dirty.add(key)
 
     def save(self) -> None:

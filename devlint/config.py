@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from devlint.discovery import glob_regex
@@ -121,6 +122,8 @@ class ProjectConfig:
         and the cache keys results by it)."""
         if overrides.per_file_ignores is not None:
             extra = overrides.cli_ignores_for(path)
+        elif not self.per_file_ignores:
+            extra = frozenset()
         else:
             extra = frozenset(c for glob, codes in self.per_file_ignores if self._matches((glob,), path) for c in codes)
         key = (overrides, extra)
@@ -219,10 +222,13 @@ def load_config_file(path: str, *, require_table: bool = False) -> ProjectConfig
 class ConfigResolver:
     """Finds the configuration for any path, reading each pyproject.toml once per run."""
 
-    def __init__(self, explicit: str | None = None) -> None:
+    def __init__(self, explicit: str | None = None, listed: Mapping[str, frozenset[str]] | None = None) -> None:
+        """`listed`: folders whose listing is known (discovery's), each to the names of the files in it
+        among `discovery.LISTED_NAMES`; a folder there is not asked again whether it holds a pyproject.toml."""
         self.explicit = load_config_file(explicit, require_table=True) if explicit else None
         self._by_folder: dict[str, ProjectConfig] = {}
         self._default = ProjectConfig(path=None, root=os.getcwd())
+        self._listed = listed if listed is not None else {}
 
     def config_for(self, path: str) -> ProjectConfig:
         """The configuration of a file or folder: the closest one at or above the folder holding it."""
@@ -238,7 +244,9 @@ class ConfigResolver:
         found = self._by_folder.get(folder)
         if found is None:
             candidate = os.path.join(folder, "pyproject.toml")
-            found = load_config_file(candidate) if os.path.isfile(candidate) else None
+            names = self._listed.get(folder)
+            present = "pyproject.toml" in names if names is not None else os.path.isfile(candidate)
+            found = load_config_file(candidate) if present else None
             if found is None:
                 parent = os.path.dirname(folder)
                 found = self._default if parent == folder else self._closest(parent)
