@@ -7,7 +7,6 @@ baseline, `# noqa` comments) — and `exit_code()` says what the command would e
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import os
 from collections import Counter
@@ -169,7 +168,7 @@ def _check_items(paths: list[str], settings: Settings | None, config_file: str |
         config = resolver.config_for(path)
         if (shown not in found.explicit or force_exclude) and not config.is_included(path):
             continue
-        display = display_path(shown) if os.path.isabs(shown) or shown.startswith(os.pardir) else shown
+        display = display_path(shown) if shown.startswith((os.sep, os.pardir)) else shown  # absolute or above
         items.append((path, display, settings or config.settings_for(path, overrides)))
     return items, list(found.errors), found.packages
 
@@ -257,6 +256,8 @@ def _rewrite(path: str, expected_digest: str | None, transform: Callable[[str], 
     """Replace a file's text under an exclusive lock, atomically, in its own encoding and BOM, only if its
     bytes are still those devlint read (another process or an editor may have changed it meanwhile) and the
     new text parses."""
+    import fcntl
+
     from devlint.fix import FixError, check_parses, write_atomic
     from devlint.source import read_source
 

@@ -4,8 +4,9 @@ One index file per (devlint version and code, effective settings) maps each file
 (mtime, size, inode) stamp, the package it sits in, the SHA-256 of its bytes and its findings, with the
 stamps of the other files those were computed from (modules of its package whose facts were read:
 `FileResult.dependencies`; any of them changed, the file is checked again). The stamp is checked first;
-only when it changed are the bytes read and hashed. An entry is a JSON list, not an object (`_Entry`): a
-warm run's first cost is reading the index, and keys repeated per file were most of its bytes. Index files
+only when it changed are the bytes read and hashed. An entry is a JSON list, not an object (`_MTIME`...): a
+warm run's first cost is reading the index, and keys repeated per file were most of its bytes. An index
+file is named by a checksum of its key and holds the key itself, which decides (`_index_key`). Index files
 are replaced atomically, so two runs sharing the cache can only lose each other's new entries (recomputed
 next time), never corrupt them. Nothing in it is executable (JSON, not pickle): a linter must not run what
 it finds on disk.
@@ -14,9 +15,9 @@ it finds on disk.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
+import zlib
 from dataclasses import asdict
 
 from devlint import __version__
@@ -61,11 +62,11 @@ def _cell(data: dict | None) -> NotebookCell | None:
 
 
 FORMAT = 2
-"""The layout of an index entry (`_Entry`); part of the index's key, so another layout is never misread."""
+"""The layout of an index entry (`_MTIME`...); part of the index's key, so another layout is never misread."""
 
 
 @functools.lru_cache(maxsize=1)
-def _code_fingerprint() -> str:
+def _code_stamps() -> str:
     """devlint's own code, by file sizes and times: an editable install or a local change must not be
     answered with results an older devlint computed under the same version number."""
     stamps: list[str] = []
@@ -80,17 +81,23 @@ def _code_fingerprint() -> str:
                     add(entry.path, f"{prefix}{entry.name}/")
 
     add(os.path.dirname(os.path.abspath(__file__)), "")
-    return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()[:16]
+    return "\n".join(sorted(stamps))
 
 
 @functools.lru_cache(maxsize=256)
-def _settings_key(settings: Settings) -> str:
-    text = json.dumps([__version__, FORMAT, _code_fingerprint(), sorted(settings.select), sorted(settings.ignore),
-                       list(settings.platform_devices), settings.prefilter])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _index_key(settings: Settings) -> tuple[str, str]:
+    """The index file's name and the text it must hold (`"key"`) to answer for `settings` with this devlint:
+    the name is a checksum of the text, and the text itself decides, so two keys sharing a name can only
+    take turns in that file, never read each other's results (and no cryptographic hash, whose module costs
+    a warm run more than the rest of this one, is needed)."""
+    text = json.dumps([__version__, FORMAT, sorted(settings.select), sorted(settings.ignore),
+                       list(settings.platform_devices), settings.prefilter, _code_stamps()])
+    return f"{zlib.crc32(text.encode()):08x}", text
 
 
 def _digest(path: str) -> str | None:
+    import hashlib  # only for a file whose stamp changed
+
     try:
         with open(path, "rb") as handle:
             return hashlib.sha256(handle.read()).hexdigest()
@@ -120,30 +127,34 @@ class ResultCache:
         self._indexes: dict[str, dict[str, list]] = {}
         self._dirty: set[str] = set()
         self._dependency_stamps: dict[str, list | None] = {}
+        self._keys: dict[str, str] = {}  # index file name -> the key its entries answer for
         # The index of the settings asked last: nearly every file of a run shares one Settings object.
         self._last: tuple[Settings, str, dict[str, list]] | None = None
 
-    def _index(self, key: str) -> dict[str, list]:
-        index = self._indexes.get(key)
+    def _index(self, name: str, key: str) -> dict[str, list]:
+        """The entries of index file `name`, if it was written under `key` (else none: start afresh)."""
+        index = self._indexes.get(name)
         if index is None:
             try:
-                with open(os.path.join(self.directory, key + ".json"), "rb") as handle:
-                    index = json.loads(handle.read())
+                with open(os.path.join(self.directory, name + ".json"), "rb") as handle:
+                    document = json.loads(handle.read())
+                index = document["files"] if isinstance(document, dict) and document.get("key") == key else {}
                 if not isinstance(index, dict):
                     index = {}
-            except (OSError, ValueError):
+            except (OSError, ValueError, KeyError):
                 index = {}  # missing or damaged: start afresh
-            self._indexes[key] = index
+            self._indexes[name] = index
+            self._keys[name] = key
         return index
 
     def _index_of(self, settings: Settings) -> tuple[str, dict[str, list]]:
         last = self._last
         if last is not None and last[0] is settings:
             return last[1], last[2]
-        key = _settings_key(settings)
-        index = self._index(key)
-        self._last = (settings, key, index)
-        return key, index
+        name, key = _index_key(settings)
+        index = self._index(name, key) if self._keys.get(name, key) == key else {}
+        self._last = (settings, name, index)
+        return name, index
 
     def lookup(self, path: str, display: str, settings: Settings) -> FileResult | None:
         """The cached result for `path` (absolute, as discovery gives it), or None. The file's metadata is
@@ -218,7 +229,7 @@ class ResultCache:
             for key in self._dirty:
                 handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
                 with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    json.dump(self._indexes[key], stream, separators=(",", ":"))
+                    json.dump({"key": self._keys[key], "files": self._indexes[key]}, stream, separators=(",", ":"))
                 os.replace(temporary, os.path.join(self.directory, key + ".json"))
         except OSError:
             pass  # a read-only checkout: work without a cache rather than fail the lint

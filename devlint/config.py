@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from devlint.discovery import glob_regex
-from devlint.rules import KNOWN_CODES
 from devlint.types import OPT_IN_CODES, Settings
 
 KNOWN_KEYS = {
@@ -146,6 +145,8 @@ class ProjectConfig:
 
 def is_known_selector(selector: str) -> bool:
     """ALL, or a prefix of a code devlint can report (DL, DL0, DL001, E9, E902, ...)."""
+    from devlint.rules import KNOWN_CODES  # the registry loads only when a selector is given
+
     return selector == "ALL" or (CODE_PATTERN.match(selector) is not None
                                  and any(code.startswith(selector) for code in KNOWN_CODES))
 
@@ -234,7 +235,7 @@ class ConfigResolver:
         """The configuration of a file or folder: the closest one at or above the folder holding it."""
         if self.explicit is not None:
             return self.explicit
-        if not os.path.isabs(path):
+        if not path.startswith(os.sep):  # os.path.isabs, without its cost: asked for every file and folder walked
             path = os.path.abspath(path)
         folder = path.rpartition(os.sep)[0] or os.sep
         found = self._by_folder.get(folder)

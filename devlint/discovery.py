@@ -263,6 +263,9 @@ class _Walk:
         if ".gitignore" in names:
             ignores = ignores.with_folder(folder)
         chain = (*chain, folder)
+        prefix = "" if shown == os.curdir else shown + os.sep
+        ignored = ignores.ignored if ignores.rules else None  # most folders: no .gitignore rule applies
+        skip, seen = self.skip, self.seen
         for entry in entries:
             path = entry.path
             name = entry.name
@@ -273,17 +276,16 @@ class _Walk:
             if is_dir:
                 if name in SKIPPED_DIRS or name.endswith(".egg-info"):
                     continue
-                if ignores.ignored(path, True) or self.skip(path):
+                if (ignored is not None and ignored(path, True)) or skip(path):
                     continue
                 if entry.is_symlink() and self.loops(path, chain):
                     continue  # a symlink back into a folder being walked: a loop
-                self.folder(path, ignores, chain, name if shown == os.curdir else shown + os.sep + name, package)
-            elif name.endswith(CHECKED_SUFFIXES) and not ignores.ignored(path, False) and not self.skip(path):
-                if path not in self.seen:
-                    shown_child = name if shown == os.curdir else shown + os.sep + name
-                    self.seen.add(path)
-                    found.files.append(shown_child)
-                    found.absolute[shown_child] = path
+                self.folder(path, ignores, chain, prefix + name, package)
+            elif (name.endswith(CHECKED_SUFFIXES) and not (ignored is not None and ignored(path, False))
+                  and not skip(path) and path not in seen):
+                seen.add(path)
+                found.files.append(prefix + name)
+                found.absolute[prefix + name] = path
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
