@@ -89,6 +89,7 @@ class ProjectConfig:
     _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, hash=False, repr=False)
     _settings: dict[tuple[Overrides, frozenset[str]], Settings] = field(
         default_factory=dict, compare=False, hash=False, repr=False)
+    _last_settings: list = field(default_factory=list, compare=False, hash=False, repr=False)  # [Overrides, Settings]
 
     def _relative(self, path: str) -> str | None:
         absolute = path if os.path.isabs(path) else os.path.abspath(path)
@@ -119,16 +120,19 @@ class ProjectConfig:
     def settings_for(self, path: str, overrides: Overrides) -> Settings:
         """The settings of one file. Files that get the same ones share one object (a run asks once per file,
         and the cache keys results by it)."""
+        uniform = overrides.per_file_ignores is None and not self.per_file_ignores  # the same for every file
+        if uniform and self._last_settings and self._last_settings[0] is overrides:
+            return self._last_settings[1]  # without hashing `overrides` again
         if overrides.per_file_ignores is not None:
             extra = overrides.cli_ignores_for(path)
-        elif not self.per_file_ignores:
-            extra = frozenset()
         else:
             extra = frozenset(c for glob, codes in self.per_file_ignores if self._matches((glob,), path) for c in codes)
         key = (overrides, extra)
         found = self._settings.get(key)
         if found is None:
             found = self._settings[key] = self._settings_with(overrides, extra)
+        if uniform:
+            self._last_settings[:] = [overrides, found]
         return found
 
     def _settings_with(self, overrides: Overrides, extra_ignore: frozenset[str]) -> Settings:

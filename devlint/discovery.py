@@ -213,15 +213,14 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
     return found
 
 
-@dataclass
 class _Walk:
-    """One walk of folders into `found`: Python files, minus the skipped and ignored ones."""
+    """One walk of folders into `found`: Python files, minus the skipped and ignored ones. (A plain class:
+    a dataclass costs every start its generated methods.)"""
 
-    found: Discovery
-    seen: set[str]
-    skip: Callable[[str], bool]
-    listed: dict[str, frozenset[str]]
-    keys: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # folder -> (st_dev, st_ino)
+    def __init__(self, found: Discovery, seen: set[str], skip: Callable[[str], bool],
+                 listed: dict[str, frozenset[str]]) -> None:
+        self.found, self.seen, self.skip, self.listed = found, seen, skip, listed
+        self.keys: dict[str, tuple[int, int] | None] = {}  # folder -> (st_dev, st_ino), stat-ed on demand
 
     def _key(self, folder: str) -> tuple[int, int] | None:
         if folder not in self.keys:
