@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
 from devlint.types import Applicability, Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
 
 if TYPE_CHECKING:
+    from devlint.cache import ResultCache  # the caller builds one (the CLI, only without --no-cache)
     from devlint.evidence import RuntimeEvidence
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
