@@ -115,7 +115,7 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
     if cache is None or fix_mode is not FixMode.NONE:
         results = check(items)
     else:
-        cached = [_cached(cache, packages, item) for item in items]
+        cached = cache.lookup_all(items, packages)
         missing = [item for item, hit in zip(items, cached, strict=True) if hit is None]
         stamps = [cache.stamp(path) for path, _, _ in missing]  # before reading: edits mid-run stay visible
         fresh = iter(zip(check(missing), stamps, strict=True))
@@ -141,14 +141,6 @@ def _load_evidence(path: str | None) -> RuntimeEvidence | None:
     from devlint.evidence import load_evidence
 
     return load_evidence(path)
-
-
-def _cached(cache: ResultCache, packages: dict[str, str | None], item: tuple[str, str, Settings]) -> FileResult | None:
-    path, shown, file_settings = item
-    folder = path.rpartition(os.sep)[0]
-    if folder in packages:
-        return cache.lookup_in_package(path, shown, file_settings, packages[folder])
-    return cache.lookup(path, shown, file_settings)
 
 
 def _check_items(paths: list[str], settings: Settings | None, config_file: str | None, overrides: Overrides,

@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 
 from devlint import __version__
@@ -160,19 +161,40 @@ class ResultCache:
         """The cached result for `path` (absolute, as discovery gives it), or None. The file's metadata is
         the fast key; when it changed (a checkout, a touch), the content hash decides, so a file that only
         looks different is not linted again."""
-        return self.lookup_in_package(path, display, settings, package_of(os.path.dirname(path)))
+        return self.lookup_all([(path, display, settings)], {})[0]
 
-    def lookup_in_package(self, path: str, display: str, settings: Settings, package: str | None) -> FileResult | None:
-        """`lookup` for a caller that knows the package of the file's folder (discovery does, from the
-        listing of each folder it walked): the same answer, without a `stat` of `__init__.py` per folder."""
-        key, index = self._index_of(settings)
-        entry = index.get(path)
-        if entry is None:
-            return None
-        try:
-            info = os.stat(path)
-        except OSError:
-            return None
+    def lookup_all(self, items: Iterable[tuple[str, str, Settings]],
+                   packages: Mapping[str, str | None]) -> list[FileResult | None]:
+        """`lookup` of each (path, display path, settings), as a warm run asks. `packages` maps the folders
+        discovery walked to their packages (known from their listings): a file elsewhere gets `package_of`'s
+        answer. Most files of a warm run are unchanged and clean, and are answered in this loop."""
+        answers: list[FileResult | None] = []
+        asked: Settings | None = None
+        key, index = "", dict[str, list]()
+        for path, display, settings in items:
+            if settings is not asked:
+                (key, index), asked = self._index_of(settings), settings
+            entry = index.get(path)
+            if entry is None:
+                answers.append(None)
+                continue
+            try:
+                info = os.stat(path)
+            except OSError:
+                answers.append(None)
+                continue
+            folder = path.rpartition(os.sep)[0]
+            package = packages[folder] if folder in packages else package_of(os.path.dirname(path))
+            if (type(entry) is list and len(entry) == _DEPENDENCIES and entry[_MTIME] == info.st_mtime_ns
+                    and entry[_SIZE] == info.st_size and entry[_INODE] == info.st_ino and entry[_PACKAGE] == package
+                    and not entry[_FINDINGS]):
+                answers.append(FileResult(path=display))  # unchanged, no finding, nothing read from other files
+            else:
+                answers.append(self._answer(key, entry, info, path, display, package))
+        return answers
+
+    def _answer(self, key: str, entry: list, info: os.stat_result, path: str, display: str,
+                package: str | None) -> FileResult | None:
         try:
             if entry[_PACKAGE] != package:
                 return None
@@ -185,7 +207,7 @@ class ResultCache:
                 return None
             found = entry[_FINDINGS]
             if not found:
-                return FileResult(path=display)  # most files: nothing to rebuild
+                return FileResult(path=display)
             diagnostics = [diagnostic_from_dict(d) for d in found]
         except (TypeError, IndexError, KeyError, ValueError, AttributeError):
             return None  # an entry damaged by hand: check the file again

@@ -162,11 +162,13 @@ def test_a_damaged_entry_is_a_miss(tmp_path: Path, entry: object) -> None:
     assert ResultCache(str(tmp_path / "cache")).lookup(str(model), "model.py", settings) is None
 
 
-def test_lookup_in_package_is_lookup_with_the_package_given(tmp_path: Path) -> None:
+def test_the_package_discovery_gives_is_checked_as_package_of_would_be(tmp_path: Path) -> None:
     model = write(tmp_path / "pkg" / "model.py", DEFAULT_DEVICE)
     write(tmp_path / "pkg" / "__init__.py")
     settings, cache = Settings(), ResultCache(str(tmp_path / "cache"))
     cache.store(str(model), settings, FileResult(path="model.py", source_digest="0" * 64), cache.stamp(str(model)))
-    assert cache.lookup(str(model), "model.py", settings) == FileResult(path="model.py")
-    assert cache.lookup_in_package(str(model), "model.py", settings, "pkg") == FileResult(path="model.py")
-    assert cache.lookup_in_package(str(model), "model.py", settings, None) is None
+    item = (str(model), "model.py", settings)
+    assert cache.lookup(*item) == FileResult(path="model.py")
+    assert cache.lookup_all([item], {str(tmp_path / "pkg"): "pkg"}) == [FileResult(path="model.py")]
+    assert cache.lookup_all([item], {str(tmp_path / "pkg"): None}) == [None]
+    assert cache.lookup_all([item], {str(tmp_path / "other"): None}) == [FileResult(path="model.py")]  # package_of
