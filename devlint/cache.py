@@ -170,7 +170,8 @@ class ResultCache:
         answer. Most files of a warm run are unchanged and clean, and are answered in this loop."""
         answers: list[FileResult | None] = []
         asked: Settings | None = None
-        key, index = "", dict[str, list]()
+        key = ""
+        index: dict[str, list] = {}
         for path, display, settings in items:
             if settings is not asked:
                 (key, index), asked = self._index_of(settings), settings
