@@ -251,8 +251,8 @@ class ResultCache:
             _mark_cache_folder(self.root)
             for key in self._dirty:
                 handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-                with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    json.dump({"key": self._keys[key], "files": self._indexes[key]}, stream, separators=(",", ":"))
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:  # dumps: json.dump encodes in Python, 2x slower
+                    stream.write(json.dumps({"key": self._keys[key], "files": self._indexes[key]}, separators=(",", ":")))
                 os.replace(temporary, os.path.join(self.directory, key + ".json"))
         except OSError:
             pass  # a read-only checkout: work without a cache rather than fail the lint
