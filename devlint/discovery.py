@@ -277,7 +277,7 @@ class _Walk:
                     continue
                 if (ignored is not None and ignored(path, True)) or skip(path):
                     continue
-                if entry.is_symlink() and self.loops(path, chain):
+                if _is_link(entry) and self.loops(path, chain):
                     continue  # a symlink back into a folder being walked: a loop
                 self.folder(path, ignores, chain, prefix + name, package)
             elif (name.endswith(CHECKED_SUFFIXES) and not (ignored is not None and ignored(path, False))
@@ -292,6 +292,13 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return entry.is_file()  # follows symlinks, as os.path.isfile
     except OSError:
         return False
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # cannot tell: check it as a link (a stat decides)
 
 
 def file_stamp(path: str) -> tuple[int, int, int] | None:
