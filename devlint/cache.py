@@ -6,7 +6,8 @@ stamps of the other files those were computed from (modules of its package whose
 `FileResult.dependencies`; any of them changed, the file is checked again). The stamp is checked first;
 only when it changed are the bytes read and hashed. An entry is a JSON list, not an object (`_MTIME`...): a
 warm run's first cost is reading the index, and keys repeated per file were most of its bytes. An index
-file is named by a checksum of its key and holds the key itself, which decides (`_index_key`). Index files
+is named by a checksum of its key, and kept in `SHARDS` files by folder, each holding the key itself, which
+decides (`_index_key`): a run over a few files reads and rewrites only their shards. Index files
 are replaced atomically, so two runs sharing the cache can only lose each other's new entries (recomputed
 next time), never corrupt them. Nothing in it is executable (JSON, not pickle): a linter must not run what
 it finds on disk.
@@ -121,41 +122,60 @@ def _stamp(path: str) -> list | None:
 _MTIME, _SIZE, _INODE, _PACKAGE, _DIGEST, _FINDINGS, _DEPENDENCIES = range(7)
 
 
+SHARDS = 16
+"""An index is kept in this many files, by folder: a run over a few files (pre-commit's) reads and rewrites
+a sixteenth of a whole tree's index, a run over the tree reads them all."""
+
+Shard = tuple[str, int]  # (index name, shard number): one file, `<name>-<number>.json`
+
+
+def shard_of(folder: str) -> int:
+    """The shard holding the entries of the files in `folder`."""
+    return zlib.crc32(folder.encode("utf-8", "surrogateescape")) % SHARDS
+
+
 class ResultCache:
     def __init__(self, directory: str = DEFAULT_DIRECTORY) -> None:
         self.directory = os.path.join(directory, __version__)
         self.root = directory
-        self._indexes: dict[str, dict[str, list]] = {}
-        self._dirty: set[str] = set()
+        self._indexes: dict[Shard, dict[str, list]] = {}
+        self._dirty: set[Shard] = set()
         self._dependency_stamps: dict[str, list | None] = {}
-        self._keys: dict[str, str] = {}  # index file name -> the key its entries answer for
-        # The index of the settings asked last: nearly every file of a run shares one Settings object.
-        self._last: tuple[Settings, str, dict[str, list]] | None = None
+        self._keys: dict[str, str] = {}  # index name -> the key its entries answer for
+        # The settings asked last, their index name and key, and the shard of each folder asked since: nearly
+        # every file of a run shares one Settings object, and a folder's files share a shard.
+        self._asked: tuple[Settings, str, str] | None = None
+        self._by_folder: dict[str, tuple[Shard, dict[str, list]]] = {}
 
-    def _index(self, name: str, key: str) -> dict[str, list]:
-        """The entries of index file `name`, if it was written under `key` (else none: start afresh)."""
-        index = self._indexes.get(name)
+    def _shard(self, shard: Shard, key: str) -> dict[str, list]:
+        """The entries of one shard, if it was written under `key` (else none: start afresh). Another key
+        with the same index name (a checksum collision) gets an empty index that is never saved."""
+        if self._keys.setdefault(shard[0], key) != key:
+            return {}
+        index = self._indexes.get(shard)
         if index is None:
             try:
-                with open(os.path.join(self.directory, name + ".json"), "rb") as handle:
+                with open(os.path.join(self.directory, f"{shard[0]}-{shard[1]:02d}.json"), "rb") as handle:
                     document = json.loads(handle.read())
                 index = document["files"] if isinstance(document, dict) and document.get("key") == key else {}
                 if not isinstance(index, dict):
                     index = {}
             except (OSError, ValueError, KeyError):
                 index = {}  # missing or damaged: start afresh
-            self._indexes[name] = index
-            self._keys[name] = key
+            self._indexes[shard] = index
         return index
 
-    def _index_of(self, settings: Settings) -> tuple[str, dict[str, list]]:
-        last = self._last
-        if last is not None and last[0] is settings:
-            return last[1], last[2]
-        name, key = _index_key(settings)
-        index = self._index(name, key) if self._keys.get(name, key) == key else {}
-        self._last = (settings, name, index)
-        return name, index
+    def _index_of(self, settings: Settings, folder: str) -> tuple[Shard, dict[str, list]]:
+        """The shard, and its entries, of the files of `folder` under `settings`."""
+        asked = self._asked
+        if asked is None or asked[0] is not settings:
+            asked = self._asked = (settings, *_index_key(settings))
+            self._by_folder = {}
+        found = self._by_folder.get(folder)
+        if found is None:
+            shard = (asked[1], shard_of(folder))
+            found = self._by_folder[folder] = (shard, self._shard(shard, asked[2]))
+        return found
 
     def lookup(self, path: str, display: str, settings: Settings) -> FileResult | None:
         """The cached result for `path` (absolute, as discovery gives it), or None. The file's metadata is
@@ -169,12 +189,9 @@ class ResultCache:
         discovery walked to their packages (known from their listings): a file elsewhere gets `package_of`'s
         answer. Most files of a warm run are unchanged and clean, and are answered in this loop."""
         answers: list[FileResult | None] = []
-        asked: Settings | None = None
-        key = ""
-        index: dict[str, list] = {}
         for path, display, settings in items:
-            if settings is not asked:
-                (key, index), asked = self._index_of(settings), settings
+            folder = path.rpartition(os.sep)[0]
+            shard, index = self._index_of(settings, folder)
             entry = index.get(path)
             if entry is None:
                 answers.append(None)
@@ -184,17 +201,16 @@ class ResultCache:
             except OSError:
                 answers.append(None)
                 continue
-            folder = path.rpartition(os.sep)[0]
             package = packages[folder] if folder in packages else package_of(os.path.dirname(path))
             if (type(entry) is list and len(entry) == _DEPENDENCIES and entry[_MTIME] == info.st_mtime_ns
                     and entry[_SIZE] == info.st_size and entry[_INODE] == info.st_ino and entry[_PACKAGE] == package
                     and not entry[_FINDINGS]):
                 answers.append(FileResult(path=display))  # unchanged, no finding, nothing read from other files
             else:
-                answers.append(self._answer(key, entry, info, path, display, package))
+                answers.append(self._answer(shard, entry, info, path, display, package))
         return answers
 
-    def _answer(self, key: str, entry: list, info: os.stat_result, path: str, display: str,
+    def _answer(self, shard: Shard, entry: list, info: os.stat_result, path: str, display: str,
                 package: str | None) -> FileResult | None:
         try:
             if entry[_PACKAGE] != package:
@@ -203,7 +219,7 @@ class ResultCache:
                 if _digest(path) != entry[_DIGEST]:
                     return None
                 entry[_MTIME:_PACKAGE] = [info.st_mtime_ns, info.st_size, info.st_ino]  # same bytes: refresh
-                self._dirty.add(key)
+                self._dirty.add(shard)
             if len(entry) > _DEPENDENCIES and not self._dependencies_unchanged(entry[_DEPENDENCIES]):
                 return None
             found = entry[_FINDINGS]
@@ -234,12 +250,13 @@ class ResultCache:
     def store(self, path: str, settings: Settings, result: FileResult, stamp: list | None) -> None:
         if result.error is not None or stamp is None or result.source_digest is None:
             return  # unreadable or unparsable files are cheap to retry and may be fixed any moment
-        key, index = self._index_of(settings)
+        shard, index = self._index_of(settings, path.rpartition(os.sep)[0])
         entry: list = [*stamp, result.source_digest, [asdict(d) for d in result.diagnostics]]
         if result.dependencies:
             entry.append({p: list(s) if s is not None else None for p, s in result.dependencies.items()})
         index[path] = entry
-        self._dirty.add(key)
+        if self._indexes.get(shard) is index:  # not a colliding key's throwaway index
+            self._dirty.add(shard)
 
     def save(self) -> None:
         if not self._dirty:
@@ -249,11 +266,12 @@ class ResultCache:
         try:
             os.makedirs(self.directory, exist_ok=True)
             _mark_cache_folder(self.root)
-            for key in self._dirty:
+            for name, number in self._dirty:
+                document = {"key": self._keys[name], "files": self._indexes[name, number]}
                 handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
                 with os.fdopen(handle, "w", encoding="utf-8") as stream:  # dumps: json.dump encodes in Python, 2x slower
-                    stream.write(json.dumps({"key": self._keys[key], "files": self._indexes[key]}, separators=(",", ":")))
-                os.replace(temporary, os.path.join(self.directory, key + ".json"))
+                    stream.write(json.dumps(document, separators=(",", ":")))
+                os.replace(temporary, os.path.join(self.directory, f"{name}-{number:02d}.json"))
         except OSError:
             pass  # a read-only checkout: work without a cache rather than fail the lint
         self._dirty.clear()

@@ -144,7 +144,7 @@ def test_two_keys_sharing_an_index_name_never_read_each_others_results(tmp_path:
     assert len(lint_paths([str(model)], cache=ResultCache(str(cache_dir)), overrides=every_rule).diagnostics) == 1
     assert lint_paths([str(model)], cache=ResultCache(str(cache_dir)), overrides=without_dl004).diagnostics == []
     assert len(lint_paths([str(model)], cache=ResultCache(str(cache_dir)), overrides=every_rule).diagnostics) == 1
-    assert [p.name for p in (cache_dir).rglob("*.json")] == ["00000000.json"]
+    assert {p.name.partition("-")[0] for p in cache_dir.rglob("*.json")} == {"00000000"}
 
 
 @pytest.mark.parametrize("entry", [{"stamp": [1, 2, 3, None], "digest": "x", "diagnostics": []}, [1, 2], "x", None,
@@ -156,7 +156,7 @@ def test_a_damaged_entry_is_a_miss(tmp_path: Path, entry: object) -> None:
     if isinstance(entry, list) and len(entry) > 4:  # a well-formed stamp, a finding missing its fields
         info = model.stat()
         entry[:3] = [info.st_mtime_ns, info.st_size, info.st_ino]
-    index = tmp_path / "cache" / cache_module.__version__ / f"{name}.json"
+    index = tmp_path / "cache" / cache_module.__version__ / f"{name}-{cache_module.shard_of(str(tmp_path)):02d}.json"
     index.parent.mkdir(parents=True)
     index.write_text(json.dumps({"key": key, "files": {str(model): entry}}))
     assert ResultCache(str(tmp_path / "cache")).lookup(str(model), "model.py", settings) is None
@@ -172,3 +172,23 @@ def test_the_package_discovery_gives_is_checked_as_package_of_would_be(tmp_path:
     assert cache.lookup_all([item], {str(tmp_path / "pkg"): "pkg"}) == [FileResult(path="model.py")]
     assert cache.lookup_all([item], {str(tmp_path / "pkg"): None}) == [None]
     assert cache.lookup_all([item], {str(tmp_path / "other"): None}) == [FileResult(path="model.py")]  # package_of
+
+
+def test_a_run_over_one_file_rewrites_only_its_shard_and_the_tree_stays_cached(tmp_path: Path, monkeypatch) -> None:
+    """Pre-commit's case: the index of a whole tree is there; one staged file changed."""
+    folders = [tmp_path / "src" / f"layer{i}" for i in range(6)]
+    models = [write(folder / "model.py", DEFAULT_DEVICE) for folder in folders]
+    cache_dir = tmp_path / "cache"
+    assert len(lint_paths([str(tmp_path / "src")], jobs=1, cache=ResultCache(str(cache_dir))).diagnostics) == 6
+    shards = {p.name: p.stat().st_mtime_ns for p in cache_dir.rglob("*.json")}
+    assert len(shards) == len({cache_module.shard_of(str(folder)) for folder in folders}) > 1
+    edit(models[0], DEFAULT_DEVICE.replace('"cuda"', "None"))
+    assert lint_paths([str(models[0])], jobs=1, cache=ResultCache(str(cache_dir))).diagnostics == []
+    rewritten = {p.name for p in cache_dir.rglob("*.json") if p.stat().st_mtime_ns != shards[p.name]}
+    assert rewritten == {name for name in shards if name.endswith(f"-{cache_module.shard_of(str(folders[0])):02d}.json")}
+
+    def never(*args, **kwargs):
+        raise AssertionError("every file is answered from the cache")
+
+    monkeypatch.setattr("devlint.engine.check_files", never)
+    assert len(lint_paths([str(tmp_path / "src")], jobs=1, cache=ResultCache(str(cache_dir))).diagnostics) == 5
