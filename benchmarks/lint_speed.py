@@ -31,7 +31,7 @@ The devlint under test is this checkout **installed from a wheel**, as users ins
 the default): the wheel is built afresh (`pip wheel --no-build-isolation`) and installed into its own
 virtual environment, `--work`/venv-devlint, whose other packages (LibCST, click) are this Python's, so
 `import libcst` is timed with the same LibCST. An editable install (`pip install -e .`, what a developer of
-devlint has) pays its import hook at every start (~10 ms here) and is no user's case; `--devlint
+devlint has) pays its import hook at every start (5-10 ms here) and is no user's case; `--devlint
 environment` times the devlint importable by this Python instead (how results before this option were
 measured).
 """
