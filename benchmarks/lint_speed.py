@@ -24,8 +24,16 @@ What it does, in one run so the ratios are fair on a shared, noisy machine:
    prefilter on and off (`--no-prefilter`: every file parsed whole), on every corpus.
 
 Results go to `--results` (default `benchmarks/results/`): `lint_speed.md` (what is printed) and
-`lint_speed.json` (every sample); `--quick` writes `lint_speed_quick.*` instead. The devlint under test is
-the one importable by this Python (`pip install -e .`). Exit status 1 when a speed switch changed a finding.
+`lint_speed.json` (every sample); `--quick` writes `lint_speed_quick.*` instead. Exit status 1 when a speed
+switch changed a finding.
+
+The devlint under test is this checkout **installed from a wheel**, as users install it (`--devlint wheel`,
+the default): the wheel is built afresh (`pip wheel --no-build-isolation`) and installed into its own
+virtual environment, `--work`/venv-devlint, whose other packages (LibCST, click) are this Python's, so
+`import libcst` is timed with the same LibCST. An editable install (`pip install -e .`, what a developer of
+devlint has) pays its import hook at every start (5-10 ms here) and is no user's case; `--devlint
+environment` times the devlint importable by this Python instead (how results before this option were
+measured).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+CHECKOUT = HERE.parent
 RUFF = "ruff>=0.17,<0.18"
 RUFF_SELECT = ["check", "--isolated", "--select", "E9,F63,F7,F82", "--exit-zero", "-q"]
 PROBE_NO_RULE = """\
@@ -167,6 +176,36 @@ def ruff_executable(work: Path) -> Path:
     return executable
 
 
+def installed_python(work: Path) -> Path:
+    """The Python of a virtual environment holding this checkout as a user has it: built into a wheel and
+    installed (its modules byte-compiled, no editable-install import hook). Its other packages are found in
+    this Python's site-packages (a `.pth` file), so nothing is downloaded and LibCST is the same one."""
+    import sysconfig
+
+    venv, wheels = work / "venv-devlint", work / "wheel"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        log(f"creating {venv} ...")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    source = work / "devlint-source"  # a fresh copy: a `build/` folder left in the checkout may hold old modules
+    for folder in (source, wheels):
+        shutil.rmtree(folder, ignore_errors=True)
+    for package in ("devlint", "reference_impl"):
+        shutil.copytree(CHECKOUT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(CHECKOUT / name, source / name)
+    log("building and installing a wheel of this checkout ...")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels),
+                    str(source)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                    *map(str, wheels.glob("devlint-*.whl"))], check=True)
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    ours = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    (Path(site) / "devlint_bench_dependencies.pth").write_text("".join(f"{path}\n" for path in ours))
+    return python
+
+
 def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
     """Wall and CPU seconds and peak RSS (MiB, the largest process) of one run, from the child's rusage."""
     start = time.perf_counter()
@@ -214,7 +253,8 @@ def bench_corpus(corpus: Corpus, tree: Path, work: Path, ruff: Path, args: argpa
     root = corpus.root
     files = python_files(tree / root)
     size = sum(p.stat().st_size for p in files)
-    devlint = [sys.executable, "-m", "devlint", "check", "--exit-zero", *(["-j", str(args.jobs)] if args.jobs else [])]
+    python = str(args.python)
+    devlint = [python, "-m", "devlint", "check", "--exit-zero", *(["-j", str(args.jobs)] if args.jobs else [])]
     cache_dir = work / "cache" / f"devlint-{corpus.name}"
     ruff_cache = work / "cache" / f"ruff-{corpus.name}"
     shutil.rmtree(cache_dir, ignore_errors=True)
@@ -236,7 +276,7 @@ def bench_corpus(corpus: Corpus, tree: Path, work: Path, ruff: Path, args: argpa
     untouched = no_rule_file(tree, corpus)
     probe = work / "probe_no_rule.py"
     probe.write_text(PROBE_NO_RULE)
-    imports_libcst = subprocess.run([sys.executable, str(probe), untouched], cwd=tree, capture_output=True,
+    imports_libcst = subprocess.run([python, str(probe), untouched], cwd=tree, capture_output=True,
                                     text=True, check=True).stdout.strip().splitlines()[-1] == "True"
 
     commands = {
@@ -245,7 +285,7 @@ def bench_corpus(corpus: Corpus, tree: Path, work: Path, ruff: Path, args: argpa
         "ruff cold": [str(ruff), *RUFF_SELECT, "--no-cache", root],
         "ruff warm": [str(ruff), *RUFF_SELECT, "--cache-dir", str(ruff_cache), root],
         "devlint one file, no rule applies": [*devlint, "--no-cache", untouched],
-        "python -c 'import libcst'": [sys.executable, "-c", "import libcst"],
+        "python -c 'import libcst'": [python, "-c", "import libcst"],
     }
     if one_file:
         commands["devlint one file with findings"] = [*devlint, "--no-cache", one_file]
@@ -295,7 +335,10 @@ def ratio(a: float, b: float) -> str:
 
 def report(results: dict[str, dict], args: argparse.Namespace, ruff_version: str) -> str:
     workers = f"devlint -j {args.jobs}" if args.jobs else "devlint with its default worker count (one per core)"
-    out = [f"{os.cpu_count()} cores; {args.rounds} alternating rounds per corpus, medians; {ruff_version}; {workers}", ""]
+    installed = ("devlint installed from a wheel of this checkout" if args.devlint == "wheel"
+                 else f"devlint as importable by {sys.executable}")
+    out = [f"{os.cpu_count()} cores; {args.rounds} alternating rounds per corpus, medians; {ruff_version}; {workers}; "
+           f"{installed}", ""]
     out += ["| corpus | files | devlint cold wall / CPU | ruff cold wall / CPU | cold ratio (wall, CPU) "
             "| devlint warm | ruff warm | warm ratio | peak RSS | findings | identical (j2, cache, prefilter off) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -362,6 +405,10 @@ def main() -> None:
                         help="wheels and sdists (default: $DEVLINT_BENCH_DOWNLOADS or ~/.cache/devlint-bench)")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--jobs", type=int, help="devlint's -j for every timed run (default: its own, one per core)")
+    parser.add_argument("--devlint", choices=["wheel", "environment"], default="wheel",
+                        help="wheel (default): this checkout built and installed into its own virtual environment, as "
+                             "users run it; environment: the devlint this Python imports (an editable install pays "
+                             "its import hook at every start)")
     parser.add_argument("--compare-with", type=Path, metavar="DIR",
                         help="also time every devlint command with the devlint package found in DIR (e.g. an "
                              "unpacked older commit: `git archive REV devlint | tar -x -C DIR`), alternating")
@@ -371,6 +418,7 @@ def main() -> None:
     names = args.corpus or (["vllm"] if args.quick else list(CORPORA))
 
     work = args.work.resolve()
+    args.python = installed_python(work) if args.devlint == "wheel" else Path(sys.executable)
     ruff = ruff_executable(work)
     ruff_version = subprocess.run([str(ruff), "--version"], capture_output=True, text=True, check=True).stdout.strip()
     results = {}

@@ -7,7 +7,6 @@ baseline, `# noqa` comments) — and `exit_code()` says what the command would e
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import os
 from collections import Counter
@@ -15,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from devlint.cache import ResultCache
 from devlint.config import ConfigResolver, Overrides
 from devlint.discovery import discover
 from devlint.types import Applicability, Diagnostic, FileError, FileResult, FixMode, RunResult, Settings
 
 if TYPE_CHECKING:
+    from devlint.cache import ResultCache  # the caller builds one (the CLI, only without --no-cache)
     from devlint.evidence import RuntimeEvidence
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -103,8 +102,7 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
         from devlint.engine import start_workers
 
         start_workers(jobs)  # a cold run over folders: the workers load LibCST while discovery runs
-    items, errors = _check_items(paths, settings, ConfigResolver(config_file), overrides or Overrides(),
-                                 force_exclude)
+    items, errors, packages = _check_items(paths, settings, config_file, overrides or Overrides(), force_exclude)
 
     def check(batch: list[tuple[str, str, Settings]]) -> list[FileResult]:
         if not batch:
@@ -117,7 +115,7 @@ def lint_paths(paths: list[str], settings: Settings | None = None, fix_mode: Fix
     if cache is None or fix_mode is not FixMode.NONE:
         results = check(items)
     else:
-        cached = [cache.lookup(path, shown, file_settings) for path, shown, file_settings in items]
+        cached = cache.lookup_all(items, packages)
         missing = [item for item, hit in zip(items, cached, strict=True) if hit is None]
         stamps = [cache.stamp(path) for path, _, _ in missing]  # before reading: edits mid-run stay visible
         fresh = iter(zip(check(missing), stamps, strict=True))
@@ -145,23 +143,26 @@ def _load_evidence(path: str | None) -> RuntimeEvidence | None:
     return load_evidence(path)
 
 
-def _check_items(paths: list[str], settings: Settings | None, resolver: ConfigResolver, overrides: Overrides,
-                 force_exclude: bool) -> tuple[list[tuple[str, str, Settings]], list[FileError]]:
-    """(absolute path, display path, settings) of every file to check, and the paths that cannot be."""
+def _check_items(paths: list[str], settings: Settings | None, config_file: str | None, overrides: Overrides,
+                 force_exclude: bool) -> tuple[list[tuple[str, str, Settings]], list[FileError], dict[str, str | None]]:
+    """(absolute path, display path, settings) of every file to check, the paths that cannot be, and each
+    walked folder's package. Configuration files are looked for in the listings discovery made."""
+    listed: dict[str, frozenset[str]] = {}
+    resolver = ConfigResolver(config_file, listed)
 
     def excluded(path: str) -> bool:
         return resolver.config_for(path).is_excluded(path, overrides)
 
-    found = discover(paths, excluded, force_exclude)
+    found = discover(paths, excluded, force_exclude, listed)
     items = []
     for shown in found.files:
         path = found.absolute[shown]
         config = resolver.config_for(path)
         if (shown not in found.explicit or force_exclude) and not config.is_included(path):
             continue
-        display = display_path(shown) if os.path.isabs(shown) or shown.startswith(os.pardir) else shown
+        display = display_path(shown) if shown.startswith((os.sep, os.pardir)) else shown  # absolute or above
         items.append((path, display, settings or config.settings_for(path, overrides)))
-    return items, list(found.errors)
+    return items, list(found.errors), found.packages
 
 
 def effective_settings(path: str, *, overrides: Overrides | None = None,
@@ -247,6 +248,8 @@ def _rewrite(path: str, expected_digest: str | None, transform: Callable[[str], 
     """Replace a file's text under an exclusive lock, atomically, in its own encoding and BOM, only if its
     bytes are still those devlint read (another process or an editor may have changed it meanwhile) and the
     new text parses."""
+    import fcntl
+
     from devlint.fix import FixError, check_parses, write_atomic
     from devlint.source import read_source
 
@@ -464,8 +467,8 @@ def statistics(run: RunResult, fix_mode: FixMode = FixMode.NONE) -> list[RuleSta
 def files_to_check(paths: list[str], *, overrides: Overrides | None = None, config_file: str | None = None,
                    force_exclude: bool = False) -> list[str]:
     """The files `check` would read, as absolute paths, sorted (`devlint check --show-files`)."""
-    return sorted(path for path, _, _ in _check_items(paths, None, ConfigResolver(config_file),
-                                                      overrides or Overrides(), force_exclude)[0])
+    return sorted(path for path, _, _ in _check_items(paths, None, config_file, overrides or Overrides(),
+                                                      force_exclude)[0])
 
 
 def _ensure_parent(path: str) -> None:

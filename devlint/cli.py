@@ -250,9 +250,11 @@ def _user_error_types() -> tuple[type[Exception], ...]:
 
 
 def _cache(params: dict[str, Any]) -> ResultCache | None:
+    if params["no_cache"]:
+        return None
     from devlint.cache import DEFAULT_DIRECTORY, ResultCache
 
-    return None if params["no_cache"] else ResultCache(params["cache_dir"] or DEFAULT_DIRECTORY)
+    return ResultCache(params["cache_dir"] or DEFAULT_DIRECTORY)
 
 
 def _show(targets: list[str], params: dict[str, Any], overrides: Overrides) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from devlint.discovery import glob_regex
-from devlint.rules import KNOWN_CODES
 from devlint.types import OPT_IN_CODES, Settings
 
 KNOWN_KEYS = {
@@ -89,6 +89,7 @@ class ProjectConfig:
     _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, hash=False, repr=False)
     _settings: dict[tuple[Overrides, frozenset[str]], Settings] = field(
         default_factory=dict, compare=False, hash=False, repr=False)
+    _last_settings: list = field(default_factory=list, compare=False, hash=False, repr=False)  # [Overrides, Settings]
 
     def _relative(self, path: str) -> str | None:
         absolute = path if os.path.isabs(path) else os.path.abspath(path)
@@ -119,6 +120,9 @@ class ProjectConfig:
     def settings_for(self, path: str, overrides: Overrides) -> Settings:
         """The settings of one file. Files that get the same ones share one object (a run asks once per file,
         and the cache keys results by it)."""
+        uniform = overrides.per_file_ignores is None and not self.per_file_ignores  # the same for every file
+        if uniform and self._last_settings and self._last_settings[0] is overrides:
+            return self._last_settings[1]  # without hashing `overrides` again
         if overrides.per_file_ignores is not None:
             extra = overrides.cli_ignores_for(path)
         else:
@@ -127,6 +131,8 @@ class ProjectConfig:
         found = self._settings.get(key)
         if found is None:
             found = self._settings[key] = self._settings_with(overrides, extra)
+        if uniform:
+            self._last_settings[:] = [overrides, found]
         return found
 
     def _settings_with(self, overrides: Overrides, extra_ignore: frozenset[str]) -> Settings:
@@ -143,6 +149,8 @@ class ProjectConfig:
 
 def is_known_selector(selector: str) -> bool:
     """ALL, or a prefix of a code devlint can report (DL, DL0, DL001, E9, E902, ...)."""
+    from devlint.rules import KNOWN_CODES  # the registry loads only when a selector is given
+
     return selector == "ALL" or (CODE_PATTERN.match(selector) is not None
                                  and any(code.startswith(selector) for code in KNOWN_CODES))
 
@@ -219,16 +227,19 @@ def load_config_file(path: str, *, require_table: bool = False) -> ProjectConfig
 class ConfigResolver:
     """Finds the configuration for any path, reading each pyproject.toml once per run."""
 
-    def __init__(self, explicit: str | None = None) -> None:
+    def __init__(self, explicit: str | None = None, listed: Mapping[str, frozenset[str]] | None = None) -> None:
+        """`listed`: folders whose listing is known (discovery's), each to the names of the files in it
+        among `discovery.LISTED_NAMES`; a folder there is not asked again whether it holds a pyproject.toml."""
         self.explicit = load_config_file(explicit, require_table=True) if explicit else None
         self._by_folder: dict[str, ProjectConfig] = {}
         self._default = ProjectConfig(path=None, root=os.getcwd())
+        self._listed = listed if listed is not None else {}
 
     def config_for(self, path: str) -> ProjectConfig:
         """The configuration of a file or folder: the closest one at or above the folder holding it."""
         if self.explicit is not None:
             return self.explicit
-        if not os.path.isabs(path):
+        if not path.startswith(os.sep):  # os.path.isabs, without its cost: asked for every file and folder walked
             path = os.path.abspath(path)
         folder = path.rpartition(os.sep)[0] or os.sep
         found = self._by_folder.get(folder)
@@ -238,7 +249,9 @@ class ConfigResolver:
         found = self._by_folder.get(folder)
         if found is None:
             candidate = os.path.join(folder, "pyproject.toml")
-            found = load_config_file(candidate) if os.path.isfile(candidate) else None
+            names = self._listed.get(folder)
+            present = "pyproject.toml" in names if names is not None else os.path.isfile(candidate)
+            found = load_config_file(candidate) if present else None
             if found is None:
                 parent = os.path.dirname(folder)
                 found = self._default if parent == folder else self._closest(parent)

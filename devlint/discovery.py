@@ -175,15 +175,25 @@ class Discovery:
     errors: list[FileError] = field(default_factory=list)
     explicit: set[str] = field(default_factory=set)  # the files named on the command line
     absolute: dict[str, str] = field(default_factory=dict)  # each file's absolute, normalised path
+    # Each walked folder's package (`package_of`), known from its listing: no `stat` of `__init__.py`.
+    packages: dict[str, str | None] = field(default_factory=dict)
+
+
+LISTED_NAMES = frozenset({"__init__.py", "pyproject.toml"})
+"""The names whose presence in a walked folder is recorded (`listed`): what package and configuration
+discovery would otherwise ask the file system for, folder by folder."""
 
 
 def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
-             force_exclude: bool = False) -> Discovery:
+             force_exclude: bool = False, listed: dict[str, frozenset[str]] | None = None) -> Discovery:
     """Expand paths into the files to check. `excluded(path)` (configuration excludes) prunes the walk and,
-    with `force_exclude`, explicitly given paths too. Raises PathNotFound for a path that does not exist."""
+    with `force_exclude`, explicitly given paths too. Each walked folder's `LISTED_NAMES` that are files
+    there go into `listed` (folder -> names) as soon as it is listed, before `excluded` is asked about
+    anything in it. Raises PathNotFound for a path that does not exist."""
     found = Discovery()
     seen: set[str] = set()
     skip = excluded or (lambda path: False)
+    walk = _Walk(found, seen, skip, listed if listed is not None else {})
     for given in paths:
         if not os.path.lexists(given):
             raise PathNotFound(given)
@@ -192,7 +202,7 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
         if os.path.isdir(given):
             folder = os.path.abspath(given)
             shown = os.path.normpath(given)
-            _walk(folder, _ignores_above(folder), set(), found, seen, shown, skip, top=True)
+            walk.folder(folder, _ignores_above(folder), (), shown, package_of(folder), top=True)
         else:
             key = os.path.abspath(given)
             if key not in seen:
@@ -203,45 +213,92 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
     return found
 
 
-def _walk(folder: str, ignores: IgnoreStack, visiting: set[tuple[int, int]], found: Discovery,
-          seen: set[str], shown: str, skip: Callable[[str], bool], top: bool = False) -> None:
-    """Walk `folder` with the ignore rules of the folders above it (its own `.gitignore` is read here, when
-    its listing holds one). A virtual environment below the top is skipped whole."""
-    try:
-        info = os.stat(folder)
-        key = (info.st_dev, info.st_ino)
-        if key in visiting:
-            return  # a symlink back into a folder being walked: a loop
-        visiting = visiting | {key}
-        entries = list(os.scandir(folder))  # unsorted: reports sort their output, and sorting costs on big trees
-    except OSError as exc:
-        if not top and is_virtualenv(folder):
-            return
-        found.errors.append(FileError(code="E902", path=shown, reason=f"cannot list folder: {exc.strerror}"))
-        return
-    names = {entry.name for entry in entries}
-    if not top and "pyvenv.cfg" in names and is_virtualenv(folder):
-        return
-    if ".gitignore" in names:
-        ignores = ignores.with_folder(folder)
-    for entry in entries:
-        path = folder + os.sep + entry.name
-        shown_child = entry.name if shown == os.curdir else shown + os.sep + entry.name
+class _Walk:
+    """One walk of folders into `found`: Python files, minus the skipped and ignored ones. (A plain class:
+    a dataclass costs every start its generated methods.)"""
+
+    def __init__(self, found: Discovery, seen: set[str], skip: Callable[[str], bool],
+                 listed: dict[str, frozenset[str]]) -> None:
+        self.found, self.seen, self.skip, self.listed = found, seen, skip, listed
+        self.keys: dict[str, tuple[int, int] | None] = {}  # folder -> (st_dev, st_ino), stat-ed on demand
+
+    def _key(self, folder: str) -> tuple[int, int] | None:
+        if folder not in self.keys:
+            try:
+                info = os.stat(folder)
+                self.keys[folder] = (info.st_dev, info.st_ino)
+            except OSError:
+                self.keys[folder] = None
+        return self.keys[folder]
+
+    def loops(self, link: str, chain: tuple[str, ...]) -> bool:
+        """Whether the symlinked folder `link` is one of the folders being walked (`chain`). Only a symlink
+        can lead back into the walk, so only then are folders `stat`ed, and each once."""
+        key = self._key(link)
+        return key is not None and any(self._key(folder) == key for folder in chain)
+
+    def folder(self, folder: str, ignores: IgnoreStack, chain: tuple[str, ...], shown: str,
+               package: str | None, top: bool = False) -> None:
+        """Walk `folder` with the ignore rules of the folders above it (its own `.gitignore` is read here,
+        when its listing holds one); `chain` holds the folders above it being walked, `package` is the
+        package of the top folder, or of the parent of any other. A virtual environment below the top is
+        skipped whole."""
+        found = self.found
         try:
-            is_dir = entry.is_dir()  # follows symlinks
-        except OSError:
-            is_dir = False
-        if is_dir:
-            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info"):
-                continue
-            if ignores.ignored(path, True) or skip(path):
-                continue
-            _walk(path, ignores, visiting, found, seen, shown_child, skip)
-        elif entry.name.endswith(CHECKED_SUFFIXES) and not ignores.ignored(path, False) and not skip(path):
-            if path not in seen:
+            entries = list(os.scandir(folder))  # unsorted: reports sort their output, and sorting costs on big trees
+        except OSError as exc:
+            if not top and is_virtualenv(folder):
+                return
+            found.errors.append(FileError(code="E902", path=shown, reason=f"cannot list folder: {exc.strerror}"))
+            return
+        names = {entry.name for entry in entries}
+        if not top and "pyvenv.cfg" in names and is_virtualenv(folder):
+            return
+        listed = self.listed[folder] = frozenset(e.name for e in entries if e.name in LISTED_NAMES and _is_file(e))
+        if not top:  # as `package_of` says, from the listing: the parent's package and this folder's name
+            name = folder.rpartition(os.sep)[2]
+            package = ((f"{package}.{name}" if package else name) or None) if "__init__.py" in listed else None
+        found.packages[folder] = package
+        if ".gitignore" in names:
+            ignores = ignores.with_folder(folder)
+        chain = (*chain, folder)
+        prefix = "" if shown == os.curdir else shown + os.sep
+        ignored = ignores.ignored if ignores.rules else None  # most folders: no .gitignore rule applies
+        skip, seen = self.skip, self.seen
+        for entry in entries:
+            path = entry.path
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()  # follows symlinks
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if name in SKIPPED_DIRS or name.endswith(".egg-info"):
+                    continue
+                if (ignored is not None and ignored(path, True)) or skip(path):
+                    continue
+                if _is_link(entry) and self.loops(path, chain):
+                    continue  # a symlink back into a folder being walked: a loop
+                self.folder(path, ignores, chain, prefix + name, package)
+            elif (name.endswith(CHECKED_SUFFIXES) and not (ignored is not None and ignored(path, False))
+                  and not skip(path) and path not in seen):
                 seen.add(path)
-                found.files.append(shown_child)
-                found.absolute[shown_child] = path
+                found.files.append(prefix + name)
+                found.absolute[prefix + name] = path
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()  # follows symlinks, as os.path.isfile
+    except OSError:
+        return False
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # cannot tell: check it as a link (a stat decides)
 
 
 def file_stamp(path: str) -> tuple[int, int, int] | None:

@@ -11,7 +11,6 @@ import itertools
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -220,6 +219,8 @@ def check_source(source: SourceText, path: str, checker: Checker, fix_mode: FixM
     except RecursionError:
         result.error = FileError(code="E999", path=path, reason="too deeply nested to parse")
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+        import traceback
+
         where = traceback.extract_tb(exc.__traceback__)[-1]
         result.error = FileError(
             code="E001", path=path,

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import ast
 import bisect
-import difflib
 import os
 import stat
-import tempfile
 import warnings
 from collections.abc import Iterable
 
@@ -110,6 +108,8 @@ def check_parses(text: str) -> None:
 def write_atomic(path: str, data: bytes) -> None:
     """Replace `path` with `data` in one step (temporary file in the same folder, then rename), keeping the
     file's permission bits. A reader sees the old file or the new one, never half of each."""
+    import tempfile  # only a run that writes (a check that computes no fix never loads it)
+
     directory = os.path.dirname(os.path.abspath(path))
     mode = stat.S_IMODE(os.stat(path).st_mode)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".devlint-", suffix=".tmp")
@@ -131,6 +131,8 @@ def unified_diff(path: str, before: str, after: str) -> str:
         from devlint.notebook import notebook_diff  # one diff per changed cell, as ruff shows notebooks
 
         return notebook_diff(path, before, after)
+    import difflib  # only --diff
+
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                  fromfile=f"a/{path}", tofile=f"b/{path}")
     out = []
