@@ -1215,7 +1215,9 @@ class MentionPlaces:
 
     def __init__(self, text: str, tree: ast.Module, device_string: re.Pattern[str]) -> None:
         self.text, self.tree, self.device_string = text, tree, device_string
-        self.starts = [node.lineno for node in tree.body]
+        # Where each top-level statement starts, its decorators included (a decorated definition's `lineno` is
+        # its `def` line: a mention on a decorator line would be looked for in the statement before).
+        self.starts = [min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body]
         self.line_starts = _line_offsets(text)
         self.seen: set[int] = set()  # ids of the nodes `_child_at` was asked about once
         self.indexes: dict[int, _ChildIndex] = {}  # and of those asked about again

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from devlint.cache import ResultCache
 from devlint.cli import main
 from devlint.config import Overrides
 from devlint.engine import SERIAL_THRESHOLD, Checker, check_files
-from devlint.prefilter import relevant_source
+from devlint.prefilter import MentionPlaces, code_mentions, device_mentions, relevant_source
 from devlint.types import Settings
 
 from conftest import FIXTURES, devlint_env
@@ -457,6 +459,17 @@ def test_tokens_in_docstrings_do_not_keep_a_function_for_libcst() -> None:
     reduced = relevant_source(source, Checker.for_settings(Settings()).required_tokens)
     assert "class Pipeline" not in reduced and "noise = torch.randn" not in reduced
     assert 'noise = torch.rand(logits.shape, device="cuda")' in reduced
+
+
+def test_a_mention_on_a_decorator_line_is_placed_in_its_definition() -> None:
+    # A decorated definition's `lineno` is its `def` line: the decorator's device used to be looked for in
+    # the function before it, found nowhere there, and dropped.
+    source = ("import functools\nimport torch\n\n\ndef before():\n    return 1\n\n\n"
+              '@functools.partial(torch.zeros, device="cuda")\ndef after():\n    return 2\n')
+    tokens = ('"cuda',)
+    mentions = code_mentions(source, tokens)
+    places = MentionPlaces(source, ast.parse(source), re.compile(r"cuda(?::\d+)?"))
+    assert device_mentions(places, mentions, tokens) == [source.index('"cuda"')]
 
 
 def test_results_stream_in_order_from_a_generator(tmp_path: Path) -> None:
