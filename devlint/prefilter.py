@@ -136,20 +136,27 @@ def might_hold_slot(text: str, device_types: frozenset[str]) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
+def _tokens_by_first_character(tokens: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`tokens` by their first character, the longest first (a token listed twice stays twice): the grouping
+    every token search below starts from."""
+    found: dict[str, list[str]] = {}
+    for token in sorted(tokens, key=len, reverse=True):
+        found.setdefault(token[:1], []).append(token)
+    return {first: tuple(group) for first, group in found.items()}
+
+
+@functools.lru_cache(maxsize=16)
 def _token_tests(tokens: tuple[str, ...]) -> list[tuple[str, re.Pattern[str] | tuple[str, ...]]]:
     """Tokens grouped by first character: a group with a long common prefix is tested with that prefix
     (`current_`), others with one regular expression each (`"cuda|"xpu|...`: one pass over the text that
     stops only at that character)."""
-    groups: dict[str, list[str]] = {}
-    for token in tokens:
-        groups.setdefault(token[0], []).append(token)
     tests: list[tuple[str, re.Pattern[str] | tuple[str, ...]]] = []
-    for group in groups.values():
+    for group in _tokens_by_first_character(tokens).values():
         prefix = os.path.commonprefix(group)
         if len(group) == 1 or len(prefix) >= 4:
-            tests.append((prefix, tuple(group)))
+            tests.append((prefix, group))
         else:
-            tests.append(("", re.compile("|".join(re.escape(t) for t in sorted(group, key=len, reverse=True)))))
+            tests.append(("", re.compile("|".join(map(re.escape, group)))))  # longest first
     return tests
 
 
@@ -174,11 +181,8 @@ def _token_groups(tokens: tuple[str, ...]) -> list[tuple[re.Pattern[str] | None,
     """`tokens` by first character (repeats kept), each group with a pattern that matches wherever one of
     them starts (their common prefix first, which the engine skips to), or None for a group of one token:
     one search of the text per group, not per token."""
-    groups: dict[str, list[str]] = {}
-    for token in tokens:
-        groups.setdefault(token[:1], []).append(token)
-    return [(None if len(set(group)) == 1 else re.compile("|".join(map(re.escape, sorted(set(group))))), tuple(group))
-            for group in groups.values()]
+    return [(None if len(set(group)) == 1 else re.compile("|".join(map(re.escape, sorted(set(group))))), group)
+            for group in _tokens_by_first_character(tokens).values()]
 
 
 def _string_start(text: str, quote: int, floor: int) -> int:
@@ -1310,11 +1314,3 @@ def device_mentions(places: MentionPlaces, mentions: list[int], tokens: tuple[st
             kept.append(offset)
     return kept
 
-
-@functools.lru_cache(maxsize=16)
-def _tokens_by_first_character(tokens: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """`tokens` by their first character, the longest first."""
-    found: dict[str, list[str]] = {}
-    for token in sorted(tokens, key=len, reverse=True):
-        found.setdefault(token[0], []).append(token)
-    return {first: tuple(group) for first, group in found.items()}
