@@ -87,7 +87,7 @@ class Checker:
         found: list[Diagnostic] = []
         tokens = self.required_tokens
         if self.codes and package and self.settings.prefilter:
-            extra = imported_device_names(text)  # `device=DEVICE` imported from a sibling module
+            extra = imported_device_names(text, package)  # `device=DEVICE` imported from a sibling module
             if extra:
                 tokens = tokens + extra
         mentions = self.code_mentions(text, tokens)

@@ -1085,8 +1085,9 @@ _TO_NAME = re.compile(r"\.to\(\s*([A-Za-z_]\w*)\s*[,)]")
 _FROM_IMPORT = re.compile(r"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|(?:[^\r\n\\]|\\(?:\r\n|\r|\n|.))*)")
 
 
-def _from_imports(text: str) -> Iterator[str]:
-    r"""The names part of each `from ... import ...` statement that begins a line (`_FROM_IMPORT`'s group 2):
+def _from_imports(text: str) -> Iterator[tuple[str, str]]:
+    r"""The module and the names part of each `from ... import ...` statement that begins a line
+    (`_FROM_IMPORT`'s groups):
     the matches of that pattern led by `^[ \t]*` in multi-line mode, found without trying every position of
     the text — a match is kept when only spaces or tabs lie between the last `\n` before it and it."""
     position = 0
@@ -1095,15 +1096,17 @@ def _from_imports(text: str) -> Iterator[str]:
         if text[text.rfind("\n", 0, start) + 1:start].strip(" \t"):
             position = start + 1
             continue
-        yield match.group(2)
+        yield match.group(1), match.group(2)
         position = match.end()
 
 
-def imported_device_names(text: str) -> tuple[str, ...]:
+def imported_device_names(text: str, package: str | None = None) -> tuple[str, ...]:
     """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`, or through one local name:
     `dev = DEVICE` then `device=dev`) that the file imports with `from ... import` (or may get from a
     `from ... import *`): another module of the package may bind them to the platform device, which no token
-    in this file shows."""
+    in this file shows. Given the file's `package`, only imports from that package count (relative, or from
+    its top-level package): the resolver reads no other module (`analysis.project`), so `from typing import
+    cast` and then `device=cast(...)` tells nothing."""
     # Two literal-first patterns (the regular expression engine then skips to each `device` or `.to(`): ten
     # times faster than one alternation starting with `\b`, which tries every position of the file.
     used: set[str] = set()
@@ -1119,7 +1122,10 @@ def imported_device_names(text: str) -> tuple[str, ...]:
         return ()
     imported: set[str] = set()
     star = False
-    for names in _from_imports(text):
+    top = package.split(".", 1)[0] if package else None
+    for module, names in _from_imports(text):
+        if top is not None and not module.startswith(".") and module.split(".", 1)[0] != top:
+            continue
         if names.strip().startswith("*"):
             star = True
         imported.update(re.findall(r"[A-Za-z_]\w*", names))

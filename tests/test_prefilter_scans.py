@@ -79,7 +79,7 @@ PLAIN_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(
 @example("\x0c from m import x\n")  # nor is a form feed indentation
 @example("x = 1; from a import (b,\nfrom c import d)\n")  # a match refused may hold one that begins a line
 def test_from_imports_found_from_the_keyword_are_those_at_a_line_start(text: str) -> None:
-    assert list(prefilter._from_imports(text)) == [names for _, names in PLAIN_FROM_IMPORT.findall(text)]
+    assert list(prefilter._from_imports(text)) == PLAIN_FROM_IMPORT.findall(text)
 
 
 def plain_self_calls(chunk: str) -> tuple[set[str], set[str]]:

@@ -602,6 +602,19 @@ def test_imported_device_names_reads_keywords_and_moves_of_imported_names() -> N
     assert imported_device_names("import torch\nx = torch.ones(2, device=DEVICE)\n") == ()  # not imported
 
 
+def test_imported_device_names_of_a_package_are_those_it_imports_from_itself() -> None:
+    """The resolver reads no module outside the file's package: `from typing import cast` then
+    `device=cast(Device, ...)` (vLLM's `arg_utils.py`) sent a 3,000-line file to LibCST for nothing."""
+    from devlint.prefilter import imported_device_names
+
+    source = ("from typing import cast\nfrom other_pkg.consts import DEVICE\nfrom mypkg.consts import GPU\n"
+              "from .local import get_dev\nfrom torch import *\n\n"
+              "config = Config(device=cast(Device, x), other=DEVICE)\n"
+              "def f(x):\n    return x.to(DEVICE), torch.ones(2, device=GPU), torch.ones(2, device=get_dev())\n")
+    assert imported_device_names(source, "mypkg.models.llama") == ("GPU", "get_dev")
+    assert imported_device_names(source) == ("DEVICE", "GPU", "cast", "get_dev")  # no package: every import
+
+
 def test_a_log_line_is_no_device_but_a_method_named_like_one_may_take_one() -> None:
     import ast as python_ast
 
