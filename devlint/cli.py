@@ -70,8 +70,8 @@ def run() -> None:
         main()
     finally:
         # The process is exiting: its memory goes back whole. Left in the collector's care, the objects would
-        # be scanned again by the collections Python runs while it tears modules down (~30 ms after a check,
-        # more than the check of a file).
+        # be scanned again by the collections Python runs while it tears modules down (~30 ms after a
+        # one-file check, as much as checking the file).
         gc.freeze()
 
 
