@@ -240,6 +240,8 @@ def lint_stdin(data: bytes, filename: str | None, fix_mode: FixMode = FixMode.NO
 
 @dataclass
 class WriteReport:
+    """What writing fixes or noqa comments did: the files written, and those that could not be."""
+
     written: list[str] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
 

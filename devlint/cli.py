@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import sys
@@ -51,6 +52,27 @@ def _fail(message: str) -> NoReturn:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+START_UP_OBJECTS = 100_000
+"""The collector's first-generation threshold in the `devlint` command's process: more than the objects that
+live from start-up to exit (LibCST's node classes and grammar, click's and devlint's modules: ~60,000), so
+that they are not scanned for cycles over and over as they arrive (the default, 700, makes ~90 collections
+before a one-file check ends). Collections still run, less often: a long run's garbage cycles are collected
+after every 100,000 new objects instead of 700 (mypy does the same)."""
+
+
+def run() -> None:
+    """The `devlint` console script and `python -m devlint`: `main` in a process of its own, which may set
+    the collector for itself (a Python caller of `main` keeps its own settings)."""
+    gc.set_threshold(START_UP_OBJECTS)
+    try:
+        main()
+    finally:
+        # The process is exiting: its memory goes back whole. Left in the collector's care, the objects would
+        # be scanned again by the collections Python runs while it tears modules down (~30 ms after a
+        # one-file check, as much as checking the file).
+        gc.freeze()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

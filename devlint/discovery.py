@@ -30,6 +30,8 @@ class PathNotFound(Exception):
 
 @dataclass(frozen=True)
 class _IgnoreRule:
+    """One pattern line of a `.gitignore` (or `.git/info/exclude`), as a regex over paths below `base`."""
+
     regex: re.Pattern[str]
     negate: bool
     dir_only: bool
@@ -171,6 +173,8 @@ def is_virtualenv(folder: str) -> bool:
 
 @dataclass
 class Discovery:
+    """The files a walk of the given paths found to check, and the folders it could not list."""
+
     files: list[str] = field(default_factory=list)  # absolute-or-as-given paths, in a stable order
     errors: list[FileError] = field(default_factory=list)
     explicit: set[str] = field(default_factory=set)  # the files named on the command line

@@ -69,6 +69,8 @@ _GENERIC_NAMES = frozenset({"device", "type", "to", "get", "name"})
 
 @dataclass(frozen=True)
 class PlatformDeviceTable:
+    """Which expressions name the platform device: device-type words and expression signatures."""
+
     device_types: frozenset[str]
     signatures: frozenset[str]
 

@@ -27,6 +27,8 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class SourceText:
+    """A file's text, with what is needed to write it back byte for byte: its codec and BOM."""
+
     text: str
     encoding: str
     has_bom: bool

@@ -43,6 +43,8 @@ def may_hold_devlint_directive(text: str) -> bool:
 
 @dataclass
 class Directive:
+    """One suppression comment, where it is, and the codes it has suppressed so far (`used`, for DL100)."""
+
     row: int
     column: int  # 0-based start of the directive inside the line
     end_column: int

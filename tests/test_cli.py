@@ -135,6 +135,23 @@ def test_subprocess_exit_codes_and_output(tmp_path: Path) -> None:
     assert devlint("--version").stdout.strip() == "devlint, version 0.1.0"
 
 
+def test_the_console_script_tunes_its_own_collector_and_main_leaves_a_callers_alone(in_tmp: Path) -> None:
+    """`devlint.cli:run` (the console script, `python -m devlint`) sets the collector for its own process;
+    a Python caller of `main` (tests, wrappers) keeps its settings and its heap unfrozen."""
+    import gc
+
+    from devlint import cli
+
+    (in_tmp / "rope.py").write_text(BUGGY)
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    assert run("check", "--no-cache", "rope.py")[0] == 1
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+    probe = ("import gc, sys\nfrom devlint.cli import run\nsys.argv[1:] = ['--version']\n"
+             "try:\n    run()\nexcept SystemExit:\n    print(gc.get_threshold()[0], gc.get_freeze_count() > 0)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=devlint_env(), timeout=60)
+    assert done.stdout.splitlines()[-1] == f"{cli.START_UP_OBJECTS} True", done.stderr
+
+
 def test_bundled_example_has_findings() -> None:
     code, out = run("check", str(Path(__file__).resolve().parent.parent / "examples"))
     assert code == 1 and "DL001" in out

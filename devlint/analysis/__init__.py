@@ -24,6 +24,8 @@ __all__ = [
 
 @dataclass
 class ModuleAnalysis:
+    """A module's facts and the resolver of its values: what every rule is handed."""
+
     facts: ModuleFacts
     values: ValueResolver
     _finders: dict[int, SiblingFinder] = field(default_factory=dict)

@@ -269,6 +269,8 @@ class CallerFallback:
 
 @dataclass
 class ConstructionSites:
+    """The construction-time placements of a module, and the callers' fallbacks that reach them."""
+
     sites: list[ConstructionSite]
     fallbacks: list[CallerFallback]
 

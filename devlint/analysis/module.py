@@ -49,6 +49,8 @@ class AttrAssignment:
 
 @dataclass
 class FunctionFacts:
+    """What one function (or lambda, or the module body) binds, calls and returns, in event order."""
+
     node: cst.FunctionDef | cst.Lambda | cst.Module
     name: str
     scope: Scope
@@ -170,6 +172,8 @@ def _alternatives(one: Binding, other: Binding) -> bool:
 
 @dataclass
 class ClassFacts:
+    """One class: its bases, methods, `self.<attr>` assignments and registered buffers or parameters."""
+
     node: cst.ClassDef
     name: str
     base_names: list[str]
@@ -182,6 +186,8 @@ class ClassFacts:
 
 @dataclass
 class ModuleFacts:
+    """The facts of one module: every function and class of it, and its star imports."""
+
     module: cst.Module
     path: str
     table: PlatformDeviceTable

@@ -72,6 +72,8 @@ class EvidenceKind(enum.Enum):
 
 @dataclass(frozen=True)
 class TensorEvidence:
+    """Why an expression is believed to be a tensor, and where that shows."""
+
     kind: EvidenceKind
     detail: str  # in words, for messages: "annotated `torch.Tensor`", "passed to `torch.cumsum`"
     node: cst.CSTNode | None = None  # where the evidence is, for its line number

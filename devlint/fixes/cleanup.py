@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import difflib
 import os
 import re
 from collections import deque
@@ -690,6 +689,8 @@ def _changed_rows(lines: list[str], fixed_lines: list[str]) -> list[int]:
         suffix += 1
     if prefix == len(lines) == len(fixed_lines):
         return []
+    import difflib  # only after several fixes together (--fix, --diff)
+
     middle = difflib.SequenceMatcher(None, lines[prefix:len(lines) - suffix],
                                      fixed_lines[prefix:len(fixed_lines) - suffix], autojunk=False)
     rows: list[int] = []

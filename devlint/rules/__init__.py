@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from devlint.rules.file_errors import FILE_ERRORS
-
 if TYPE_CHECKING:
     from devlint.rules.base import FixAvailability, Invalid, Rule, RuleContext
 
+    KNOWN_CODES: tuple[str, ...]
+    """Every code a finding can carry: the rules', the runtime rules' and the file errors' (E001, E902, E999).
+    Loaded on first use with the file errors' explanations (a check needs only `RULE_CLASSES`)."""
     ALL_RULES: tuple[type[Rule], ...]
     RUNTIME_RULES: tuple[type[Rule], ...]
     RULES_BY_CODE: dict[str, type[Rule]]
@@ -34,9 +35,6 @@ RUNTIME_RULE_CLASSES: dict[str, str] = {
 }
 """Reported only by a watched build (devlint.runtime), joined by `devlint check --runtime-evidence`;
 documented like every rule (`devlint rule DL201`) and never run by the static engine (not in ALL_RULES)."""
-KNOWN_CODES: tuple[str, ...] = (*RULE_CLASSES, *RUNTIME_RULE_CLASSES, *FILE_ERRORS)
-"""Every code a finding can carry: the rules', the runtime rules' and the file errors' (E001, E902, E999)."""
-
 _BASE_NAMES = frozenset({"FixAvailability", "Invalid", "Rule", "RuleContext"})
 
 
@@ -46,8 +44,12 @@ def _load(name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ALL_RULES":
-        value: Any = tuple(_load(code) for code in RULE_CLASSES)
+    if name == "KNOWN_CODES":
+        from devlint.rules.file_errors import FILE_ERRORS
+
+        value: Any = (*RULE_CLASSES, *RUNTIME_RULE_CLASSES, *FILE_ERRORS)
+    elif name == "ALL_RULES":
+        value = tuple(_load(code) for code in RULE_CLASSES)
     elif name == "RUNTIME_RULES":
         value = tuple(_load(code) for code in RUNTIME_RULE_CLASSES)
     elif name == "RULES_BY_CODE":

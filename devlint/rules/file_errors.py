@@ -29,6 +29,8 @@ class Explained(Protocol):
 
 @dataclass(frozen=True)
 class FileErrorCode:
+    """A file-error code, explained as a rule is (`explanation`: its documentation's Markdown)."""
+
     code: str
     name: str
     summary: str
