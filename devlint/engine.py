@@ -7,6 +7,7 @@ what to write, so output order is stable and a crash in one file cannot garble a
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import os
 import re
@@ -287,8 +288,11 @@ large enough that the hand-over costs nothing."""
 _pool: ProcessPoolExecutor | None = None
 
 
-def _warm_up() -> None:
-    """Each worker loads the parser and the rules as it starts, while the caller is still finding files."""
+def _warm_up(collector: tuple[int, ...]) -> None:
+    """Each worker collects garbage as its parent does (`devlint.cli.run` raises the threshold; a worker
+    started by spawning, not forking, would otherwise have the default), and loads the parser and the rules
+    as it starts, while the caller is still finding files."""
+    gc.set_threshold(*collector)
     import libcst  # noqa: F401
 
     import devlint.analysis  # noqa: F401
@@ -304,10 +308,14 @@ def start_workers(jobs: int | None = None) -> None:
     that know many files will be checked before they know which (discovery)."""
     global _pool
     if _pool is None and _workers(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        _pool = ProcessPoolExecutor(max_workers=_workers(jobs), initializer=_warm_up)
+        _pool = _new_pool(jobs)
         _pool.submit(int)  # workers are started by the first task
+
+
+def _new_pool(jobs: int | None) -> ProcessPoolExecutor:
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=_workers(jobs), initializer=_warm_up, initargs=(gc.get_threshold(),))
 
 
 def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = FixMode.NONE,
@@ -323,10 +331,9 @@ def check_files(files: Iterable[tuple[str, str, Settings]], fix_mode: FixMode = 
     pool, _pool = _pool, None
     if pool is None and (_workers(jobs) == 1 or len(first) < SERIAL_THRESHOLD):
         return _check_chunk(first + list(stream), fix_mode)
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = pool or ProcessPoolExecutor(max_workers=_workers(jobs), initializer=_warm_up)
+    pool = pool or _new_pool(jobs)
     taken = first  # every item read from `files`, in order
     futures: list[Future[list[FileResult]]] = []
     results: list[FileResult] = []

@@ -152,6 +152,27 @@ def test_the_console_script_tunes_its_own_collector_and_main_leaves_a_callers_al
     assert done.stdout.splitlines()[-1] == f"{cli.START_UP_OBJECTS} True", done.stderr
 
 
+def test_workers_collect_garbage_as_their_parent_does() -> None:
+    """The pool hands its parent's collector settings to each worker (the console script raises the
+    threshold): what a forked worker inherits, a spawned one (macOS, Windows, Python 3.14's default on Linux)
+    is given."""
+    import gc
+    import multiprocessing
+
+    from devlint import engine
+
+    before = gc.get_threshold()
+    gc.set_threshold(12345, 7, 3)
+    try:
+        pool = engine._new_pool(2)
+    finally:
+        gc.set_threshold(*before)
+    with pool:
+        assert pool.submit(gc.get_threshold).result(timeout=120) == (12345, 7, 3)
+    with multiprocessing.get_context("spawn").Pool(1, initializer=engine._warm_up, initargs=((4321, 9, 2),)) as spawned:
+        assert spawned.apply(gc.get_threshold) == (4321, 9, 2)
+
+
 def test_bundled_example_has_findings() -> None:
     code, out = run("check", str(Path(__file__).resolve().parent.parent / "examples"))
     assert code == 1 and "DL001" in out
