@@ -98,11 +98,12 @@ class Checker:
             places = MentionPlaces(text, tree, _device_string(self.table))
             mentions = device_mentions(places, mentions, tokens)
         lines: list[int] | None = None
+        left_out: frozenset[int] = frozenset()
         parsed = text
         if tree is not None and mentions != []:  # none left by `device_mentions`: not parsed at all
             if self.settings.prefilter:
                 reduction = reduce_source(text, tokens, tree, mentions, places, self.table.device_types, package)
-                parsed, lines = reduction.text, reduction.statement_lines
+                parsed, lines, left_out = reduction.text, reduction.statement_lines, reduction.left_out
                 if not reduction.candidate:
                     mentions = []  # no call or default of it can take a platform device: nothing to find
             else:
@@ -118,7 +119,7 @@ class Checker:
                 check_nesting(tree, text)  # input that would crash LibCST's parser never reaches it
             module = cst.parse_module(parsed)
             analysis = analyse_module(module, path, self.table, package, tree, text)
-            context = RuleContext(analysis, path, lines)
+            context = RuleContext(analysis, path, lines, tree, left_out)
             for rule in self.rules:
                 rule.check(analysis, context)
             found = with_cleanup(context.diagnostics, text, tree, path, self.table.signatures)

@@ -550,6 +550,7 @@ class Reduction:
     text: str  # the file with irrelevant top-level statements blanked (rows and columns unchanged)
     statement_lines: list[int]  # `statement_lines` of the statements kept
     candidate: bool  # some call or default of what is kept can take a platform device (`_Candidates`)
+    left_out: frozenset[int] = frozenset()  # the lines of the methods blanked in the classes kept (their `def`)
 
 
 def relevant_source(text: str, tokens: tuple[str, ...], tree: ast.Module | None = None,
@@ -780,6 +781,7 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         first, last = span(node)
         kept_rows[first:last + 1] = b"\x01" * (last + 1 - first)
     kept_statements: list[ast.AST] = [node for node in keep if not isinstance(node, ast.ClassDef)]
+    left_out: set[int] = set()
     for cls in kept_class_nodes:
         body = [n for n in cls.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                                             and id(n) not in kept_methods)]
@@ -791,8 +793,10 @@ def reduce_source(text: str, tokens: tuple[str, ...], tree: ast.Module, mentions
         for method in (n for n in cls.body if n not in body):
             first, last = span(method)
             kept_rows[first:last + 1] = bytes(last + 1 - first)
+            left_out.add(method.lineno)
     candidate = _Candidates(marked_in, device_types, package).any_in(kept_statements)
-    return Reduction(_blanked(text, line_offsets, kept_rows), statement_lines(tree, keep), candidate)
+    return Reduction(_blanked(text, line_offsets, kept_rows), statement_lines(tree, keep), candidate,
+                     frozenset(left_out))
 
 
 def _blanked(text: str, line_offsets: list[int], kept_rows: bytearray) -> str:

@@ -18,7 +18,7 @@ from devlint.cache import ResultCache
 from devlint.cli import main
 from devlint.config import Overrides
 from devlint.engine import SERIAL_THRESHOLD, Checker, check_files
-from devlint.prefilter import MentionPlaces, code_mentions, device_mentions, relevant_source
+from devlint.prefilter import MentionPlaces, code_mentions, device_mentions, reduce_source, relevant_source
 from devlint.types import Settings
 
 from conftest import FIXTURES, devlint_env
@@ -267,8 +267,11 @@ class Rotary(nn.Module):
     base: float = 10000.0; dim = 64
 
     @property
-    def device(self):
-        return self._device
+    def device(self):  # no token, sets nothing: blanked, and the setter below shares its name
+        return self.cached_device
+
+    def extra_repr(self):
+        return "rope"
 
     @device.setter
     def device(self, value):  # moves the cache
@@ -296,6 +299,9 @@ class Rotary(nn.Module):
             await held
         while True: break
         for i in range(3): x = x + torch.zeros(1, device="cuda")
+
+    def describe(self):
+        return {"dim": self.dim}
 
 
 def make_cache(n, device=torch.device("cuda")):
@@ -333,24 +339,29 @@ def test_every_node_is_placed_as_the_whole_module_places_it(newline: str, traili
         nodes.append(node)
         stack.extend(child_nodes(node))
     assert len(nodes) > 250
+    tree = ast.parse(text)
     # Asked last statement first, then in source order: what is generated to place one is reused for others.
-    for order in (nodes, nodes[::-1]):
-        positions = NodePositions(module, statement_lines(ast.parse(text)))
-        placed = {id(node): positions.range_of(node) for node in order}
-        assert [placed[id(node)] for node in nodes] == [whole[node] for node in nodes]
+    # With CPython's tree, a statement of a block starts on CPython's line; without, where the generation of
+    # the statements before it ends.
+    for given in (tree, None):
+        for order in (nodes, nodes[::-1]):
+            positions = NodePositions(module, statement_lines(tree), given)
+            placed = {id(node): positions.range_of(node) for node in order}
+            assert [placed[id(node)] for node in nodes] == [whole[node] for node in nodes]
+            assert bool(positions._lines) == (given is not None)
     # A class of the reduced text (methods blanked, lines kept) places its methods on their own lines.
-    reduced = relevant_source(text, ('"cuda',))
-    assert reduced != text
-    module = cst.parse_module(reduced)
+    reduction = reduce_source(text, ('"cuda',), tree)
+    assert reduction.text != text and reduction.left_out
+    module = cst.parse_module(reduction.text)
     whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    kept: list[int] = []
-    relevant_source(text, ('"cuda',), kept_lines_out=kept)
-    positions = NodePositions(module, kept)
-    stack = list(module.body)
-    while stack:
-        node = stack.pop()
-        assert positions.range_of(node) == whole[node]
-        stack.extend(child_nodes(node))
+    for given in (tree, None):
+        positions = NodePositions(module, reduction.statement_lines, given, reduction.left_out)
+        stack = list(module.body)
+        while stack:
+            node = stack.pop()
+            assert positions.range_of(node) == whole[node]
+            stack.extend(child_nodes(node))
+        assert bool(positions._lines) == (given is not None)
 
 
 # The prefilter reads strings and comments: a platform-device token there sends no file to LibCST, unless the

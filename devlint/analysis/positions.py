@@ -17,6 +17,7 @@ public API: a LibCST without them gets whole-module positions (`PER_STATEMENT` F
 
 from __future__ import annotations
 
+import ast
 import contextlib
 from collections.abc import Container, Mapping
 from typing import Any
@@ -128,13 +129,70 @@ def _generated_positions(module: cst.Module, statement: cst.CSTNode, line: int, 
     return provider._computed  # type: ignore[return-value]
 
 
-class NodePositions:
-    """Positions of the nodes of one module, resolved lazily and per statement where possible."""
+_BLOCK_STATEMENTS: dict[type, tuple[type, ...]] = {  # a LibCST compound statement, CPython's kinds of it
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef), cst.ClassDef: (ast.ClassDef,),
+    cst.If: (ast.If,), cst.For: (ast.For, ast.AsyncFor), cst.While: (ast.While,),
+    cst.With: (ast.With, ast.AsyncWith), cst.Try: (ast.Try,), cst.Match: (ast.Match,),
+}
+if hasattr(ast, "TryStar"):
+    _BLOCK_STATEMENTS[cst.TryStar] = (ast.TryStar,)
+_COMPOUND = tuple(kind for kinds in _BLOCK_STATEMENTS.values() for kind in kinds)
 
-    def __init__(self, module: cst.Module, statement_lines: list[int] | None = None) -> None:
+
+def _paired_blocks(node: cst.CSTNode, tree: ast.AST) -> list[tuple[cst.BaseSuite, list[ast.stmt]]] | None:
+    """The blocks of a compound statement, each with CPython's statements of it (`tree`: CPython's node of
+    the same statement), or None where the two do not have the same shape."""
+    if not isinstance(tree, _BLOCK_STATEMENTS.get(type(node), ())):
+        return None
+    pairs: list[tuple[cst.BaseSuite, list[ast.stmt]]] = []
+    if isinstance(node, cst.Match):
+        cases = tree.cases  # type: ignore[attr-defined]
+        if len(node.cases) != len(cases):
+            return None
+        return [(case.body, tree_case.body) for case, tree_case in zip(node.cases, cases, strict=True)]
+    pairs.append((node.body, tree.body))  # type: ignore[attr-defined]  # every kind above has a body
+    if isinstance(node, (cst.Try, cst.TryStar)):
+        handlers = tree.handlers  # type: ignore[attr-defined]
+        if len(node.handlers) != len(handlers):
+            return None
+        for handler, tree_handler in zip(node.handlers, handlers, strict=True):
+            pairs.append((handler.body, tree_handler.body))  # type: ignore[attr-defined]  # both handler kinds
+        if (node.finalbody is None) != (not tree.finalbody):  # type: ignore[attr-defined]
+            return None
+        if node.finalbody is not None:
+            pairs.append((node.finalbody.body, tree.finalbody))  # type: ignore[attr-defined]
+    orelse = getattr(node, "orelse", None)
+    tree_orelse: list[ast.stmt] = getattr(tree, "orelse", [])
+    if (orelse is None) != (not tree_orelse):
+        return None
+    if isinstance(orelse, cst.If):  # `elif`: CPython nests it as the one statement of `orelse`
+        if len(tree_orelse) != 1:
+            return None
+        inner = _paired_blocks(orelse, tree_orelse[0])
+        if inner is None:
+            return None
+        pairs.extend(inner)
+    elif orelse is not None:
+        pairs.append((orelse.body, tree_orelse))
+    return pairs
+
+
+class NodePositions:
+    """Positions of the nodes of one module, resolved lazily and per statement where possible.
+
+    Given CPython's tree of the text (`tree`; methods of it that `left_out` names by line are not in the
+    module: the prefilter blanked them), a statement of a block starts on the line CPython gives it, as a
+    top-level one does: placing a node late in a long class costs the generation of its statement alone, not
+    of every statement before it."""
+
+    def __init__(self, module: cst.Module, statement_lines: list[int] | None = None, tree: ast.Module | None = None,
+                 left_out: Container[int] = ()) -> None:
         self.module = module
         self._module_positions: _Positions | None = None
         self._first_lines = self._map_statements(statement_lines) if PER_STATEMENT else None
+        self._tree = tree if self._first_lines is not None else None
+        self._left_out = left_out
+        self._lines: dict[int, tuple[int, tuple[str, ...]]] = {}  # by id(statement of a block): CPython's line, indentation
         self._statement_positions: dict[tuple[int, bool], _Positions] = {}
         self._holder: dict[int, _Holder] = {}  # by id(node), for the first `_walked` top-level statements
         self._walked = 0
@@ -161,6 +219,8 @@ class NodePositions:
         (or the top-level statement), and whether it is in that statement's header (a function's decorators,
         parameters and annotations, whose positions do not depend on its body); note the block and index of
         every statement of a block."""
+        if self._tree is not None:
+            self._place_blocks(statement)
         holder, in_block = self._holder, self._in_block
         stack: list[tuple[cst.CSTNode, _Holder]] = [(statement, (statement, False))]
         while stack:
@@ -180,6 +240,51 @@ class NodePositions:
             else:
                 stack.extend((child, held) for child in child_nodes(current))
 
+    def _place_blocks(self, statement: cst.CSTNode) -> None:
+        """Note CPython's line (and the indentation in force) for every statement of the blocks of a top-level
+        compound statement, as far as the two trees have the same shape."""
+        assert self._tree is not None and self._first_lines is not None
+        first = self._first_lines.get(id(statement))
+        if first is None or isinstance(statement, cst.SimpleStatementLine):
+            return
+        found = [node for node in self._tree.body if node.lineno == first
+                 and isinstance(node, _BLOCK_STATEMENTS.get(type(statement), ()))]
+        if len(found) != 1:
+            return
+        todo: list[tuple[cst.CSTNode, ast.AST, tuple[str, ...]]] = [(statement, found[0], ())]
+        while todo:
+            node, tree_node, indent = todo.pop()
+            for block, tree_block in _paired_blocks(node, tree_node) or ():
+                if not isinstance(block, cst.IndentedBlock):
+                    continue  # `if x: y` on one line: generated with its statement
+                inner = (*indent, self.module.default_indent if block.indent is None else block.indent)
+                tree_statements = [n for n in tree_block if not (
+                    isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.lineno in self._left_out)]
+                index = 0
+                placed: list[tuple[cst.BaseStatement, int]] = []
+                nested: list[tuple[cst.CSTNode, ast.AST, tuple[str, ...]]] = []
+                for child in block.body:
+                    if isinstance(child, cst.SimpleStatementLine):  # `a = 1; b = 2`: CPython's two statements
+                        count = len(child.body)
+                        if index + count > len(tree_statements) or any(
+                                isinstance(n, _COMPOUND) for n in tree_statements[index:index + count]):
+                            break
+                        placed.append((child, tree_statements[index].lineno))
+                        index += count
+                        continue
+                    if index >= len(tree_statements):
+                        break
+                    tree_child = tree_statements[index]
+                    if not isinstance(tree_child, _BLOCK_STATEMENTS.get(type(child), ())):
+                        break
+                    placed.append((child, tree_child.lineno))
+                    nested.append((child, tree_child, inner))
+                    index += 1
+                else:
+                    if index == len(tree_statements):  # the same statements: the lines are theirs
+                        self._lines.update((id(child), (line, inner)) for child, line in placed)
+                        todo.extend(nested)
+
     def _start(self, statement: cst.CSTNode) -> _Start | None:
         """Where a whole-module generation starts `statement` (a top-level statement or one of a block):
         line, column, indentation. A top-level statement's range starts on the line CPython gives (what
@@ -192,17 +297,19 @@ class NodePositions:
         if found is not None:
             return found
         place = self._in_block.get(id(statement))
-        if place is None:
+        placed = self._lines.get(id(statement))
+        if place is None or placed is not None:
             assert self._first_lines is not None
-            first = self._first_lines.get(id(statement))
+            first, indent = placed if placed is not None else (self._first_lines.get(id(statement)), ())
             if first is None:
                 return None
-            counter = _StatementStarts(self.module, statement, (), statement)
+            # Generated alone as far as its own range starts (past its comments, blank lines, decorators).
+            counter = _StatementStarts(self.module, statement, (), statement, (1, 0, indent))
             with contextlib.suppress(_Reached):
                 statement._codegen(counter)
             if counter.top_line is None:
                 return None
-            found = self._starts[id(statement)] = (first - counter.top_line + 1, 0, ())
+            found = self._starts[id(statement)] = (first - counter.top_line + 1, 0, indent)
             return found
         owner, block, index = place
         known = index

@@ -8,7 +8,9 @@ reads the shared module analysis and reports. Rules never walk the tree or compu
 
 from __future__ import annotations
 
+import ast
 import inspect
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -35,11 +37,12 @@ class RuleContext:
     """Collects one rule run's diagnostics for one file. Where nodes are is asked of `positions`
     (`devlint.analysis.positions`), resolved only for the nodes reported."""
 
-    def __init__(self, analysis: ModuleAnalysis, path: str, statement_lines: list[int] | None = None) -> None:
+    def __init__(self, analysis: ModuleAnalysis, path: str, statement_lines: list[int] | None = None,
+                 tree: ast.Module | None = None, left_out: Container[int] = ()) -> None:
         self.analysis = analysis
         self.path = path
         self.diagnostics: list[Diagnostic] = []
-        self.positions = NodePositions(analysis.facts.module, statement_lines)
+        self.positions = NodePositions(analysis.facts.module, statement_lines, tree, left_out)
 
     def span(self, node: cst.CSTNode) -> tuple[Location, Location]:
         return self.positions.span(node)
