@@ -6,13 +6,12 @@ it was (comments, formatting, line endings). The result must parse before anyone
 
 from __future__ import annotations
 
-import ast
 import bisect
 import os
 import stat
-import warnings
 from collections.abc import Iterable
 
+from devlint.prefilter import quiet_parse
 from devlint.source import line_starts
 from devlint.types import Applicability, Diagnostic, Edit, Fix, FixMode, Location
 
@@ -91,9 +90,7 @@ def check_parses(text: str) -> None:
     """Raise FixError unless `text` parses. CPython's parser answers in a fraction of LibCST's time; only
     text it rejects (which may be syntax newer than this Python) is asked of LibCST, whose verdict stands."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # warnings about the checked code are not devlint's to print
-            compile(text, "<fixed>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        quiet_parse(text)  # the check of the fixed text that follows reads the same tree
         return
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass

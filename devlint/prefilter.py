@@ -95,9 +95,13 @@ def _line_offsets(text: str) -> list[int]:
     return offsets
 
 
+@functools.lru_cache(maxsize=2)
 def quiet_parse(text: str) -> ast.Module:
     """`ast.parse` without the warnings CPython emits about the *checked* code (invalid escape sequences,
-    `is` with a literal, ...): they are not devlint's to print."""
+    `is` with a literal, ...): they are not devlint's to print. The last texts' trees are kept: a fix's parse
+    check, the check of the fixed text and the clean-up's reading of the original ask again for what was
+    just parsed (a text that does not parse raises each time). Callers only read a tree (and note what they
+    derive from it on its nodes, which holds for any tree of the same text)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(text)

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from devlint.analysis.project import call_chain
+from devlint.prefilter import quiet_parse
 from devlint.types import Diagnostic, Edit, Fix, Location
 
 _SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)
@@ -60,12 +61,8 @@ def _lines(text: str) -> list[str]:
 
 
 def _parse(text: str) -> ast.Module | None:
-    import warnings
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text)
+        return quiet_parse(text)  # the original: its check just parsed it
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
