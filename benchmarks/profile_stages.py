@@ -7,7 +7,8 @@
 The corpora are those of `lint_speed.py` (same download cache and work folder). Each stage is a function of
 the pipeline wrapped with a CPU-time counter (cheap next to the work it measures, unlike a tracing
 profiler); a stage absent from the devlint under test shows no time. Stages nest as shown by indentation;
-"rest" is what no stage covers (the pipeline itself, configuration, results). The median run of `--runs`
+"rest" is what no stage covers (the pipeline itself, configuration, results). The collector is set as
+the `devlint` command sets it (`devlint.cli.run`), where the checkout has that. The median run of `--runs`
 is shown. Results go to `--results` as `profile_<corpus>.txt` unless `--name` says otherwise.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import importlib
 import json
 import subprocess
@@ -84,7 +86,13 @@ def profile_once(root: str) -> tuple[float, float, dict, dict, int, int]:
     spent: collections.Counter = collections.Counter()
     calls: collections.Counter = collections.Counter()
     instrument(spent, calls)
-    from devlint import api
+    from devlint import api, cli
+
+    # The garbage collector as the `devlint` command sets it for its process (`cli.run`), where the
+    # checkout under test does; a library caller keeps Python's default.
+    threshold = getattr(cli, "START_UP_OBJECTS", None)
+    if threshold is not None:
+        gc.set_threshold(threshold)
 
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     run = api.lint_paths([root], jobs=1)
