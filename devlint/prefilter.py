@@ -939,7 +939,7 @@ class _Candidates:
         if isinstance(node, ast.ImportFrom):
             if node.module == "torch":
                 self.factories.update(a.asname for a in node.names if a.asname and a.name in _FACTORY_NAMES)
-            own = node.level > 0 or (node.module or "").split(".", 1)[0] == self.top_package
+            own = _from_own_package("." * node.level + (node.module or ""), self.top_package)
             if not own or self.top_package is None:
                 return
             for alias in node.names:
@@ -1108,6 +1108,13 @@ def _from_imports(text: str) -> Iterator[tuple[str, str]]:
         position = match.end()
 
 
+def _from_own_package(module: str, top_package: str | None) -> bool:
+    """Whether `from <module> import ...` (`module` as written: leading dots for a relative import) imports
+    from the file's own package, whose top-level name is `top_package`: the only modules the resolver reads
+    (`analysis.project`)."""
+    return module.startswith(".") or (top_package is not None and module.split(".", 1)[0] == top_package)
+
+
 def imported_device_names(text: str, package: str | None = None) -> tuple[str, ...]:
     """Names used as a device (`device=DEVICE`, `device=get_dev()`, `.to(DEVICE)`, or through one local name:
     `dev = DEVICE` then `device=dev`) that the file imports with `from ... import` (or may get from a
@@ -1132,7 +1139,7 @@ def imported_device_names(text: str, package: str | None = None) -> tuple[str, .
     star = False
     top = package.split(".", 1)[0] if package else None
     for module, names in _from_imports(text):
-        if top is not None and not module.startswith(".") and module.split(".", 1)[0] != top:
+        if top is not None and not _from_own_package(module, top):
             continue
         if names.strip().startswith("*"):
             star = True
