@@ -82,8 +82,8 @@ def bench(corpus: lint_speed.Corpus, tree: Path, work: Path, ruff: Path, rounds:
 
 
 def report(results: dict[str, dict], rounds: int) -> str:
-    lines = [f"{rounds} alternating rounds, medians; CPU seconds (user + system); ratio = CPU / ruff's CPU, cold "
-             "rows against ruff cold, the start-up rows against ruff warm as well.", "",
+    lines = [f"{rounds} alternating rounds, medians; CPU seconds (user + system); ratio = CPU / ruff's CPU: the start-up "
+             "columns against ruff warm, the reading columns against ruff cold.", "",
              "| corpus (files; with findings) | ruff cold | ruff warm | interpreter | interpreter + click | "
              "read every file | + `ast.parse` of the files with findings |",
              "|---|---:|---:|---:|---:|---:|---:|"]
