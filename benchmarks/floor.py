@@ -17,8 +17,10 @@ devlint does not reach can be told apart from one no Python design reaches:
   report on its syntax tree.
 
 ruff is timed as lint_speed.py times it (`check --isolated --select E9,F63,F7,F82`, cold: `--no-cache`;
-warm: its cache primed). The files with findings come from one run of the devlint this Python imports
-(`--no-cache`, JSON). Corpora, downloads and ruff are shared with lint_speed.py (`--work`, `--downloads`).
+warm: its cache primed). Every Python command runs lint_speed.py's interpreter: the virtual environment
+holding a wheel of this checkout, as users install it (an editable install's import hook, loaded by every
+start of that environment's Python, would inflate the start-up columns); the files with findings come from
+one run of that devlint (`--no-cache`, JSON). Corpora, downloads and ruff are shared with lint_speed.py (`--work`, `--downloads`).
 Results go to `--results`/floor.md and floor.json.
 """
 
@@ -46,24 +48,16 @@ for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.py")):
 """
 
 
-def files_with_findings(tree: Path, root: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-m", "devlint", "check", "--no-cache", "--exit-zero", "--output-format",
-                           "json", root], cwd=tree, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"devlint exited {done.returncode}:\n{done.stderr[-2000:]}")
-    return sorted({str((tree / finding["filename"]).resolve()) for finding in json.loads(done.stdout)})
-
-
-def bench(corpus: lint_speed.Corpus, tree: Path, work: Path, ruff: Path, rounds: int) -> dict:
+def bench(corpus: lint_speed.Corpus, tree: Path, work: Path, ruff: Path, python: str, rounds: int) -> dict:
     root = (tree / corpus.root).resolve()
-    findings = files_with_findings(tree, corpus.root)
+    found = lint_speed.devlint_json([python, "-m", "devlint", "check"], ["--no-cache", "--exit-zero", corpus.root], tree)
+    findings = sorted({str((tree / finding["filename"]).resolve()) for finding in found})
     listing = work / f"floor-{corpus.name}-files.txt"
     listing.write_text("\n".join(findings) + "\n")
     ruff_cache = work / "cache" / f"floor-ruff-{corpus.name}"
     shutil.rmtree(ruff_cache, ignore_errors=True)
     ruff_check = [str(ruff), *lint_speed.RUFF_SELECT, str(root)]
     subprocess.run([*ruff_check, "--cache-dir", str(ruff_cache)], check=True, stdout=subprocess.DEVNULL)
-    python = sys.executable
     commands = {
         "ruff cold": [*ruff_check, "--no-cache"],
         "ruff warm": [*ruff_check, "--cache-dir", str(ruff_cache)],
@@ -110,11 +104,12 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work.resolve()
     ruff = lint_speed.ruff_executable(work)
+    python = str(lint_speed.installed_python(work))
     results = {}
     for name in args.corpus or list(lint_speed.CORPORA):
         corpus = lint_speed.CORPORA[name]
         results[name] = bench(corpus, lint_speed.prepare(corpus, args.downloads.resolve(), work), work, ruff,
-                              args.rounds)
+                              python, args.rounds)
     command = " ".join(["python benchmarks/floor.py", *sys.argv[1:]])
     text = f"`{command}`\n\n"
     text += report(results, args.rounds)
